@@ -1,0 +1,39 @@
+# Two commands do everything on a fresh machine:  make demo   and   make test
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+TORCH_PIN ?= torch==2.13.0
+DEMO_OUT ?= neurodyn_demo
+
+.PHONY: demo test venv install install-dev bench lint clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# torch first, pinned to the local CPU build, so no dependency resolves a CUDA wheel.
+venv: $(PY)
+	@$(PY) -c "import torch" 2>/dev/null || $(PIP) install --quiet "$(TORCH_PIN)"
+
+install: venv
+	$(PIP) install --quiet -e .
+
+install-dev: venv
+	$(PIP) install --quiet -e ".[dev]"
+
+demo: install
+	$(VENV)/bin/neurodyn demo --out $(DEMO_OUT)
+
+test: install-dev
+	$(PY) -m pytest -q -n 2 tests
+
+bench: venv
+	$(PIP) install --quiet -e ".[bench,dev]"
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+lint: install-dev
+	$(VENV)/bin/ruff check neurodyn tests benchmarks tutorials
+
+clean:
+	rm -rf $(VENV) build *.egg-info $(DEMO_OUT) .pytest_cache

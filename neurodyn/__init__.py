@@ -1,0 +1,18 @@
+"""neurodyn: connectivity and representation analysis for brains and neural-network models.
+
+Scikit-learn-style estimators over a shared torch core (CPU or CUDA with ``device="auto"``):
+
+- :mod:`neurodyn.connectome` — dynamic functional connectome by non-negative tensor factorization
+- :mod:`neurodyn.glm` — Poisson GLMs and state-switching HMM-GLMs
+- :mod:`neurodyn.rsa` — RDMs, RDM comparison, geo-topological transforms, tRSA
+- :mod:`neurodyn.graph` — functional graphs, motif node features, PCA-LDA classification
+- :mod:`neurodyn.rnn` — leaky RNNs with trainable timescales, memory tasks, analyses
+- :mod:`neurodyn.compare` — model-vs-brain comparison (RSA, CKA, Procrustes, encoding)
+- :mod:`neurodyn.datasets` — loaders for public data and ground-truth simulators
+"""
+
+__version__ = "0.1.0"
+
+CAPABILITIES = ("connectome", "glm", "rsa", "graph", "rnn", "compare")
+
+__all__ = ["__version__", "CAPABILITIES"]

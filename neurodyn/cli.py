@@ -1,0 +1,170 @@
+"""The ``neurodyn`` command line.
+
+``neurodyn info``
+    Versions, device, threads and where data is found.
+``neurodyn demo [--out DIR] [--quick] [--only CAP ...]``
+    Runs every available capability on its embedded default (simulated data with
+    known ground truth, plus real data from ``NEURODYN_DATA`` when present) and
+    writes a folder of PNG figures with a ``summary.json`` of recovered
+    quantities against the truth.
+
+A capability takes part in the demo by providing ``neurodyn/<capability>/_demo.py``
+with ``run_demo(out_dir: pathlib.Path, quick: bool, data_home: pathlib.Path | None) -> dict``.
+It writes its figures under ``out_dir`` (a folder of its own) and returns a
+JSON-serialisable dict whose ``"figures"`` entry lists the PNG files it wrote,
+relative to ``out_dir``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from . import CAPABILITIES, __version__
+
+_DEMO_PARTS = ("datasets",) + CAPABILITIES
+
+
+def _info() -> dict:
+    import numpy as np
+    import scipy
+    import sklearn
+    import torch
+
+    from ._torch import resolve_device
+    from .datasets import dataset_status, get_data_home
+
+    info = {
+        "neurodyn": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "torch": torch.__version__,
+        "device_auto": str(resolve_device("auto")),
+        "cuda_available": bool(torch.cuda.is_available()),
+        "cuda_devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
+        "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "data_home": str(get_data_home()),
+        "datasets": dataset_status(),
+    }
+    for mod in ("tensorly", "networkx", "nilearn", "nibabel"):
+        try:
+            info[mod] = importlib.import_module(mod).__version__
+        except Exception:  # pragma: no cover - reported, not fatal
+            info[mod] = "not installed"
+    return info
+
+
+def _print_info(info: dict) -> None:
+    width = max(len(k) for k in info)
+    for key, value in info.items():
+        if key == "datasets":
+            print(f"{'datasets':<{width}} :")
+            for name, state in value.items():
+                print(f"  {name:<34} {state}")
+        else:
+            print(f"{key:<{width}} : {value}")
+
+
+def run_demo(out: str | Path, quick: bool = False, only: list[str] | None = None,
+             data_home: str | Path | None = None) -> dict:
+    """Run the demo parts and write ``summary.json``; return the summary dict."""
+    from .datasets import get_data_home
+
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    home = get_data_home(data_home)
+    parts = only or list(_DEMO_PARTS)
+    unknown = [p for p in parts if p not in _DEMO_PARTS]
+    if unknown:
+        raise ValueError(f"--only must name parts among {list(_DEMO_PARTS)}; got {unknown}")
+    summary: dict = {
+        "neurodyn": __version__,
+        "quick": quick,
+        "data_home": str(home) if home.is_dir() else None,
+        "parts": {},
+    }
+    for part in parts:
+        try:
+            module = importlib.import_module(f"neurodyn.{part}._demo")
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith(f"neurodyn.{part}"):
+                summary["parts"][part] = {"status": "not available yet"}
+                continue
+            raise
+        part_dir = out_dir / part
+        part_dir.mkdir(exist_ok=True)
+        t0 = time.perf_counter()
+        print(f"[neurodyn demo] {part} ...", flush=True)
+        try:
+            result = module.run_demo(part_dir, quick=quick, data_home=home if home.is_dir() else None)
+            result = dict(result)
+            result["status"] = "ok"
+            result["figures"] = [f"{part}/{f}" for f in result.get("figures", [])]
+        except Exception as exc:  # a failing part is reported, the others still run
+            result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                      "traceback": traceback.format_exc(limit=5)}
+        result["seconds"] = round(time.perf_counter() - t0, 2)
+        summary["parts"][part] = result
+        print(f"[neurodyn demo] {part}: {result['status']} ({result['seconds']} s)", flush=True)
+    with open(out_dir / "summary.json", "w") as fh:
+        json.dump(summary, fh, indent=2, default=_json_default)
+    return summary
+
+
+def _json_default(obj):
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="neurodyn", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"neurodyn {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_info = sub.add_parser("info", help="versions, device, threads and data location")
+    p_info.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p_demo = sub.add_parser("demo", help="run every capability on its default data and write a report")
+    p_demo.add_argument("--out", default="neurodyn_demo", help="output folder (default: neurodyn_demo)")
+    p_demo.add_argument("--quick", action="store_true", help="small problem sizes (seconds, for tests)")
+    p_demo.add_argument("--only", nargs="+", metavar="PART", help=f"run only these parts of {list(_DEMO_PARTS)}")
+    p_demo.add_argument("--data-home", default=None, help="data folder (default: $NEURODYN_DATA)")
+    args = parser.parse_args(argv)
+
+    if args.command == "info":
+        info = _info()
+        if args.json:
+            print(json.dumps(info, indent=2))
+        else:
+            _print_info(info)
+        return 0
+    import matplotlib
+
+    matplotlib.use("Agg")
+    summary = run_demo(args.out, quick=args.quick, only=args.only, data_home=args.data_home)
+    failed = [k for k, v in summary["parts"].items() if v["status"] == "failed"]
+    print(f"[neurodyn demo] report written to {Path(args.out) / 'summary.json'}")
+    if failed:
+        print(f"[neurodyn demo] failed parts: {failed}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

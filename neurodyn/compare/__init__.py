@@ -1,0 +1,1 @@
+"""neurodyn.compare (see the package docstring of neurodyn)."""

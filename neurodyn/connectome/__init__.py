@@ -1,0 +1,1 @@
+"""neurodyn.connectome (see the package docstring of neurodyn)."""

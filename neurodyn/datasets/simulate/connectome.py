@@ -1,0 +1,3 @@
+"""Simulators for neurodyn.connectome."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Simulators for neurodyn.glm."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Simulators for neurodyn.graph."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Simulators for neurodyn.rnn."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Simulators for neurodyn.rsa."""
+
+__all__: list[str] = []

@@ -1,0 +1,1 @@
+"""neurodyn.glm (see the package docstring of neurodyn)."""

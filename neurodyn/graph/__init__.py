@@ -1,0 +1,1 @@
+"""neurodyn.graph (see the package docstring of neurodyn)."""

@@ -1,0 +1,1 @@
+"""neurodyn.rnn (see the package docstring of neurodyn)."""

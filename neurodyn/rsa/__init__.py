@@ -1,0 +1,1 @@
+"""neurodyn.rsa (see the package docstring of neurodyn)."""
