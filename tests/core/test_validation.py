@@ -1,0 +1,145 @@
+"""Tests for neurodyn._validation: every bad-input message names the argument."""
+
+import numpy as np
+import pytest
+
+from neurodyn._validation import (
+    check_array,
+    check_in,
+    check_labels,
+    check_positive_int,
+    check_recordings,
+    check_spike_counts,
+    check_square_matrix,
+    check_symmetric,
+    check_timeseries,
+    zero_variance_channels,
+)
+
+rng = np.random.default_rng(0)
+
+
+def test_check_array_wrong_ndim_message():
+    with pytest.raises(ValueError, match=r"X must be 2-D \(n_timepoints, n_units\); got shape \(5,\)"):
+        check_timeseries(np.zeros(5), "X")
+
+
+def test_check_array_empty_and_none_and_object():
+    with pytest.raises(ValueError, match="traces is empty"):
+        check_array(np.zeros((0, 3)), "traces", ndim=2)
+    with pytest.raises(TypeError, match="traces must be an array; got None"):
+        check_array(None, "traces")
+    with pytest.raises(TypeError, match="traces must be a numeric array"):
+        check_array(np.array(["a", "b"]), "traces", dtype=None)
+
+
+def test_timeseries_nan_inf_reported_with_position():
+    x = rng.normal(size=(10, 3))
+    x[4, 1] = np.nan
+    x[6, 2] = np.inf
+    with pytest.raises(ValueError, match=r"X must be finite; got 1 NaN and 1 Inf values \(first at index \(4, 1\)\)"):
+        check_timeseries(x)
+
+
+def test_timeseries_constant_channels_listed():
+    x = rng.normal(size=(20, 5))
+    x[:, 1] = 3.0
+    x[:, 4] = 0.0
+    with pytest.raises(ValueError, match=r"2 constant \(zero-variance\) channel\(s\) at index \[1, 4\]"):
+        check_timeseries(x, "bold")
+    out = check_timeseries(x, "bold", allow_constant=True)
+    assert out.shape == (20, 5)
+
+
+def test_timeseries_too_short():
+    with pytest.raises(ValueError, match="X is too short: needs at least 10 timepoints along axis 0; got 3"):
+        check_timeseries(rng.normal(size=(3, 4)), min_timepoints=10)
+
+
+def test_timeseries_allow_nan_still_rejects_inf():
+    x = rng.normal(size=(10, 3))
+    x[:, 0] = np.nan
+    check_timeseries(x, allow_nan=True, allow_constant=True)
+    x[0, 1] = np.inf
+    with pytest.raises(ValueError, match="must not contain Inf"):
+        check_timeseries(x, allow_nan=True)
+
+
+def test_timeseries_does_not_modify_input():
+    x = rng.normal(size=(10, 3)).astype(np.float32)
+    before = x.copy()
+    out = check_timeseries(x)
+    out += 1
+    np.testing.assert_array_equal(x, before)
+
+
+def test_zero_variance_channels_reference():
+    x = rng.normal(size=(8, 6))
+    x[:, [0, 3]] = 1.5
+    np.testing.assert_array_equal(zero_variance_channels(x), np.flatnonzero(x.std(axis=0) == 0))
+
+
+def test_recordings_unequal_lengths_allowed_and_mismatched_units_rejected():
+    recs = [rng.normal(size=(30, 4)), rng.normal(size=(25, 4))]
+    assert [r.shape[0] for r in check_recordings(recs)] == [30, 25]
+    with pytest.raises(ValueError, match=r"same length; got lengths \[30, 25\]"):
+        check_recordings(recs, same_length=True)
+    with pytest.raises(ValueError, match=r"same number of units; got \[4, 5\]"):
+        check_recordings([rng.normal(size=(30, 4)), rng.normal(size=(30, 5))])
+    with pytest.raises(ValueError, match=r"X\[1\] must be finite"):
+        bad = rng.normal(size=(30, 4))
+        bad[2, 2] = np.nan
+        check_recordings([rng.normal(size=(30, 4)), bad])
+    with pytest.raises(ValueError, match="X is empty"):
+        check_recordings([])
+    assert len(check_recordings(rng.normal(size=(3, 20, 4)))) == 3
+
+
+def test_spike_counts():
+    y = rng.poisson(1.0, size=(50, 4))
+    np.testing.assert_array_equal(check_spike_counts(y), y)
+    with pytest.raises(ValueError, match="spikes must be non-negative counts; got 1 negative"):
+        y2 = y.copy()
+        y2[0, 0] = -1
+        check_spike_counts(y2)
+    with pytest.raises(ValueError, match=r"spikes must hold integer counts; got 1 non-integer values \(first 0.5"):
+        y3 = y.astype(float)
+        y3[1, 1] = 0.5
+        check_spike_counts(y3)
+    with pytest.raises(ValueError, match="spikes must be finite"):
+        y4 = y.astype(float)
+        y4[1, 1] = np.nan
+        check_spike_counts(y4)
+
+
+def test_square_and_symmetric():
+    with pytest.raises(ValueError, match=r"W must be square; got shape \(3, 4\)"):
+        check_square_matrix(np.zeros((3, 4)), "W")
+    a = rng.normal(size=(4, 4))
+    with pytest.raises(ValueError, match="W must be symmetric; largest"):
+        check_symmetric(a, "W")
+    s = a + a.T
+    np.testing.assert_array_equal(check_symmetric(s, "W"), s)
+    batch = np.stack([s, s])
+    assert check_symmetric(batch, "rdms", allow_batch=True).shape == (2, 4, 4)
+
+
+def test_labels():
+    with pytest.raises(ValueError, match=r"y must have 5 entries to match the data; got 4"):
+        check_labels([0, 1, 0, 1], n_samples=5)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        check_labels([1, 1, 1], min_classes=2)
+    with pytest.raises(ValueError, match="must not contain NaN"):
+        check_labels([0.0, np.nan])
+    with pytest.raises(ValueError, match=r"y must be 1-D"):
+        check_labels(np.zeros((2, 2)))
+
+
+def test_scalar_params():
+    assert check_positive_int(3, "n_components") == 3
+    with pytest.raises(ValueError, match="n_components must be >= 1; got 0"):
+        check_positive_int(0, "n_components")
+    with pytest.raises(TypeError, match="n_components must be an integer"):
+        check_positive_int(2.5, "n_components")
+    with pytest.raises(ValueError, match=r"method must be one of \['a', 'b'\]; got 'c'"):
+        check_in("c", "method", ["a", "b"])
