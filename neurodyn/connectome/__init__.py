@@ -1,1 +1,33 @@
-"""neurodyn.connectome (see the package docstring of neurodyn)."""
+"""Dynamic functional connectome by non-negative tensor factorization.
+
+Traces of identified neurons in several animals -> pairwise windowed affinities
+(:mod:`~neurodyn.connectome.affinity`) -> a pair × window × animal tensor ->
+non-negative CP decomposition (:mod:`~neurodyn.connectome.ntf`) -> communities
+of each component's pair graph (:mod:`~neurodyn.connectome.communities`).
+:class:`DynamicConnectome` ties the steps together.
+
+References
+----------
+Dyballa, L., Lang, S., Haslund-Gourley, A., Yemini, E., Zucker, S. W. (2024).
+Learning dynamic representations of the functional connectome in
+neurobiological networks. ICLR 2024, arXiv:2402.14102.
+"""
+
+from .affinity import affinity_tensor, matrix_to_pairs, pairs_to_matrix
+from .communities import component_graph, louvain_labels, strength_two_means
+from .estimator import DynamicConnectome
+from .ntf import NonnegativeCP, elbow_rank, factor_match_score, rank_sweep
+
+__all__ = [
+    "DynamicConnectome",
+    "NonnegativeCP",
+    "affinity_tensor",
+    "pairs_to_matrix",
+    "matrix_to_pairs",
+    "factor_match_score",
+    "rank_sweep",
+    "elbow_rank",
+    "component_graph",
+    "louvain_labels",
+    "strength_two_means",
+]

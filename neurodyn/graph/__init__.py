@@ -1,1 +1,60 @@
-"""neurodyn.graph (see the package docstring of neurodyn)."""
+"""Functional graphs of voxels or regions, exact motif node features, masks and PCA-LDA.
+
+Build a binary graph from time series by thresholded Pearson correlation
+(:func:`correlation_graph`, :class:`FunctionalGraph`), count exact node
+features (:func:`node_features`: degree, 3-cycles, clustering, 4-cycles), turn a
+cohort into a feature matrix (:class:`GraphFeatures`), and classify it with a
+leakage-free mask -> PCA -> LDA pipeline (:class:`FeatureMask`,
+:func:`make_graph_classifier`, :func:`cross_validate_report`).
+
+References
+----------
+S. Dey, A. R. Rao, M. Shah (2012). Exploiting the brain's network structure in
+identifying ADHD subjects. Front. Syst. Neurosci. 6:75.
+"""
+
+from .classify import CVReport, FeatureMask, cross_validate_report, make_graph_classifier
+from .connectivity import (
+    CorrelationGraph,
+    correlation_graph,
+    correlation_matrix,
+    density_to_n_edges,
+    threshold_matrix,
+    zscore_timeseries,
+)
+from .estimators import FunctionalGraph, GraphFeatures
+from .features import (
+    FEATURES,
+    check_adjacency,
+    clustering,
+    degree,
+    graph_summary,
+    node_features,
+    squares,
+    strength,
+    triangles,
+)
+
+__all__ = [
+    "FunctionalGraph",
+    "GraphFeatures",
+    "FeatureMask",
+    "make_graph_classifier",
+    "cross_validate_report",
+    "CVReport",
+    "CorrelationGraph",
+    "correlation_graph",
+    "correlation_matrix",
+    "density_to_n_edges",
+    "threshold_matrix",
+    "zscore_timeseries",
+    "FEATURES",
+    "check_adjacency",
+    "clustering",
+    "degree",
+    "graph_summary",
+    "node_features",
+    "squares",
+    "strength",
+    "triangles",
+]

@@ -1,1 +1,79 @@
-"""neurodyn.rnn (see the package docstring of neurodyn)."""
+"""Leaky RNNs with trainable timescales, memory tasks, curricula and analyses.
+
+- :class:`LeakyRNN` — per-unit bounded trainable time constants, fused Elman fast path
+- :class:`GatedRNN` — GRU/LSTM with the same interface
+- :mod:`neurodyn.rnn.tasks` — N-parity, N-delayed-match, 2-alternative decision
+- :func:`train_curriculum` — single-head / multi-head / sliding curricula (Khajehabdollahi et al. 2024)
+- :mod:`neurodyn.rnn.timescales` — autocorrelation timescales of units
+- :mod:`neurodyn.rnn.analysis` — ablation, perturbation, PCA, rich/lazy metrics (Liu et al. 2024)
+"""
+
+from . import analysis, tasks, timescales
+from .analysis import (
+    ablate,
+    ablate_units,
+    accuracy_per_n,
+    find_fixed_points,
+    jacobian_eigenvalues,
+    kernel_alignment,
+    participation_ratio,
+    perturb,
+    representation_alignment,
+    sign_similarity,
+    single_unit_ablation,
+    stream_accuracy,
+    tangent_kernel,
+    trajectory_pca,
+    variance_dimension,
+    weight_change,
+)
+from .models import MODEL_PRESETS, GatedRNN, LeakyRNN, Recording, effective_rank, low_rank_matrix
+from .tasks import NDelayedMatch, NParity, PerceptualDecision
+from .timescales import autocorrelation, fit_timescales, network_timescales, unit_timescales
+from .training import (
+    TRAINING_PRESETS,
+    evaluate,
+    train_curriculum,
+    train_task,
+    training_preset,
+)
+
+__all__ = [
+    "LeakyRNN",
+    "GatedRNN",
+    "Recording",
+    "low_rank_matrix",
+    "effective_rank",
+    "MODEL_PRESETS",
+    "TRAINING_PRESETS",
+    "tasks",
+    "timescales",
+    "analysis",
+    "NParity",
+    "NDelayedMatch",
+    "PerceptualDecision",
+    "train_curriculum",
+    "train_task",
+    "training_preset",
+    "evaluate",
+    "autocorrelation",
+    "fit_timescales",
+    "network_timescales",
+    "unit_timescales",
+    "find_fixed_points",
+    "jacobian_eigenvalues",
+    "ablate",
+    "ablate_units",
+    "single_unit_ablation",
+    "stream_accuracy",
+    "perturb",
+    "accuracy_per_n",
+    "trajectory_pca",
+    "participation_ratio",
+    "variance_dimension",
+    "weight_change",
+    "kernel_alignment",
+    "representation_alignment",
+    "tangent_kernel",
+    "sign_similarity",
+]

@@ -1,0 +1,422 @@
+"""Centered kernel alignment (CKA) between representations, biased and debiased.
+
+CKA compares two representations of the same conditions through their
+condition-by-condition kernel (Gram) matrices ``K`` and ``L``:
+
+``CKA(K, L) = HSIC(K, L) / sqrt(HSIC(K, K) HSIC(L, L))``
+
+with the biased estimator ``HSIC(K, L) = tr(K H L H) / (n - 1)^2``
+(``H = I - 11^T / n``), or the unbiased estimator of Song et al. (2012), which
+removes the positive bias CKA has when conditions are few relative to
+features (Murphy, Zylberberg & Fyshe, 2024). Linear CKA uses ``K = X X^T``;
+RBF CKA uses a Gaussian kernel whose bandwidth is a multiple of the median
+pairwise distance.
+
+Both estimators are inner products of transformed kernel matrices (double
+centering for the biased, U-centering for the unbiased one), so all pairs of
+layers, regions or time points are scored with a single matrix product.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from .._torch import TorchEstimatorMixin
+from .._validation import check_in
+from ._inputs import as_batch, check_pair, finish, resolve
+
+__all__ = [
+    "linear_cka",
+    "rbf_cka",
+    "cka_matrix",
+    "hsic",
+    "LinearCKA",
+    "RBFCKA",
+]
+
+
+# ---------------------------------------------------------------------------
+# kernels and centering (batched over the leading axis)
+# ---------------------------------------------------------------------------
+
+def _center_columns(X: torch.Tensor) -> torch.Tensor:
+    return X - X.mean(dim=-2, keepdim=True)
+
+
+def _linear_gram(X: torch.Tensor) -> torch.Tensor:
+    Xc = _center_columns(X)
+    return Xc @ Xc.transpose(-1, -2)
+
+
+def _squared_distances(X: torch.Tensor) -> torch.Tensor:
+    Xc = _center_columns(X)  # translation does not change distances; improves rounding
+    sq = (Xc * Xc).sum(-1)
+    d2 = sq.unsqueeze(-1) + sq.unsqueeze(-2) - 2.0 * (Xc @ Xc.transpose(-1, -2))
+    d2 = d2.clamp_min(0.0)
+    n = X.shape[-2]
+    return d2 * (1 - torch.eye(n, dtype=X.dtype, device=X.device))
+
+
+def _median_offdiag(d2: torch.Tensor) -> torch.Tensor:
+    n = d2.shape[-1]
+    iu = torch.triu_indices(n, n, offset=1, device=d2.device)
+    vals = d2[..., iu[0], iu[1]].sort(dim=-1).values
+    m = vals.shape[-1]
+    # the mean of the two middle values for an even count, as numpy.median
+    return 0.5 * (vals[..., (m - 1) // 2] + vals[..., m // 2])
+
+
+def _rbf_gram(X: torch.Tensor, sigma: float | None, sigma_scale: float) -> torch.Tensor:
+    d2 = _squared_distances(X)
+    if sigma is None:
+        med = _median_offdiag(d2)
+        if bool((med <= 0).any()):
+            raise ValueError("the median pairwise distance is zero (more than half of the conditions "
+                             "are identical); pass an explicit sigma")
+        bw2 = (sigma_scale ** 2) * med
+    else:
+        bw2 = torch.full(d2.shape[:-2], float(sigma) ** 2, dtype=d2.dtype, device=d2.device)
+    return torch.exp(-d2 / (2.0 * bw2[..., None, None]))
+
+
+def _double_center(K: torch.Tensor) -> torch.Tensor:
+    row = K.mean(dim=-1, keepdim=True)
+    col = K.mean(dim=-2, keepdim=True)
+    return K - row - col + K.mean(dim=(-1, -2), keepdim=True)
+
+
+def _u_center(K: torch.Tensor) -> torch.Tensor:
+    """U-centering (Szekely & Rizzo 2014): <U(K), U(L)> / (n (n - 3)) is the unbiased HSIC."""
+    n = K.shape[-1]
+    if n < 4:
+        raise ValueError(f"the debiased estimator needs at least 4 conditions; got {n}")
+    eye = torch.eye(n, dtype=K.dtype, device=K.device)
+    K = K * (1 - eye)
+    row = K.sum(dim=-1, keepdim=True) / (n - 2)
+    col = K.sum(dim=-2, keepdim=True) / (n - 2)
+    tot = K.sum(dim=(-1, -2), keepdim=True) / ((n - 1) * (n - 2))
+    return (K - row - col + tot) * (1 - eye)
+
+
+def _transform_gram(K: torch.Tensor, debiased: bool, centered: bool = False) -> torch.Tensor:
+    if debiased:
+        return _u_center(K)
+    return K if centered else _double_center(K)
+
+
+def hsic(K: Any, L: Any, unbiased: bool = False) -> float:
+    """Hilbert-Schmidt independence criterion between two kernel matrices.
+
+    Parameters
+    ----------
+    K, L : array-like of shape (n, n)
+        Symmetric kernel (Gram) matrices over the same ``n`` conditions.
+    unbiased : bool
+        False: the biased estimator ``tr(K H L H) / (n - 1)^2``. True: the
+        unbiased estimator of Song et al. (2012), which needs ``n >= 4``.
+
+    Returns
+    -------
+    float
+
+    References
+    ----------
+    Gretton et al. (2005). Measuring statistical dependence with Hilbert-Schmidt
+    norms. ALT. Song et al. (2012). Feature selection via dependence
+    maximization. JMLR 13:1393-1434.
+    """
+    from .._validation import check_square_matrix
+
+    Kn = check_square_matrix(K, "K")
+    Ln = check_square_matrix(L, "L")
+    if Kn.shape != Ln.shape:
+        raise ValueError(f"K and L must have the same shape; got {Kn.shape} and {Ln.shape}")
+    n = Kn.shape[0]
+    Kt = torch.as_tensor(Kn, dtype=torch.float64)
+    Lt = torch.as_tensor(Ln, dtype=torch.float64)
+    if unbiased:
+        val = (_u_center(Kt) * _u_center(Lt)).sum() / (n * (n - 3))
+    else:
+        val = (_double_center(Kt) * _double_center(Lt)).sum() / (n - 1) ** 2
+    return float(val)
+
+
+def _normalised_flat(Kt: torch.Tensor, what: str) -> torch.Tensor:
+    """Flatten transformed Gram matrices and scale them to unit Frobenius norm."""
+    flat = Kt.reshape(Kt.shape[0], -1)
+    norm = torch.linalg.vector_norm(flat, dim=-1)
+    bad = norm <= torch.finfo(flat.dtype).tiny
+    if bool(bad.any()):
+        idx = int(torch.nonzero(bad)[0])
+        raise ValueError(f"{what} has no variance across conditions (its centered kernel is zero"
+                         f"{'' if Kt.shape[0] == 1 else f' at time point/layer {idx}'}); "
+                         "CKA is undefined")
+    return flat / norm.unsqueeze(-1)
+
+
+def _cka_grams(Kx: torch.Tensor, Ky: torch.Tensor, debiased: bool, pairwise: bool,
+               centered: bool, x_name: str, y_name: str) -> torch.Tensor:
+    Fx = _normalised_flat(_transform_gram(Kx, debiased, centered), x_name)
+    Fy = _normalised_flat(_transform_gram(Ky, debiased, centered), y_name)
+    if pairwise:
+        return Fx @ Fy.T
+    return (Fx * Fy).sum(-1)
+
+
+def _linear_cka_features(X: torch.Tensor, Y: torch.Tensor, x_name: str, y_name: str) -> torch.Tensor:
+    """Biased linear CKA in feature space: cheaper than Grams when n >> p, q."""
+    Xc = _center_columns(X)
+    Yc = _center_columns(Y)
+    cross = torch.linalg.matrix_norm(Xc.transpose(-1, -2) @ Yc) ** 2
+    nx = torch.linalg.matrix_norm(Xc.transpose(-1, -2) @ Xc)
+    ny = torch.linalg.matrix_norm(Yc.transpose(-1, -2) @ Yc)
+    for norm, name in ((nx, x_name), (ny, y_name)):
+        if bool((norm <= torch.finfo(norm.dtype).tiny).any()):
+            raise ValueError(f"{name} has no variance across conditions; CKA is undefined")
+    return cross / (nx * ny)
+
+
+def linear_cka(X: Any, Y: Any, *, debiased: bool = False, pairwise: bool = False,
+               device: Any = "auto", dtype: Any = None):
+    """Linear centered kernel alignment between two representations.
+
+    Parameters
+    ----------
+    X : array-like or tensor, shape (n_conditions, n_features_x) or (n_conditions, n_timepoints, n_features_x)
+        First representation (e.g. model units). A 3-D input is scored per time point.
+    Y : array-like or tensor, shape (n_conditions, n_features_y) or (n_conditions, n_timepoints, n_features_y)
+        Second representation of the same conditions (e.g. voxels or neurons).
+    debiased : bool
+        Use the unbiased HSIC estimator (needs at least 4 conditions). The biased
+        estimator is inflated when conditions are few relative to features.
+    pairwise : bool
+        For time-resolved inputs, score every time point of ``X`` against every
+        time point of ``Y`` (a time-generalisation matrix) instead of matching them.
+    device, dtype :
+        Computation device (``"auto"``: CUDA when available) and dtype
+        (None: float64 on the CPU, float32 on CUDA).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        A float for 2-D inputs; shape (n_timepoints,) when either input is
+        time-resolved; shape (n_timepoints_x, n_timepoints_y) with ``pairwise``.
+        Values lie in [0, 1] for the biased estimator; the debiased one can be
+        slightly negative.
+
+    References
+    ----------
+    Kornblith, Norouzi, Lee & Hinton (2019). Similarity of neural network
+    representations revisited. ICML. Song et al. (2012), JMLR 13:1393-1434.
+    Murphy, Zylberberg & Fyshe (2024). Correcting biased centered kernel
+    alignment measures in biological and artificial neural networks. ICLR
+    Re-Align workshop.
+    """
+    dev, dt = resolve(device, dtype)
+    Xb, xt = as_batch(X, "X", dev, dt, min_conditions=4 if debiased else 2)
+    Yb, yt = as_batch(Y, "Y", dev, dt, min_conditions=4 if debiased else 2)
+    check_pair(Xb, Yb, pairwise=pairwise)
+    n, p, q = Xb.shape[1], Xb.shape[2], Yb.shape[2]
+    if not debiased and not pairwise and n * n * (p + q) > n * (p * q + p * p + q * q):
+        vals = _linear_cka_features(Xb, Yb, "X", "Y")
+    else:
+        vals = _cka_grams(_linear_gram(Xb), _linear_gram(Yb), debiased, pairwise,
+                          centered=True, x_name="X", y_name="Y")
+    return finish(vals, xt, yt, pairwise)
+
+
+def rbf_cka(X: Any, Y: Any, *, sigma: float | None = None, sigma_scale: float = 1.0,
+            debiased: bool = False, pairwise: bool = False, device: Any = "auto", dtype: Any = None):
+    """CKA with Gaussian (RBF) kernels.
+
+    The kernel is ``k(x_i, x_j) = exp(-||x_i - x_j||^2 / (2 s^2))`` with
+    ``s^2 = sigma^2`` when ``sigma`` is given, otherwise
+    ``s^2 = sigma_scale^2 * median_{i<j} ||x_i - x_j||^2`` computed separately
+    for each representation (and time point), which makes the score invariant
+    to isotropic scaling of either representation.
+
+    Parameters
+    ----------
+    X, Y, debiased, pairwise, device, dtype :
+        As in :func:`linear_cka`.
+    sigma : float, optional
+        Fixed bandwidth shared by both representations.
+    sigma_scale : float
+        Multiple of the median distance used when ``sigma`` is None.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        As in :func:`linear_cka`.
+
+    References
+    ----------
+    Kornblith, Norouzi, Lee & Hinton (2019). Similarity of neural network
+    representations revisited. ICML.
+    """
+    if sigma is not None and not sigma > 0:
+        raise ValueError(f"sigma must be positive or None; got {sigma!r}")
+    if not sigma_scale > 0:
+        raise ValueError(f"sigma_scale must be positive; got {sigma_scale!r}")
+    dev, dt = resolve(device, dtype)
+    Xb, xt = as_batch(X, "X", dev, dt, min_conditions=4 if debiased else 2)
+    Yb, yt = as_batch(Y, "Y", dev, dt, min_conditions=4 if debiased else 2)
+    check_pair(Xb, Yb, pairwise=pairwise)
+    vals = _cka_grams(_rbf_gram(Xb, sigma, sigma_scale), _rbf_gram(Yb, sigma, sigma_scale),
+                      debiased, pairwise, centered=False, x_name="X", y_name="Y")
+    return finish(vals, xt, yt, pairwise)
+
+
+def _grams_of_list(reps: Any, name: str, kernel: str, debiased: bool, sigma_scale: float,
+                   dev: torch.device, dt: torch.dtype) -> torch.Tensor:
+    if isinstance(reps, dict):
+        items = list(reps.items())
+    elif isinstance(reps, (list, tuple)):
+        items = [(i, r) for i, r in enumerate(reps)]
+    else:
+        raise TypeError(f"{name} must be a list or dict of (n_conditions, n_features) arrays; "
+                        f"got {type(reps).__name__}")
+    if not items:
+        raise ValueError(f"{name} is empty")
+    grams = []
+    n_cond = None
+    for key, rep in items:
+        label = f"{name}[{key!r}]"
+        t, time_resolved = as_batch(rep, label, dev, dt, min_conditions=4 if debiased else 2)
+        if time_resolved:
+            raise ValueError(f"{label} must be 2-D (n_conditions, n_features); got a 3-D array "
+                             "(score time points with linear_cka(..., pairwise=True))")
+        if n_cond is None:
+            n_cond = t.shape[1]
+        elif t.shape[1] != n_cond:
+            raise ValueError(f"{label} has {t.shape[1]} conditions but {name}[{items[0][0]!r}] has "
+                             f"{n_cond}; all representations must describe the same conditions")
+        K = _linear_gram(t) if kernel == "linear" else _rbf_gram(t, None, sigma_scale)
+        Kt = _transform_gram(K, debiased, centered=kernel == "linear")
+        grams.append(_normalised_flat(Kt, label))
+    return torch.cat(grams, dim=0)
+
+
+def cka_matrix(Xs: Sequence[Any] | dict, Ys: Sequence[Any] | dict | None = None, *,
+               kernel: str = "linear", debiased: bool = False, sigma_scale: float = 1.0,
+               device: Any = "auto", dtype: Any = None) -> np.ndarray:
+    """CKA between every representation in ``Xs`` and every one in ``Ys``.
+
+    Parameters
+    ----------
+    Xs : list or dict of array-like, each (n_conditions, n_features_i)
+        E.g. the layers of a model; widths may differ.
+    Ys : list or dict of array-like, optional
+        E.g. brain regions. Defaults to ``Xs`` (a symmetric layer-by-layer matrix).
+    kernel : {"linear", "rbf"}
+    debiased, sigma_scale, device, dtype :
+        As in :func:`linear_cka` / :func:`rbf_cka`.
+
+    Returns
+    -------
+    numpy.ndarray of shape (len(Xs), len(Ys))
+        Computed as one product of the normalised, centered kernel matrices.
+    """
+    check_in(kernel, "kernel", ("linear", "rbf"))
+    dev, dt = resolve(device, dtype)
+    Fx = _grams_of_list(Xs, "Xs", kernel, debiased, sigma_scale, dev, dt)
+    Fy = Fx if Ys is None else _grams_of_list(Ys, "Ys", kernel, debiased, sigma_scale, dev, dt)
+    if Fx.shape[1] != Fy.shape[1]:
+        raise ValueError("Xs and Ys must describe the same number of conditions; got "
+                         f"{int(round(Fx.shape[1] ** 0.5))} and {int(round(Fy.shape[1] ** 0.5))}")
+    return (Fx @ Fy.T).cpu().numpy()
+
+
+# ---------------------------------------------------------------------------
+# estimator-style wrappers
+# ---------------------------------------------------------------------------
+
+class _CKABase(TorchEstimatorMixin, BaseEstimator):
+    _kernel = "linear"
+
+    def _compute(self, X, Y):
+        if self._kernel == "linear":
+            return linear_cka(X, Y, debiased=self.debiased, device=self.device_, dtype=self.dtype_)
+        return rbf_cka(X, Y, sigma=self.sigma, sigma_scale=self.sigma_scale,
+                       debiased=self.debiased, device=self.device_, dtype=self.dtype_)
+
+    def fit(self, X, Y):
+        """Compute CKA between ``X`` and ``Y``; sets ``similarity_`` and ``distance_``."""
+        self._setup_torch()
+        self.similarity_ = self._compute(X, Y)
+        self.distance_ = np.arccos(np.clip(self.similarity_, -1.0, 1.0))
+        return self
+
+    def score(self, X, Y):
+        """CKA similarity of ``X`` and ``Y`` (higher is more similar; no learned state)."""
+        check_is_fitted(self, "similarity_")
+        return self._compute(X, Y)
+
+
+class LinearCKA(_CKABase):
+    """Linear CKA as an estimator (see :func:`linear_cka`).
+
+    Parameters
+    ----------
+    debiased : bool
+        Unbiased HSIC estimator.
+    device, dtype :
+        As in :func:`linear_cka`.
+
+    Attributes
+    ----------
+    similarity_ : float or ndarray
+        CKA of the data given to ``fit`` (per time point for 3-D input).
+    distance_ : float or ndarray
+        ``arccos(similarity_)``, the angular form used by netrep's ``LinearCKA``.
+
+    References
+    ----------
+    Kornblith et al. (2019), ICML. Williams et al. (2021), Generalized shape
+    metrics on neural representations, NeurIPS.
+    """
+
+    _kernel = "linear"
+
+    def __init__(self, debiased: bool = False, device: Any = "auto", dtype: Any = None):
+        self.debiased = debiased
+        self.device = device
+        self.dtype = dtype
+
+
+class RBFCKA(_CKABase):
+    """Gaussian-kernel CKA as an estimator (see :func:`rbf_cka`).
+
+    Parameters
+    ----------
+    sigma : float, optional
+        Fixed bandwidth; None uses ``sigma_scale`` times the median distance.
+    sigma_scale : float
+    debiased : bool
+    device, dtype :
+
+    Attributes
+    ----------
+    similarity_, distance_ :
+        As in :class:`LinearCKA`.
+
+    References
+    ----------
+    Kornblith et al. (2019), ICML.
+    """
+
+    _kernel = "rbf"
+
+    def __init__(self, sigma: float | None = None, sigma_scale: float = 1.0, debiased: bool = False,
+                 device: Any = "auto", dtype: Any = None):
+        self.sigma = sigma
+        self.sigma_scale = sigma_scale
+        self.debiased = debiased
+        self.device = device
+        self.dtype = dtype

@@ -1,0 +1,501 @@
+"""Cross-validated linear encoding models (ridge regression from model units to brain targets).
+
+Brain-Score conventions: a ridge map is fitted from model features to every
+target (voxel, neuron) on training conditions, with its own regularisation per
+target; predictions on held-out conditions are scored by Pearson r per target,
+summarised by the median over targets and optionally divided by a split-half
+noise ceiling.
+
+All targets are solved at once: one SVD of the (centred) design matrix gives
+the leave-one-out (generalised cross-validation) error of every target for
+every candidate alpha, exactly as scikit-learn's ``RidgeCV(alpha_per_target=True)``
+computes it, and the coefficients for every target follow from the same SVD.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .._torch import TorchEstimatorMixin, check_random_state, to_tensor
+from .._validation import check_array, check_finite, check_positive_int
+from ._inputs import as_batch, resolve
+
+__all__ = [
+    "EncodingModel",
+    "ridge_cv",
+    "cross_validated_encoding",
+    "split_half_noise_ceiling",
+    "pearson_r_columns",
+]
+
+#: the alpha grid used by ``alphas="auto"`` (for z-scored features)
+AUTO_ALPHAS = np.logspace(-3, 6, 10)
+
+
+def _check_alphas(alphas: Any) -> np.ndarray:
+    if isinstance(alphas, str):
+        if alphas != "auto":
+            raise ValueError(f"alphas must be 'auto' or a 1-D array of positive values; got {alphas!r}")
+        return AUTO_ALPHAS.copy()
+    arr = np.atleast_1d(np.asarray(alphas, dtype=float))
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"alphas must be a non-empty 1-D array; got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise ValueError(f"alphas must be finite and positive; got {arr.tolist()[:10]}")
+    return arr
+
+
+def _gcv_errors(Xc: torch.Tensor, Yc: torch.Tensor, alphas: np.ndarray, fit_intercept: bool):
+    """Leave-one-out squared error for every alpha and target, batched ``(B, n, p)``, ``(B, n, m)``.
+
+    With the hat matrix ``H = 11^T / n + X_c (X_c^T X_c + alpha I)^{-1} X_c^T``
+    the leave-one-out residual is ``(y_i - yhat_i) / (1 - H_ii)`` (Allen's PRESS).
+    Returns errors ``(n_alphas, B, m)`` and the SVD factors for the coefficients.
+    """
+    n = Xc.shape[-2]
+    U, s, Vh = torch.linalg.svd(Xc, full_matrices=False)
+    UtY = U.transpose(-1, -2) @ Yc
+    U2 = U * U
+    s2 = s * s
+    errors = []
+    for a in alphas:
+        f = s2 / (s2 + float(a))
+        h = U2 @ f.unsqueeze(-1)
+        if fit_intercept:
+            h = h + 1.0 / n
+        resid = Yc - U @ (f.unsqueeze(-1) * UtY)
+        errors.append(((resid / (1.0 - h)) ** 2).mean(dim=-2))
+    return torch.stack(errors), (U, s, Vh, UtY)
+
+
+def _kfold_errors(X: torch.Tensor, Y: torch.Tensor, alphas: np.ndarray, fit_intercept: bool,
+                  folds: list[np.ndarray]):
+    """Mean held-out squared error per alpha and target over K folds."""
+    n = X.shape[-2]
+    total = None
+    for te in folds:
+        mask = np.ones(n, dtype=bool)
+        mask[te] = False
+        tr_idx = torch.as_tensor(np.flatnonzero(mask), device=X.device)
+        te_idx = torch.as_tensor(np.sort(te), device=X.device)
+        Xtr, Ytr = X[..., tr_idx, :], Y[..., tr_idx, :]
+        Xte, Yte = X[..., te_idx, :], Y[..., te_idx, :]
+        if fit_intercept:
+            mx, my = Xtr.mean(-2, keepdim=True), Ytr.mean(-2, keepdim=True)
+        else:
+            mx, my = torch.zeros_like(Xtr[..., :1, :]), torch.zeros_like(Ytr[..., :1, :])
+        U, s, Vh = torch.linalg.svd(Xtr - mx, full_matrices=False)
+        UtY = U.transpose(-1, -2) @ (Ytr - my)
+        XteV = (Xte - mx) @ Vh.transpose(-1, -2)
+        errs = []
+        for a in alphas:
+            d = s / (s * s + float(a))
+            pred = XteV @ (d.unsqueeze(-1) * UtY) + my
+            errs.append(((Yte - pred) ** 2).mean(dim=-2))
+        errs = torch.stack(errs) * len(te)
+        total = errs if total is None else total + errs
+    return total / n
+
+
+def _coefficients(s: torch.Tensor, Vh: torch.Tensor, UtY: torch.Tensor, alphas: np.ndarray,
+                  best: torch.Tensor) -> torch.Tensor:
+    """Ridge coefficients ``V diag(s / (s^2 + alpha_j)) U^T y_j`` with each target's alpha, in one product."""
+    alpha_t = torch.as_tensor(alphas, dtype=s.dtype, device=s.device)[best]  # (B, m)
+    shrink = s.unsqueeze(-1) / (s.unsqueeze(-1) ** 2 + alpha_t.unsqueeze(-2))  # (B, k, m)
+    return Vh.transpose(-1, -2) @ (shrink * UtY)
+
+
+def _fit_ridge(X: torch.Tensor, Y: torch.Tensor, alphas: np.ndarray, fit_intercept: bool,
+               cv: int | None, rng: np.random.Generator | None):
+    if fit_intercept:
+        mx, my = X.mean(-2, keepdim=True), Y.mean(-2, keepdim=True)
+    else:
+        mx, my = torch.zeros_like(X[..., :1, :]), torch.zeros_like(Y[..., :1, :])
+    Xc, Yc = X - mx, Y - my
+    if cv is None:
+        errors, (U, s, Vh, UtY) = _gcv_errors(Xc, Yc, alphas, fit_intercept)
+    else:
+        order = rng.permutation(X.shape[-2])
+        errors = _kfold_errors(X, Y, alphas, fit_intercept, np.array_split(order, cv))
+        U, s, Vh = torch.linalg.svd(Xc, full_matrices=False)
+        UtY = U.transpose(-1, -2) @ Yc
+    # the first alpha wins ties, as a strict "better than" scan over the grid does
+    best = torch.argmin(errors, dim=0)
+    coef = _coefficients(s, Vh, UtY, alphas, best)
+    intercept = (my - mx @ coef)[..., 0, :]
+    return coef, intercept, best, errors
+
+
+def ridge_cv(X: Any, Y: Any, *, alphas: Any = "auto", fit_intercept: bool = True,
+             cv: int | None = None, random_state: Any = None, device: Any = "auto",
+             dtype: Any = None) -> dict:
+    """Ridge regression with a per-target alpha chosen by cross-validation, all targets at once.
+
+    Parameters
+    ----------
+    X : array-like (n_samples, n_features)
+    Y : array-like (n_samples, n_targets) or (n_samples,)
+    alphas : "auto" or array-like of positive floats
+        Candidate penalties (``"auto"``: ``logspace(-3, 6, 10)``).
+    fit_intercept : bool
+    cv : None or int
+        None: exact leave-one-out error from one SVD (the same selection as
+        ``sklearn.linear_model.RidgeCV(alphas, alpha_per_target=True)``);
+        int: K-fold cross-validation over samples.
+    random_state : None, int or Generator
+        Shuffles samples for K-fold.
+    device, dtype :
+        Computation device and dtype.
+
+    Returns
+    -------
+    dict
+        ``coef`` (n_features, n_targets), ``intercept`` (n_targets,),
+        ``alpha`` (n_targets,), ``cv_errors`` (n_alphas, n_targets).
+
+    References
+    ----------
+    Hoerl & Kennard (1970). Ridge regression. Technometrics 12:55-67.
+    Golub, Heath & Wahba (1979). Generalized cross-validation as a method for
+    choosing a good ridge parameter. Technometrics 21:215-223.
+    """
+    alphas_arr = _check_alphas(alphas)
+    dev, dt = resolve(device, dtype)
+    Xa = check_array(X, "X", ndim=2, dims="(n_samples, n_features)")
+    check_finite(Xa, "X")
+    Ya = check_array(Y, "Y", ndim=(1, 2), dims="(n_samples,) or (n_samples, n_targets)")
+    check_finite(Ya, "Y")
+    one_d = Ya.ndim == 1
+    Ya = Ya[:, None] if one_d else Ya
+    if Xa.shape[0] != Ya.shape[0]:
+        raise ValueError(f"X and Y must have the same number of samples; got {Xa.shape[0]} and {Ya.shape[0]}")
+    _check_enough(Xa.shape[0], cv)
+    Xt = to_tensor(Xa, device=dev, dtype=dt).unsqueeze(0)
+    Yt = to_tensor(Ya, device=dev, dtype=dt).unsqueeze(0)
+    coef, intercept, best, errors = _fit_ridge(Xt, Yt, alphas_arr, fit_intercept, cv,
+                                               check_random_state(random_state))
+    out = {"coef": coef[0].cpu().numpy(), "intercept": intercept[0].cpu().numpy(),
+           "alpha": alphas_arr[best[0].cpu().numpy()], "cv_errors": errors[:, 0].cpu().numpy()}
+    if one_d:
+        out = {"coef": out["coef"][:, 0], "intercept": float(out["intercept"][0]),
+               "alpha": float(out["alpha"][0]), "cv_errors": out["cv_errors"][:, 0]}
+    return out
+
+
+def _check_enough(n: int, cv: int | None) -> None:
+    if cv is None:
+        if n < 3:
+            raise ValueError(f"too few conditions for leave-one-out cross-validation: need at least 3; got {n}")
+    else:
+        cv = check_positive_int(cv, "cv", minimum=2)
+        if n < 2 * cv:
+            raise ValueError(f"too few conditions for cv={cv}: need at least {2 * cv} "
+                             f"(two per fold); got {n}")
+
+
+def pearson_r_columns(A: Any, B: Any) -> np.ndarray:
+    """Pearson correlation between matching columns of ``A`` and ``B`` (NaN for constant columns)."""
+    a = torch.as_tensor(np.asarray(A, dtype=float)) if not isinstance(A, torch.Tensor) else A
+    b = torch.as_tensor(np.asarray(B, dtype=float)) if not isinstance(B, torch.Tensor) else B
+    return _pearson(a, b).cpu().numpy()
+
+
+def _pearson(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    a = a - a.mean(dim=-2, keepdim=True)
+    b = b - b.mean(dim=-2, keepdim=True)
+    num = (a * b).sum(-2)
+    den = torch.sqrt((a * a).sum(-2) * (b * b).sum(-2))
+    tiny = torch.finfo(a.dtype).tiny
+    return torch.where(den > tiny, num / den.clamp_min(tiny), torch.full_like(num, float("nan")))
+
+
+class EncodingModel(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
+    """Ridge encoding model from model features to brain targets with per-target alphas.
+
+    Parameters
+    ----------
+    alphas : "auto" or array-like of positive floats
+        Candidate penalties; ``"auto"`` = ``logspace(-3, 6, 10)`` (features are
+        z-scored by default, so the grid is on a fixed scale).
+    cv : None or int
+        Alpha selection: None = exact leave-one-out (generalised CV, equal to
+        scikit-learn's ``RidgeCV(alpha_per_target=True)``); int = K-fold over
+        training conditions.
+    fit_intercept : bool
+    standardize : bool
+        z-score every feature with the training mean and standard deviation
+        (constant features are left at zero).
+    random_state : None, int or Generator
+        Fold assignment when ``cv`` is an int.
+    device, dtype :
+        Computation device and dtype.
+
+    Attributes
+    ----------
+    alpha_ : ndarray (n_targets,)
+        Selected penalty per target.
+    coef_ : ndarray (n_features, n_targets)
+        Coefficients on the (standardised) features.
+    intercept_ : ndarray (n_targets,)
+    cv_errors_ : ndarray (n_alphas, n_targets)
+        Cross-validated mean squared error for every alpha and target.
+    x_mean_, x_scale_ : ndarray (n_features,)
+        Standardisation applied to features before ``coef_``.
+    n_features_in_ : int
+
+    References
+    ----------
+    Schrimpf et al. (2018). Brain-Score: which artificial neural network for
+    object recognition is most brain-like? bioRxiv 407007. Yamins et al. (2014).
+    Performance-optimized hierarchical models predict neural responses in
+    higher visual cortex. PNAS 111:8619-8624.
+    """
+
+    def __init__(self, alphas: Any = "auto", cv: int | None = None, fit_intercept: bool = True,
+                 standardize: bool = True, random_state: Any = None, device: Any = "auto",
+                 dtype: Any = None):
+        self.alphas = alphas
+        self.cv = cv
+        self.fit_intercept = fit_intercept
+        self.standardize = standardize
+        self.random_state = random_state
+        self.device = device
+        self.dtype = dtype
+
+    def _validate(self, X: Any, Y: Any | None, fitting: bool):
+        Xa = check_array(X, "X", ndim=2, dims="(n_conditions, n_features)")
+        check_finite(Xa, "X")
+        if not fitting and Xa.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {Xa.shape[1]} features; the model was fitted with {self.n_features_in_}")
+        if Y is None:
+            return Xa, None
+        Ya = check_array(Y, "Y", ndim=(1, 2), dims="(n_conditions, n_targets)")
+        check_finite(Ya, "Y")
+        if Ya.ndim == 1:
+            Ya = Ya[:, None]
+        if Xa.shape[0] != Ya.shape[0]:
+            raise ValueError(f"X and Y must have the same number of conditions (rows); got "
+                             f"{Xa.shape[0]} and {Ya.shape[0]}")
+        return Xa, Ya
+
+    def fit(self, X: Any, Y: Any) -> EncodingModel:
+        """Fit the ridge map from features ``X`` (n_conditions, n_features) to targets ``Y``."""
+        alphas = _check_alphas(self.alphas)
+        self._setup_torch()
+        Xa, Ya = self._validate(X, Y, fitting=True)
+        _check_enough(Xa.shape[0], self.cv)
+        self.n_features_in_ = Xa.shape[1]
+        self._single_target = np.ndim(Y) == 1
+        if self.standardize:
+            mean = Xa.mean(axis=0)
+            scale = Xa.std(axis=0)
+            scale = np.where(scale > 0, scale, 1.0)
+        else:
+            mean = np.zeros(Xa.shape[1])
+            scale = np.ones(Xa.shape[1])
+        self.x_mean_, self.x_scale_ = mean, scale
+        Xt = self._tensor((Xa - mean) / scale).unsqueeze(0)
+        Yt = self._tensor(Ya).unsqueeze(0)
+        coef, intercept, best, errors = _fit_ridge(Xt, Yt, alphas, self.fit_intercept, self.cv,
+                                                   check_random_state(self.random_state))
+        self.coef_ = self._numpy(coef[0])
+        self.intercept_ = self._numpy(intercept[0])
+        self.alpha_ = alphas[self._numpy(best[0])]
+        self.cv_errors_ = self._numpy(errors[:, 0])
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted targets (n_conditions, n_targets)."""
+        check_is_fitted(self, "coef_")
+        Xa, _ = self._validate(X, None, fitting=False)
+        pred = ((Xa - self.x_mean_) / self.x_scale_) @ self.coef_ + self.intercept_
+        return pred[:, 0] if self._single_target else pred
+
+    def score_targets(self, X: Any, Y: Any) -> np.ndarray:
+        """Pearson r between predicted and measured responses, per target (NaN for constant targets)."""
+        check_is_fitted(self, "coef_")
+        Xa, Ya = self._validate(X, Y, fitting=False)
+        if Ya.shape[1] != self.coef_.shape[1]:
+            raise ValueError(f"Y has {Ya.shape[1]} targets; the model was fitted with {self.coef_.shape[1]}")
+        if Xa.shape[0] < 3:
+            raise ValueError(f"scoring needs at least 3 held-out conditions; got {Xa.shape[0]}")
+        pred = ((Xa - self.x_mean_) / self.x_scale_) @ self.coef_ + self.intercept_
+        return pearson_r_columns(pred, Ya)
+
+    def score(self, X: Any, Y: Any, noise_ceiling: Any = None) -> float:
+        """Median over targets of the held-out Pearson r (divided by ``noise_ceiling`` if given).
+
+        Parameters
+        ----------
+        X, Y : array-like
+            Held-out conditions.
+        noise_ceiling : float or array-like (n_targets,), optional
+            Per-target (or one) ceiling, e.g. from :func:`split_half_noise_ceiling`.
+            Brain-Score convention: the median raw r divided by the median ceiling.
+        """
+        r = self.score_targets(X, Y)
+        med = float(np.nanmedian(r)) if np.isfinite(r).any() else float("nan")
+        if noise_ceiling is None:
+            return med
+        return med / _ceiling_value(noise_ceiling, r.size)
+
+
+def _ceiling_value(noise_ceiling: Any, n_targets: int) -> float:
+    c = np.asarray(noise_ceiling, dtype=float)
+    if c.ndim == 1 and c.size != n_targets:
+        raise ValueError(f"noise_ceiling must be a float or have one value per target ({n_targets}); "
+                         f"got {c.size}")
+    value = float(np.nanmedian(c))
+    if not value > 0:
+        raise ValueError(f"noise_ceiling must be positive; got median {value}")
+    return value
+
+
+def split_half_noise_ceiling(repeats: Any, *, n_splits: int = 100, spearman_brown: bool = True,
+                             random_state: Any = None, device: Any = "auto",
+                             dtype: Any = None) -> np.ndarray:
+    """Split-half reliability of every target across repeated measurements.
+
+    The repetitions are split at random into two halves; the Pearson r between
+    the two half-averaged response profiles (over conditions) is computed per
+    target, corrected to the full number of repetitions by the Spearman-Brown
+    formula ``2 r / (1 + r)``, and averaged over splits.
+
+    Parameters
+    ----------
+    repeats : array-like (n_repeats, n_conditions, n_targets)
+        Repeated measurements (trials, sessions or subjects) of the same conditions.
+    n_splits : int
+        Random half splits to average.
+    spearman_brown : bool
+        Correct the half-data correlation to the full data.
+    random_state : None, int or Generator
+    device, dtype :
+
+    Returns
+    -------
+    numpy.ndarray (n_targets,)
+        The reliability of the across-repetition mean; the expected value is
+        ``var_signal / (var_signal + var_noise / n_repeats)``.
+
+    References
+    ----------
+    Schrimpf et al. (2018), Brain-Score, bioRxiv 407007. Spearman (1910),
+    Brown (1910), Br. J. Psychol. 3.
+    """
+    arr = check_array(repeats, "repeats", ndim=3, dims="(n_repeats, n_conditions, n_targets)")
+    check_finite(arr, "repeats")
+    n_rep, n_cond = arr.shape[0], arr.shape[1]
+    if n_rep < 2:
+        raise ValueError(f"repeats needs at least 2 repetitions for a split-half ceiling; got {n_rep}")
+    if n_cond < 3:
+        raise ValueError(f"repeats needs at least 3 conditions; got {n_cond}")
+    n_splits = check_positive_int(n_splits, "n_splits")
+    rng = check_random_state(random_state)
+    dev, dt = resolve(device, dtype)
+    R = to_tensor(arr, device=dev, dtype=dt)
+    half = n_rep // 2
+    total = torch.zeros(arr.shape[2], dtype=dt, device=dev)
+    for _ in range(n_splits):
+        perm = torch.as_tensor(rng.permutation(n_rep), device=dev)
+        a = R[perm[:half]].mean(0)
+        b = R[perm[half:2 * half]].mean(0)
+        r = _pearson(a, b)
+        if spearman_brown:
+            r = 2 * r / (1 + r)
+        total = total + r
+    return (total / n_splits).cpu().numpy()
+
+
+def cross_validated_encoding(X: Any, Y: Any, *, alphas: Any = "auto", cv: int = 5,
+                             alpha_cv: int | None = None, groups: Any = None,
+                             noise_ceiling: Any = None, standardize: bool = True,
+                             random_state: Any = None, device: Any = "auto",
+                             dtype: Any = None) -> dict:
+    """Held-out encoding performance over K folds of conditions (Brain-Score style).
+
+    Parameters
+    ----------
+    X : array-like (n_conditions, n_features) or (n_conditions, n_timepoints, n_features)
+        Model features; a 3-D input is encoded separately at every time point.
+    Y : array-like (n_conditions, n_targets) or (n_conditions, n_timepoints, n_targets)
+    alphas, standardize, device, dtype :
+        As in :class:`EncodingModel`.
+    cv : int
+        Outer folds over conditions.
+    alpha_cv : None or int
+        Inner alpha selection (None: leave-one-out).
+    groups : array-like (n_conditions,), optional
+        Conditions sharing a group (e.g. time bins of one trial) stay in one fold,
+        so autocorrelated samples do not leak between training and test.
+    noise_ceiling : float or array-like (n_targets,), optional
+    random_state : None, int or Generator
+
+    Returns
+    -------
+    dict
+        ``"r"``: held-out Pearson r per target (mean over folds), shape
+        (n_targets,) or (n_timepoints, n_targets); ``"score"``: median over
+        targets (per time point for 3-D input); ``"ceiled_score"`` when a
+        ceiling is given; ``"fold_r"``: per fold; ``"alpha"``: alphas chosen
+        per fold and target.
+    """
+    dev, dt = resolve(device, dtype)
+    Xb, xt = as_batch(X, "X", dev, dt, min_conditions=1)
+    Yb, yt = as_batch(Y, "Y", dev, dt, min_conditions=1)
+    if Xb.shape[1] != Yb.shape[1]:
+        raise ValueError(f"X and Y must have the same number of conditions (rows); got "
+                         f"{Xb.shape[1]} and {Yb.shape[1]}")
+    if xt != yt or Xb.shape[0] != Yb.shape[0]:
+        raise ValueError("X and Y must both be 2-D, or both 3-D with the same number of time points")
+    cv = check_positive_int(cv, "cv", minimum=2)
+    n = Xb.shape[1]
+    rng = check_random_state(random_state)
+    if groups is None:
+        _check_enough(n, cv)
+        folds = np.array_split(rng.permutation(n), cv)
+    else:
+        g = np.asarray(groups)
+        if g.shape != (n,):
+            raise ValueError(f"groups must have one entry per condition ({n}); got shape {g.shape}")
+        uniq = np.unique(g)
+        if uniq.size < cv:
+            raise ValueError(f"too few groups for cv={cv}: got {uniq.size} distinct groups")
+        gfolds = np.array_split(rng.permutation(uniq), cv)
+        folds = [np.flatnonzero(np.isin(g, gf)) for gf in gfolds]
+    alphas_arr = _check_alphas(alphas)
+    fold_r, fold_alpha = [], []
+    for te in folds:
+        mask = np.ones(n, dtype=bool)
+        mask[te] = False
+        tr = np.flatnonzero(mask)
+        if tr.size < 3 or te.size < 3:
+            raise ValueError(f"too few conditions for cv={cv}: a fold has {te.size} test and "
+                             f"{tr.size} training conditions (need at least 3 each)")
+        _check_enough(tr.size, alpha_cv)
+        Xtr, Xte = Xb[:, tr], Xb[:, te]
+        if standardize:
+            mean = Xtr.mean(-2, keepdim=True)
+            scale = Xtr.std(-2, keepdim=True, unbiased=False)
+            scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+            Xtr, Xte = (Xtr - mean) / scale, (Xte - mean) / scale
+        coef, intercept, best, _ = _fit_ridge(Xtr, Yb[:, tr], alphas_arr, True, alpha_cv, rng)
+        pred = Xte @ coef + intercept.unsqueeze(-2)
+        fold_r.append(_pearson(pred, Yb[:, te]).cpu().numpy())
+        fold_alpha.append(alphas_arr[best.cpu().numpy()])
+    fold_r = np.stack(fold_r)  # (cv, B, m)
+    r = np.nanmean(fold_r, axis=0)
+    score = np.nanmedian(r, axis=-1)
+    out = {"r": r if xt else r[0], "score": score if xt else float(score[0]),
+           "fold_r": fold_r if xt else fold_r[:, 0], "alpha": np.stack(fold_alpha) if xt
+           else np.stack(fold_alpha)[:, 0]}
+    if noise_ceiling is not None:
+        c = _ceiling_value(noise_ceiling, Yb.shape[-1])
+        out["ceiled_score"] = out["score"] / c
+        out["noise_ceiling"] = c
+    return out

@@ -1,0 +1,351 @@
+"""One call that compares model representations with brain representations by several methods.
+
+:func:`compare_representations` scores every (model layer, brain region) pair
+with RSA, topological RSA, CKA, generalised shape metrics and cross-validated
+encoding, optionally with bootstrap intervals over conditions and permutation
+p-values, and returns a tidy :class:`ComparisonTable` (one row per layer,
+region, method and time point).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .._torch import check_random_state
+from .._validation import check_array, check_finite, check_in, check_positive_int
+from .cka import linear_cka
+from .encoding import cross_validated_encoding
+from .shape import cross_validated_shape_distance, shape_distance
+
+__all__ = ["compare_representations", "ComparisonTable", "METHODS"]
+
+METHODS = ("rsa", "trsa", "cka", "procrustes", "encoding")
+_KIND = {"rsa": "similarity", "trsa": "similarity", "cka": "similarity",
+         "procrustes": "distance", "encoding": "similarity"}
+_COLUMNS = ("model", "brain", "method", "time", "score", "kind", "ci_low", "ci_high", "se",
+            "p_value", "noise_ceiling", "ceiled_score", "n_conditions")
+
+
+class ComparisonTable:
+    """A tidy table of comparison scores (one row per model, brain, method and time point).
+
+    Columns: ``model``, ``brain``, ``method``, ``time`` (None for static data),
+    ``score``, ``kind`` (``"similarity"``: higher = more alike, ``"distance"``:
+    lower = more alike), ``ci_low``, ``ci_high``, ``se`` (bootstrap),
+    ``p_value`` (permutation), ``noise_ceiling``, ``ceiled_score``,
+    ``n_conditions``. Missing values are NaN.
+    """
+
+    def __init__(self, rows: Sequence[dict]):
+        self.rows = [dict(r) for r in rows]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        if column not in _COLUMNS:
+            raise KeyError(f"unknown column {column!r}; columns are {list(_COLUMNS)}")
+        return np.array([r[column] for r in self.rows], dtype=object if column in
+                        ("model", "brain", "method", "kind", "time") else float)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return _COLUMNS
+
+    def select(self, **where: Any) -> ComparisonTable:
+        """Rows whose columns equal the given values, e.g. ``select(method="cka")``."""
+        return ComparisonTable([r for r in self.rows if all(r[k] == v for k, v in where.items())])
+
+    def matrix(self, method: str, value: str = "score", time: Any = None) -> tuple[np.ndarray, list, list]:
+        """(models x brains) matrix of ``value`` for one method (and time point).
+
+        Returns the matrix and the model and brain labels in first-seen order.
+        """
+        rows = [r for r in self.rows if r["method"] == method and r["time"] == time]
+        if not rows:
+            raise ValueError(f"no rows for method={method!r} and time={time!r}")
+        models = list(dict.fromkeys(r["model"] for r in rows))
+        brains = list(dict.fromkeys(r["brain"] for r in rows))
+        out = np.full((len(models), len(brains)), np.nan)
+        for r in rows:
+            out[models.index(r["model"]), brains.index(r["brain"])] = r[value]
+        return out, models, brains
+
+    def to_dict(self) -> dict[str, list]:
+        """Column-oriented dict (``pandas.DataFrame(table.to_dict())`` works)."""
+        return {c: [r[c] for r in self.rows] for c in _COLUMNS}
+
+    def to_pandas(self):
+        """A ``pandas.DataFrame`` (pandas is optional)."""
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("to_pandas needs pandas; use to_dict() otherwise") from exc
+        return pd.DataFrame(self.to_dict())
+
+    def __repr__(self) -> str:
+        head = ["model", "brain", "method", "time", "score", "ci_low", "ci_high", "p_value"]
+        lines = ["  ".join(f"{h:>10}" for h in head)]
+        for r in self.rows[:30]:
+            cells = []
+            for h in head:
+                v = r[h]
+                cells.append(f"{v:>10.4g}" if isinstance(v, float) else f"{str(v):>10}")
+            lines.append("  ".join(cells))
+        if len(self.rows) > 30:
+            lines.append(f"... ({len(self.rows)} rows)")
+        return "\n".join(lines)
+
+
+def _named(reps: Any, name: str, default: str) -> list[tuple[str, np.ndarray]]:
+    if isinstance(reps, dict):
+        items = [(str(k), v) for k, v in reps.items()]
+    elif isinstance(reps, (list, tuple)):
+        items = [(str(i), v) for i, v in enumerate(reps)]
+    else:
+        items = [(default, reps)]
+    if not items:
+        raise ValueError(f"{name} is empty")
+    out = []
+    for key, v in items:
+        label = f"{name}[{key!r}]" if len(items) > 1 or isinstance(reps, (dict, list, tuple)) else name
+        arr = v.detach().cpu().numpy() if hasattr(v, "detach") else v
+        arr = check_array(arr, label, ndim=(2, 3),
+                          dims="(n_conditions, n_features) or (n_conditions, n_timepoints, n_features)")
+        check_finite(arr, label)
+        out.append((key, arr, label))
+    return out
+
+
+def _average_conditions(arr: np.ndarray, conditions: np.ndarray | None, label: str) -> np.ndarray:
+    if conditions is None:
+        return arr
+    if arr.shape[0] != conditions.shape[0]:
+        raise ValueError(f"{label} has {arr.shape[0]} rows but conditions has {conditions.shape[0]} labels")
+    values, inv = np.unique(conditions, return_inverse=True)
+    out = np.zeros((values.size,) + arr.shape[1:])
+    np.add.at(out, inv, arr)
+    return out / np.bincount(inv).reshape((-1,) + (1,) * (arr.ndim - 1))
+
+
+def _rsa_api():
+    try:
+        from ..rsa import compare_rdms, compute_rdm, geotopological_transform, rdm_to_matrix
+    except ImportError:  # the rsa package may not re-export its functions yet
+        from ..rsa.compare import compare_rdms
+        from ..rsa.rdm import compute_rdm, rdm_to_matrix
+        from ..rsa.transforms import geotopological_transform
+    return compute_rdm, compare_rdms, geotopological_transform, rdm_to_matrix
+
+
+class _Scorer:
+    """Scores one (model, brain, method) pair on re-indexed conditions.
+
+    ``score(ix, iy)``: model rows ``ix`` against brain rows ``iy`` (bootstrap:
+    ix = iy with repeats; permutation: ix = identity, iy permuted).
+    """
+
+    def __init__(self, method: str, X: np.ndarray, Y: np.ndarray, opts: dict):
+        self.method, self.X, self.Y, self.opts = method, X, Y, opts
+        if method in ("rsa", "trsa"):
+            compute_rdm, compare_rdms, gt, to_matrix = _rsa_api()
+            self._compare, self._gt = compare_rdms, gt
+
+            def rdm_mats(A):
+                batch = A.transpose(1, 0, 2) if A.ndim == 3 else A[None]
+                vecs = compute_rdm(batch, method=opts["rdm_method"], device=opts["device"])
+                return to_matrix(np.atleast_2d(vecs))
+
+            self._Dx, self._Dy = rdm_mats(X), rdm_mats(Y)
+
+    def _rdm_score(self, ix: np.ndarray, iy: np.ndarray):
+        n = ix.size
+        iu = np.triu_indices(n, 1)
+        dup = ix[iu[0]] == ix[iu[1]]
+        a = self._Dx[:, ix][:, :, ix][:, iu[0], iu[1]]
+        b = self._Dy[:, iy][:, :, iy][:, iu[0], iu[1]]
+        if dup.any():  # a condition drawn twice: its self-pair is not a dissimilarity
+            a[:, dup] = np.nan
+            b[:, dup] = np.nan
+        if self.method == "trsa":
+            lo, hi = self.opts["trsa_bounds"]
+            a, b = self._gt(a, lo, hi), self._gt(b, lo, hi)
+            cmp = self.opts["trsa_compare"]
+        else:
+            cmp = self.opts["rdm_compare"]
+        T = max(a.shape[0], b.shape[0])
+        a = np.broadcast_to(a, (T, a.shape[1]))
+        b = np.broadcast_to(b, (T, b.shape[1]))
+        vals = np.array([self._compare(a[t], b[t], method=cmp, device=self.opts["device"])[0, 0]
+                         for t in range(T)])
+        return vals
+
+    def score(self, ix: np.ndarray, iy: np.ndarray, rng: np.random.Generator):
+        if self.method in ("rsa", "trsa"):
+            return self._rdm_score(ix, iy)
+        X, Y, o = self.X[ix], self.Y[iy], self.opts
+        if self.method == "cka":
+            return linear_cka(X, Y, debiased=o["cka_debiased"], device=o["device"])
+        if self.method == "procrustes":
+            if o["cv"]:
+                return cross_validated_shape_distance(X, Y, alpha=o["shape_alpha"], cv=o["cv"],
+                                                      random_state=rng, device=o["device"])["distance"]
+            return shape_distance(X, Y, alpha=o["shape_alpha"], device=o["device"])
+        return cross_validated_encoding(X, Y, cv=o["cv"] or 5, alphas=o["encoding_alphas"],
+                                        random_state=rng, device=o["device"])["score"]
+
+
+def compare_representations(model_activity: Any, brain_activity: Any,
+                            methods: Sequence[str] = ("rsa", "cka", "procrustes", "encoding"), *,
+                            conditions: Any = None, cv: int | None = 5, n_bootstrap: int = 0,
+                            n_permutations: int = 0, confidence: float = 0.95,
+                            rdm_method: str = "correlation", rdm_compare: str = "spearman",
+                            trsa_bounds: tuple[float, float] = (0.2, 0.8), trsa_compare: str = "corr",
+                            cka_debiased: bool = False, shape_alpha: float = 1.0,
+                            encoding_alphas: Any = "auto", noise_ceiling: Any = None,
+                            random_state: Any = None, device: Any = "auto",
+                            verbose: bool = False) -> ComparisonTable:
+    """Compare model and brain representations by several methods in one tidy table.
+
+    Parameters
+    ----------
+    model_activity : array-like or dict/list of array-like
+        ``(n_observations, n_units)`` or time-resolved ``(n_observations,
+        n_timepoints, n_units)``; a dict maps layer names to arrays.
+    brain_activity : array-like or dict/list of array-like
+        The same for brain regions (voxels, neurons, channels).
+    methods : sequence of {"rsa", "trsa", "cka", "procrustes", "encoding"}
+        - ``"rsa"``: RDMs (``rdm_method``, via :mod:`neurodyn.rsa`) compared by ``rdm_compare``.
+        - ``"trsa"``: RDMs passed through the geo-topological transform with
+          quantile thresholds ``trsa_bounds`` and compared by ``trsa_compare``.
+        - ``"cka"``: linear CKA (debiased with ``cka_debiased``).
+        - ``"procrustes"``: generalised shape distance with ``shape_alpha``
+          (1 = Procrustes), on held-out conditions when ``cv`` is set.
+        - ``"encoding"``: median held-out Pearson r of a ridge map from model
+          units to brain targets (``cv`` folds over conditions).
+    conditions : array-like (n_observations,), optional
+        Condition labels; rows sharing a label are averaged first (sorted labels).
+    cv : int or None
+        Folds over conditions for ``procrustes`` (None: fitted on all
+        conditions) and ``encoding`` (None means 5).
+    n_bootstrap : int
+        Bootstrap samples over conditions for confidence intervals (0: none).
+        For RSA, pairs of a condition with its own duplicate are left out, as
+        rsatoolbox does.
+    n_permutations : int
+        Permutations of the brain's condition labels for p-values (0: none);
+        one-sided towards "more similar".
+    confidence : float
+    rdm_method, rdm_compare : str
+        Passed to :func:`neurodyn.rsa.compute_rdm` / :func:`neurodyn.rsa.compare_rdms`.
+    trsa_bounds : (float, float)
+    trsa_compare : str
+    cka_debiased : bool
+    shape_alpha : float in [0, 1]
+    encoding_alphas : "auto" or array-like
+    noise_ceiling : float or dict {brain name: float}, optional
+        Divides the encoding score (``ceiled_score`` column).
+    random_state : None, int or Generator
+    device : {"auto", "cpu", "cuda"}
+    verbose : bool
+        Show a progress bar over (model, brain, method) pairs.
+
+    Returns
+    -------
+    ComparisonTable
+
+    References
+    ----------
+    Kriegeskorte, Mur & Bandettini (2008), Front. Syst. Neurosci. 2:4. Lin &
+    Kriegeskorte (2023), arXiv:2309.11028. Kornblith et al. (2019), ICML.
+    Williams et al. (2021), NeurIPS. Schrimpf et al. (2018), Brain-Score,
+    bioRxiv 407007.
+    """
+    if isinstance(methods, str):
+        methods = (methods,)
+    for m in methods:
+        check_in(m, "methods", METHODS)
+    if not methods:
+        raise ValueError("methods is empty")
+    n_bootstrap = check_positive_int(n_bootstrap, "n_bootstrap", minimum=0)
+    n_permutations = check_positive_int(n_permutations, "n_permutations", minimum=0)
+    if not 0.0 < float(confidence) < 1.0:
+        raise ValueError(f"confidence must be in (0, 1); got {confidence!r}")
+    rng = check_random_state(random_state)
+    models = _named(model_activity, "model_activity", "model")
+    brains = _named(brain_activity, "brain_activity", "brain")
+    cond = None if conditions is None else np.asarray(conditions)
+    if cond is not None and cond.ndim != 1:
+        raise ValueError(f"conditions must be 1-D (n_observations,); got shape {cond.shape}")
+    models = [(k, _average_conditions(a, cond, lab), lab) for k, a, lab in models]
+    brains = [(k, _average_conditions(a, cond, lab), lab) for k, a, lab in brains]
+    n = models[0][1].shape[0]
+    for k, a, lab in models + brains:
+        if a.shape[0] != n:
+            raise ValueError(f"all representations must have the same number of conditions; "
+                             f"{lab} has {a.shape[0]} but {models[0][2]} has {n}")
+    if n < 4:
+        raise ValueError(f"at least 4 conditions are needed to compare representations; got {n}")
+    if cv is not None:
+        cv = check_positive_int(cv, "cv", minimum=2)
+        if ("procrustes" in methods or "encoding" in methods) and n < 3 * cv:
+            raise ValueError(f"too few conditions for cv={cv}: got {n}, need at least {3 * cv} "
+                             "(three per fold) for procrustes/encoding")
+    opts = dict(rdm_method=rdm_method, rdm_compare=rdm_compare, trsa_bounds=trsa_bounds,
+                trsa_compare=trsa_compare, cka_debiased=cka_debiased, shape_alpha=shape_alpha,
+                encoding_alphas=encoding_alphas, cv=cv, device=device)
+
+    tasks = [(mk, mX, bk, bY, meth) for mk, mX, _ in models for bk, bY, _ in brains for meth in methods]
+    iterator: Any = tasks
+    if verbose:
+        from tqdm.auto import tqdm
+        iterator = tqdm(tasks, desc="compare_representations")
+    rows = []
+    ident = np.arange(n)
+    boot_idx = rng.integers(0, n, size=(n_bootstrap, n))
+    perms = np.stack([rng.permutation(n) for _ in range(n_permutations)]) if n_permutations else None
+    for mk, mX, bk, bY, meth in iterator:
+        X_t, Y_t = mX.ndim == 3, bY.ndim == 3
+        if X_t and Y_t and mX.shape[1] != bY.shape[1]:
+            raise ValueError(f"model {mk!r} has {mX.shape[1]} time points but brain {bk!r} has "
+                             f"{bY.shape[1]}; resample them to a common time base")
+        scorer = _Scorer(meth, mX, bY, opts)
+        seed = int(rng.integers(0, 2**31 - 1))
+
+        def run(ix, iy, _scorer=scorer, _seed=seed):
+            # the same CV folds for the estimate and every resample
+            return np.atleast_1d(np.asarray(_scorer.score(ix, iy, np.random.default_rng(_seed)),
+                                            dtype=float))
+
+        est = run(ident, ident)
+        n_t = est.size
+        lo = hi = se = np.full(n_t, np.nan)
+        if n_bootstrap:
+            samples = np.stack([run(b, b) for b in boot_idx])
+            tail = (1.0 - float(confidence)) / 2.0
+            lo, hi = np.nanquantile(samples, [tail, 1.0 - tail], axis=0)
+            se = np.nanstd(samples, axis=0, ddof=1)
+        pv = np.full(n_t, np.nan)
+        if perms is not None:
+            null = np.stack([run(ident, p) for p in perms])
+            tol = 1e-12 * np.maximum(1.0, np.abs(est))
+            extreme = null >= est - tol if _KIND[meth] == "similarity" else null <= est + tol
+            pv = (1.0 + extreme.sum(0)) / (1.0 + n_permutations)
+        ceiling = np.nan
+        if meth == "encoding" and noise_ceiling is not None:
+            ceiling = float(noise_ceiling[bk] if isinstance(noise_ceiling, dict) else noise_ceiling)
+        time_resolved = X_t or Y_t
+        for t in range(n_t):
+            rows.append({"model": mk, "brain": bk, "method": meth,
+                         "time": t if time_resolved else None, "score": float(est[t]),
+                         "kind": _KIND[meth], "ci_low": float(lo[t]), "ci_high": float(hi[t]),
+                         "se": float(se[t]), "p_value": float(pv[t]), "noise_ceiling": ceiling,
+                         "ceiled_score": float(est[t] / ceiling) if np.isfinite(ceiling) else np.nan,
+                         "n_conditions": n})
+    return ComparisonTable(rows)

@@ -1,0 +1,338 @@
+"""Pairwise, windowed, non-linear affinities between neuron traces.
+
+The dynamic connectome is factorised from a non-negative 3-way tensor
+``X[p, k, w]``: the affinity of neuron pair ``p`` in time window ``k`` of animal
+``w``. Pairs follow ``np.triu_indices(n_neurons, 1)`` order, so the pair mode
+comes first and a C-ordered tensor reshapes to ``(n_pairs, n_windows * n_animals)``
+without a copy.
+
+Built-in affinities (all symmetric, zero on the diagonal, in ``[0, 1]`` for the
+correlation kinds, and invariant to a positive affine rescaling of any trace):
+
+``"derivative_corr"`` (default)
+    Each trace is smoothed with a Gaussian (``smooth_sigma`` samples), its time
+    derivative is taken with central differences, and in each window the Pearson
+    correlation of the two derivatives is rectified at zero.
+``"derivative_product"``
+    The instantaneous version: the derivative is z-scored over the whole
+    recording and the rectified product ``max(0, z_i(t) z_j(t))`` is averaged
+    inside each window (``window=1, step=1`` keeps every sample).
+``"corr"``
+    Rectified Pearson correlation of the smoothed traces themselves.
+
+A neuron whose trace is entirely NaN in an animal is treated as missing: its
+pairs get affinity 0 there and are flagged in the returned mask.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.ndimage import gaussian_filter1d
+
+from .._torch import resolve_device, resolve_dtype, to_numpy, to_tensor
+from .._validation import check_array, check_positive_int
+
+__all__ = [
+    "AFFINITIES",
+    "affinity_tensor",
+    "pairs_to_matrix",
+    "matrix_to_pairs",
+    "n_nodes_from_pairs",
+    "pair_indices",
+    "window_starts",
+    "check_traces",
+]
+
+AFFINITIES = ("derivative_corr", "derivative_product", "corr")
+
+# Elements of the largest intermediate a block may hold (about 256 MB in float64).
+_BLOCK_ELEMENTS = 2**25
+
+
+def pair_indices(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices of the pair mode: ``np.triu_indices(n_nodes, 1)``."""
+    n_nodes = check_positive_int(n_nodes, "n_nodes", minimum=2)
+    return np.triu_indices(n_nodes, 1)
+
+
+def n_nodes_from_pairs(n_pairs: int) -> int:
+    """The ``N`` with ``N (N - 1) / 2 == n_pairs``; raises if there is none."""
+    n = int(round((1 + math.sqrt(1 + 8 * n_pairs)) / 2))
+    if n * (n - 1) // 2 != n_pairs or n < 2:
+        raise ValueError(
+            f"the pair mode has {n_pairs} entries, which is not N(N-1)/2 for any N >= 2"
+        )
+    return n
+
+
+def matrix_to_pairs(matrix: Any) -> np.ndarray:
+    """Upper-triangle entries of a square matrix (or a batch ``(..., N, N)``).
+
+    Parameters
+    ----------
+    matrix : array-like, shape (..., N, N)
+
+    Returns
+    -------
+    pairs : ndarray, shape (..., N (N - 1) / 2)
+        ``matrix[..., i, j]`` for ``(i, j)`` in ``np.triu_indices(N, 1)`` order.
+        The values are copied exactly (no arithmetic).
+    """
+    arr = np.asarray(matrix)
+    if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
+        raise ValueError(f"matrix must be square (..., N, N); got shape {arr.shape}")
+    rows, cols = pair_indices(arr.shape[-1])
+    return arr[..., rows, cols].copy()
+
+
+def pairs_to_matrix(pairs: Any, n_nodes: int | None = None, diagonal: float = 0.0) -> np.ndarray:
+    """Symmetric ``(..., N, N)`` matrix from upper-triangle pair values.
+
+    Parameters
+    ----------
+    pairs : array-like, shape (..., P)
+        Values in ``np.triu_indices(N, 1)`` order, ``P = N (N - 1) / 2``.
+    n_nodes : int, optional
+        ``N``; inferred from ``P`` when omitted.
+    diagonal : float
+        Value written on the diagonal (0 by default).
+
+    Returns
+    -------
+    matrix : ndarray, shape (..., N, N)
+        Exactly the given values in both triangles.
+    """
+    vec = np.asarray(pairs)
+    if vec.ndim < 1:
+        raise ValueError(f"pairs must be at least 1-D (..., n_pairs); got shape {vec.shape}")
+    n = n_nodes_from_pairs(vec.shape[-1]) if n_nodes is None else int(n_nodes)
+    if n * (n - 1) // 2 != vec.shape[-1]:
+        raise ValueError(
+            f"pairs has {vec.shape[-1]} entries along its last axis; n_nodes={n} needs {n * (n - 1) // 2}"
+        )
+    rows, cols = pair_indices(n)
+    out = np.full(vec.shape[:-1] + (n, n), diagonal, dtype=np.result_type(vec.dtype, type(diagonal)))
+    out[..., rows, cols] = vec
+    out[..., cols, rows] = vec
+    return out
+
+
+def window_starts(n_timepoints: int, window: int, step: int) -> np.ndarray:
+    """Start samples of the windows ``[k * step, k * step + window)`` that fit."""
+    window = check_positive_int(window, "window")
+    step = check_positive_int(step, "step")
+    if window > n_timepoints:
+        raise ValueError(
+            f"window={window} is longer than the recording ({n_timepoints} timepoints); "
+            "use a shorter window"
+        )
+    n_windows = (n_timepoints - window) // step + 1
+    return np.arange(n_windows) * step
+
+
+def check_traces(traces: Any, name: str = "traces") -> tuple[np.ndarray, np.ndarray]:
+    """Validate traces ``(n_animals, n_neurons, n_timepoints)`` or a list of ``(N, T)``.
+
+    Returns the float64 array and a boolean ``(n_animals, n_neurons)`` array that
+    is True where a neuron is present. A neuron is missing in an animal when its
+    whole trace is NaN; a partly NaN trace, Inf, or a constant present trace is an
+    error.
+    """
+    if isinstance(traces, (list, tuple)):
+        if len(traces) == 0:
+            raise ValueError(f"{name} is empty; expected at least one animal")
+        items = [check_array(t, f"{name}[{i}]", ndim=2, dims="(n_neurons, n_timepoints)")
+                 for i, t in enumerate(traces)]
+        shapes = [it.shape for it in items]
+        if len({s[0] for s in shapes}) > 1:
+            raise ValueError(
+                f"{name}: every animal must have the same neurons (rows); got shapes {shapes}. "
+                "Mark a neuron missing in an animal by a row of NaN"
+            )
+        if len({s[1] for s in shapes}) > 1:
+            raise ValueError(
+                f"{name}: every animal must have the same number of timepoints; got shapes {shapes}"
+            )
+        arr = np.stack(items)
+    else:
+        arr = check_array(traces, name, ndim=3, dims="(n_animals, n_neurons, n_timepoints)")
+    if np.isinf(arr).any():
+        raise ValueError(f"{name} must not contain Inf; got {int(np.isinf(arr).sum())} Inf values")
+    if arr.shape[1] < 2:
+        raise ValueError(f"{name} needs at least 2 neurons to form pairs; got shape {arr.shape}")
+    if arr.shape[2] < 3:
+        raise ValueError(f"{name} is too short: needs at least 3 timepoints; got shape {arr.shape}")
+    nan = np.isnan(arr)
+    missing = nan.all(axis=2)
+    partial = nan.any(axis=2) & ~missing
+    if partial.any():
+        w, i = (int(v) for v in np.argwhere(partial)[0])
+        raise ValueError(
+            f"{name} has {int(partial.sum())} partly NaN trace(s) (first: animal {w}, neuron {i}); "
+            "NaN may only mark a whole missing neuron (an all-NaN row)"
+        )
+    present = ~missing
+    filled = np.where(nan, 0.0, arr)
+    const = present & np.all(filled == filled[:, :, :1], axis=2)
+    if const.any():
+        w, i = (int(v) for v in np.argwhere(const)[0])
+        raise ValueError(
+            f"{name} has {int(const.sum())} constant (zero-variance) trace(s) (first: animal {w}, "
+            f"neuron {i}); remove the neuron or mark it missing with NaN"
+        )
+    if not present.any(axis=0).all():
+        i = int(np.flatnonzero(~present.any(axis=0))[0])
+        raise ValueError(f"{name}: neuron {i} is missing (all NaN) in every animal; remove it")
+    return filled, present
+
+
+def _unit_windows(x: torch.Tensor, window: int, step: int) -> torch.Tensor:
+    """Windows ``(W, N, K, L)`` centred and scaled to unit norm (zero where flat)."""
+    seg = x.unfold(-1, window, step)
+    seg = seg - seg.mean(dim=-1, keepdim=True)
+    norm = torch.linalg.vector_norm(seg, dim=-1, keepdim=True)
+    # A flat window has no defined correlation; it contributes no affinity.
+    return torch.where(norm > 0, seg / torch.where(norm > 0, norm, 1.0), 0.0)
+
+
+def _windowed_corr(x: torch.Tensor, window: int, step: int, n_windows: int,
+                   rows: torch.Tensor, cols: torch.Tensor, block: int) -> torch.Tensor:
+    """Rectified windowed Pearson correlation, returned as ``(P, K, W)``."""
+    n_animals, n_nodes, _ = x.shape
+    out = torch.empty((rows.numel(), n_windows, n_animals), dtype=x.dtype, device=x.device)
+    for k0 in range(0, n_windows, block):
+        k1 = min(n_windows, k0 + block)
+        t0, t1 = k0 * step, (k1 - 1) * step + window
+        z = _unit_windows(x[..., t0:t1], window, step)  # (W, N, b, L)
+        corr = torch.einsum("wikl,wjkl->wkij", z, z)  # (W, b, N, N)
+        pairs = corr[:, :, rows, cols].clamp_(min=0.0)  # (W, b, P)
+        out[:, k0:k1, :] = pairs.permute(2, 1, 0)
+    return out
+
+
+def _windowed_product(z: torch.Tensor, window: int, step: int, n_windows: int,
+                      rows: torch.Tensor, cols: torch.Tensor, block: int) -> torch.Tensor:
+    """Window means of ``max(0, z_i(t) z_j(t))``, returned as ``(P, K, W)``."""
+    n_animals = z.shape[0]
+    out = torch.empty((rows.numel(), n_windows, n_animals), dtype=z.dtype, device=z.device)
+    for k0 in range(0, n_windows, block):
+        k1 = min(n_windows, k0 + block)
+        t0, t1 = k0 * step, (k1 - 1) * step + window
+        seg = z[..., t0:t1].unfold(-1, window, step)  # (W, N, b, L)
+        prod = (seg[:, rows] * seg[:, cols]).clamp_(min=0.0)  # (W, P, b, L)
+        out[:, k0:k1, :] = prod.mean(dim=-1).permute(1, 2, 0)
+    return out
+
+
+def affinity_tensor(traces: Any, affinity: str | Callable = "derivative_corr", *,
+                    window: int = 40, step: int = 20, smooth_sigma: float = 2.0,
+                    block_size: int | None = None, return_mask: bool = False,
+                    device: Any = "auto", dtype: Any = None, return_tensor: bool = False):
+    """Pair × window × animal affinity tensor from neuron traces.
+
+    Parameters
+    ----------
+    traces : array-like, shape (n_animals, n_neurons, n_timepoints), or list of (N, T)
+        Activity of the same ``N`` identified neurons in each animal. An all-NaN
+        row marks a neuron missing in that animal.
+    affinity : {"derivative_corr", "derivative_product", "corr"} or callable
+        The pairwise affinity (see the module docstring). A callable receives one
+        window of smoothed traces, an ``(N, window)`` numpy array, and returns an
+        ``(N, N)`` non-negative symmetric matrix; it is called once per window
+        and animal.
+    window, step : int
+        Window length and hop in samples; ``K = (T - window) // step + 1`` windows.
+    smooth_sigma : float
+        Standard deviation (samples) of the Gaussian smoothing applied before
+        differentiation (scipy ``gaussian_filter1d``, ``mode="reflect"``); 0 skips it.
+    block_size : int, optional
+        Number of windows computed at once; by default chosen so that no
+        intermediate exceeds about 2**25 elements. Memory grows with it, the
+        result does not change.
+    return_mask : bool
+        Also return a boolean mask, shape ``(P, 1, W)`` (broadcasts against the
+        tensor), True where both neurons of a pair are present in that animal.
+    device, dtype :
+        Where and in which precision the pairwise work runs (see ``neurodyn._torch``).
+    return_tensor : bool
+        Return a torch tensor on ``device`` instead of a numpy array.
+
+    Returns
+    -------
+    X : ndarray, shape (n_pairs, n_windows, n_animals)
+        Non-negative affinities, pairs in ``np.triu_indices(N, 1)`` order.
+    mask : ndarray of bool, shape (n_pairs, 1, n_animals)
+        Only when ``return_mask``.
+
+    References
+    ----------
+    Dyballa, L., Lang, S., Haslund-Gourley, A., Yemini, E., Zucker, S. W. (2024).
+    Learning dynamic representations of the functional connectome in
+    neurobiological networks. ICLR 2024, arXiv:2402.14102. (The paper's exact
+    affinity formula is not published; these are documented stand-ins.)
+    """
+    if not (callable(affinity) or affinity in AFFINITIES):
+        raise ValueError(f"affinity must be one of {list(AFFINITIES)} or a callable; got {affinity!r}")
+    if isinstance(smooth_sigma, bool) or not isinstance(smooth_sigma, (int, float, np.number)) \
+            or not np.isfinite(smooth_sigma) or smooth_sigma < 0:
+        raise ValueError(f"smooth_sigma must be a finite number >= 0; got {smooth_sigma!r}")
+    data, present = check_traces(traces)
+    n_animals, n_nodes, n_time = data.shape
+    starts = window_starts(n_time, window, step)
+    n_windows = starts.size
+    dev = resolve_device(device)
+    dt = resolve_dtype(dtype, dev)
+
+    smooth = gaussian_filter1d(data, float(smooth_sigma), axis=-1) if smooth_sigma > 0 else data
+    rows_np, cols_np = pair_indices(n_nodes)
+    n_pairs = rows_np.size
+    rows = torch.as_tensor(rows_np, device=dev)
+    cols = torch.as_tensor(cols_np, device=dev)
+
+    if callable(affinity):
+        out = np.zeros((n_pairs, n_windows, n_animals))
+        for w in range(n_animals):
+            for k, t0 in enumerate(starts):
+                mat = np.asarray(affinity(smooth[w, :, t0:t0 + window].copy()), dtype=np.float64)
+                if mat.shape != (n_nodes, n_nodes):
+                    raise ValueError(
+                        f"the affinity callable must return an ({n_nodes}, {n_nodes}) matrix; "
+                        f"got shape {mat.shape}"
+                    )
+                if not np.isfinite(mat).all() or (mat < 0).any():
+                    raise ValueError("the affinity callable must return finite, non-negative values")
+                out[:, k, w] = mat[rows_np, cols_np]
+        X = to_tensor(out, device=dev, dtype=dt)
+    else:
+        if affinity == "corr":
+            signal = smooth
+        else:
+            signal = np.gradient(smooth, axis=-1)
+            # Missing neurons stay exactly zero so that they carry no affinity.
+            signal[~present] = 0.0
+        x = to_tensor(np.ascontiguousarray(signal), device=dev, dtype=dt)
+        if affinity == "derivative_product":
+            std = x.std(dim=-1, unbiased=False, keepdim=True)
+            x = torch.where(std > 0, x / torch.where(std > 0, std, 1.0), 0.0)
+            per_window = n_animals * n_pairs * window
+            block = block_size or max(1, _BLOCK_ELEMENTS // max(per_window, 1))
+            block = check_positive_int(block, "block_size")
+            X = _windowed_product(x, window, step, n_windows, rows, cols, block)
+        else:
+            per_window = n_animals * n_nodes * max(n_nodes, window)
+            block = block_size or max(1, _BLOCK_ELEMENTS // max(per_window, 1))
+            block = check_positive_int(block, "block_size")
+            X = _windowed_corr(x, window, step, n_windows, rows, cols, block)
+
+    mask_np = (present[:, rows_np] & present[:, cols_np]).T[:, None, :]  # (P, 1, W)
+    if not mask_np.all():
+        X = X * to_tensor(mask_np, device=dev, dtype=X.dtype)
+    result = X if return_tensor else to_numpy(X)
+    if return_mask:
+        return result, mask_np
+    return result

@@ -1,0 +1,262 @@
+"""The ``DynamicConnectome`` estimator: traces -> affinities -> NTF -> communities."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from .._torch import TorchEstimatorMixin
+from .._validation import check_in, check_positive_int
+from .affinity import AFFINITIES, affinity_tensor, n_nodes_from_pairs, pair_indices, pairs_to_matrix
+from .communities import louvain_labels, strength_two_means
+from .ntf import NonnegativeCP, check_nonnegative_tensor, rank_sweep
+
+__all__ = ["DynamicConnectome", "BACKGROUND_TIME_CV", "BACKGROUND_ANIMAL_CV"]
+
+#: A component whose time and animal factors vary less than these coefficients of
+#: variation is flagged as the flat "background" (baseline co-fluctuation).
+BACKGROUND_TIME_CV = 0.15
+BACKGROUND_ANIMAL_CV = 0.1
+
+
+def _cv(x: np.ndarray) -> float:
+    mean = float(np.mean(x))
+    return float(np.std(x) / mean) if mean > 0 else np.inf
+
+
+class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
+    """Dynamic functional connectome by non-negative tensor factorization.
+
+    Traces of the same identified neurons in several animals are turned into a
+    pair × window × animal affinity tensor, factorised by a non-negative CP
+    decomposition (HALS, best of ``n_restarts``), and each component's pair
+    factor is read as a weighted graph whose communities are the component's
+    "motif". A component is (which pairs, when, in which animals).
+
+    Parameters
+    ----------
+    n_components : int
+        Number of components (CP rank); see :meth:`rank_sweep` to choose it.
+    affinity : {"derivative_corr", "derivative_product", "corr", "precomputed"} or callable
+        How traces become pairwise affinities (see
+        :func:`neurodyn.connectome.affinity.affinity_tensor`). ``"precomputed"``:
+        ``fit`` receives the ``(P, K, W)`` tensor itself.
+    window, step : int
+        Window length and hop in samples.
+    smooth_sigma : float
+        Gaussian smoothing (samples) before differentiation.
+    block_size : int, optional
+        Windows per block when building the affinity tensor (memory bound).
+    n_restarts : int
+        Random restarts, fitted as one batch; the lowest error wins.
+    init : {"random", "svd"}
+    solver : {"hals", "mu"}
+    max_iter : int
+    tol : float
+        Stop when the relative error changes by less than ``tol``.
+    n_inner : int
+        HALS sweeps per mode update.
+    community_method : {"louvain"}
+        Louvain communities of each component graph (``communities_``) plus the
+        2-means split of node strengths into motif and background neurons
+        (``motif_nodes_``).
+    community_threshold : float in [0, 1)
+        Edges below ``community_threshold * max`` are dropped before Louvain.
+    random_state : None, int or numpy Generator
+    device : {"auto", "cpu", "cuda"}
+    dtype : None, "float32" or "float64"
+    verbose : bool
+        Progress bar over NTF iterations.
+
+    Attributes
+    ----------
+    affinity_tensor_ : ndarray (P, K, W)
+        The tensor that was factorised.
+    mask_ : ndarray of bool (P, 1, W) or None
+        Observed pairs when some neurons are missing in some animals.
+    pairs_ : tuple of two ndarrays
+        ``np.triu_indices(n_nodes_, 1)``: pair p joins neurons ``pairs_[0][p]``
+        and ``pairs_[1][p]``.
+    pair_factors_, time_factors_, animal_factors_ : ndarrays (P, R), (K, R), (W, R)
+        Unit-norm non-negative factors, components sorted by decreasing weight.
+    weights_ : ndarray (R,)
+    reconstruction_error_ : float
+        Relative error ``||X - model|| / ||X||`` of the best restart.
+    errors_ : ndarray
+        Error after each iteration of the best restart.
+    n_iter_ : int
+    converged_ : bool
+    restart_errors_ : ndarray (n_restarts,)
+    communities_ : list of R ndarrays (N,)
+        Louvain community labels of each component graph.
+    motif_nodes_ : list of R boolean ndarrays (N,)
+        Neurons in the high-strength group of each component (2-means).
+    background_ : ndarray of bool (R,)
+        True for a near-flat component (time CV <= 0.15, animal CV <= 0.1).
+    window_starts_ : ndarray (K,)
+        Start sample of each window (traces input only).
+    rank_sweep_ : dict
+        Set by :meth:`rank_sweep`.
+
+    References
+    ----------
+    Dyballa, L., Lang, S., Haslund-Gourley, A., Yemini, E., Zucker, S. W. (2024).
+    Learning dynamic representations of the functional connectome in
+    neurobiological networks. ICLR 2024, arXiv:2402.14102.
+    """
+
+    def __init__(self, n_components=4, *, affinity="derivative_corr", window=40, step=20,
+                 smooth_sigma=2.0, block_size=None, n_restarts=10, init="random", solver="hals",
+                 max_iter=500, tol=1e-6, n_inner=5, community_method="louvain",
+                 community_threshold=0.0, random_state=None, device="auto", dtype=None,
+                 verbose=False):
+        self.n_components = n_components
+        self.affinity = affinity
+        self.window = window
+        self.step = step
+        self.smooth_sigma = smooth_sigma
+        self.block_size = block_size
+        self.n_restarts = n_restarts
+        self.init = init
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_inner = n_inner
+        self.community_method = community_method
+        self.community_threshold = community_threshold
+        self.random_state = random_state
+        self.device = device
+        self.dtype = dtype
+        self.verbose = verbose
+
+    def _cp_params(self) -> dict:
+        return dict(solver=self.solver, init=self.init, max_iter=self.max_iter, tol=self.tol,
+                    n_inner=self.n_inner, random_state=self.random_state, device=self.device,
+                    dtype=self.dtype, verbose=self.verbose)
+
+    def fit(self, X, y=None, mask=None):
+        """Build the affinity tensor, factorise it and find each component's communities.
+
+        Parameters
+        ----------
+        X : array-like (n_animals, n_neurons, n_timepoints) or list of (N, T)
+            Traces; an all-NaN row marks a neuron missing in that animal (its
+            pairs are masked there). With ``affinity="precomputed"``: the
+            non-negative ``(P, K, W)`` tensor.
+        y : ignored
+        mask : array-like of bool, optional
+            Only with ``affinity="precomputed"``: observed entries.
+
+        Returns
+        -------
+        self
+        """
+        check_positive_int(self.n_components, "n_components")
+        check_in(self.community_method, "community_method", ("louvain",))
+        if not (isinstance(self.community_threshold, numbers.Real)
+                and 0.0 <= self.community_threshold < 1.0):
+            raise ValueError(f"community_threshold must be in [0, 1); got {self.community_threshold!r}")
+        self._setup_torch()
+        if isinstance(self.affinity, str) and self.affinity == "precomputed":
+            tensor, m = check_nonnegative_tensor(X, "X", mask)
+            self.n_nodes_ = n_nodes_from_pairs(tensor.shape[0])
+            self.mask_ = None if m is None or m.all() else np.ascontiguousarray(m)
+            self.window_starts_ = None
+        else:
+            if mask is not None:
+                raise ValueError("mask is only accepted with affinity='precomputed'; mark missing "
+                                 "neurons in the traces with NaN rows instead")
+            if not (callable(self.affinity) or self.affinity in AFFINITIES):
+                raise ValueError(f"affinity must be one of {list(AFFINITIES) + ['precomputed']} or "
+                                 f"a callable; got {self.affinity!r}")
+            tensor, m = affinity_tensor(X, self.affinity, window=self.window, step=self.step,
+                                        smooth_sigma=self.smooth_sigma, block_size=self.block_size,
+                                        return_mask=True, device=self.device_, dtype=self.dtype_)
+            self.n_nodes_ = n_nodes_from_pairs(tensor.shape[0])
+            self.mask_ = None if m.all() else m
+            n_time = len(X[0][0]) if isinstance(X, (list, tuple)) else np.shape(X)[2]
+            self.window_starts_ = np.arange((n_time - self.window) // self.step + 1) * self.step
+        self.affinity_tensor_ = tensor
+        self.pairs_ = pair_indices(self.n_nodes_)
+
+        cp = NonnegativeCP(self.n_components, n_restarts=self.n_restarts, **self._cp_params())
+        cp.fit(tensor, mask=self.mask_)
+        self.weights_ = cp.weights_
+        self.pair_factors_, self.time_factors_, self.animal_factors_ = cp.factors_
+        self.reconstruction_error_ = cp.reconstruction_error_
+        self.errors_ = cp.errors_
+        self.n_iter_ = cp.n_iter_
+        self.converged_ = cp.converged_
+        self.restart_errors_ = cp.restart_errors_
+        self.restart_models_ = cp.restart_models_
+        self._find_communities()
+        return self
+
+    def _find_communities(self) -> None:
+        self.communities_ = []
+        self.motif_nodes_ = []
+        background = []
+        for r in range(self.weights_.size):
+            mat = self.component_matrix(r)
+            if mat.max() > 0:
+                self.communities_.append(louvain_labels(mat, threshold=self.community_threshold,
+                                                        random_state=self.random_state or 0))
+                self.motif_nodes_.append(strength_two_means(mat).astype(bool))
+            else:
+                self.communities_.append(np.arange(self.n_nodes_))
+                self.motif_nodes_.append(np.zeros(self.n_nodes_, dtype=bool))
+            background.append(_cv(self.time_factors_[:, r]) <= BACKGROUND_TIME_CV
+                              and _cv(self.animal_factors_[:, r]) <= BACKGROUND_ANIMAL_CV)
+        self.background_ = np.array(background, dtype=bool)
+
+    def component_matrix(self, component: int) -> np.ndarray:
+        """The ``N × N`` symmetric motif of a component (pair factor, zero diagonal)."""
+        check_is_fitted(self, "pair_factors_")
+        n_comp = self.pair_factors_.shape[1]
+        if isinstance(component, bool) or not isinstance(component, (int, np.integer)) \
+                or not -n_comp <= component < n_comp:
+            raise ValueError(f"component must be an integer in [0, {n_comp}); got {component!r}")
+        return pairs_to_matrix(self.pair_factors_[:, component], self.n_nodes_)
+
+    def reconstruct(self) -> np.ndarray:
+        """The fitted model as a ``(P, K, W)`` tensor."""
+        check_is_fitted(self, "pair_factors_")
+        return np.einsum("r,pr,kr,wr->pkw", self.weights_, self.pair_factors_,
+                         self.time_factors_, self.animal_factors_)
+
+    def to_cptensor(self):
+        """The fitted model as a tensorly ``CPTensor``."""
+        check_is_fitted(self, "pair_factors_")
+        from tensorly.cp_tensor import CPTensor
+
+        return CPTensor((self.weights_.copy(), [self.pair_factors_.copy(), self.time_factors_.copy(),
+                                                 self.animal_factors_.copy()]))
+
+    def rank_sweep(self, ranks: Sequence[int], n_restarts: int | None = None, **cp_params) -> dict:
+        """Error and restart stability of the NTF at each rank (on the fitted tensor).
+
+        Parameters
+        ----------
+        ranks : sequence of int, e.g. ``range(1, 8)``
+        n_restarts : int, optional
+            Restarts per rank; defaults to ``n_restarts``.
+        **cp_params
+            Overrides of the NTF parameters (``max_iter``, ``tol``, ...).
+
+        Returns
+        -------
+        dict, see :func:`neurodyn.connectome.ntf.rank_sweep`; also stored as
+        ``rank_sweep_``. ``elbow_rank`` is the rank suggested by the error elbow.
+        """
+        check_is_fitted(self, "affinity_tensor_")
+        params = self._cp_params()
+        params.update(cp_params)
+        n_restarts = self.n_restarts if n_restarts is None else check_positive_int(n_restarts, "n_restarts")
+        self.rank_sweep_ = rank_sweep(self.affinity_tensor_, list(ranks), n_restarts=n_restarts,
+                                      mask=self.mask_, **params)
+        return self.rank_sweep_

@@ -1,0 +1,151 @@
+"""Input handling and optimisation utilities shared by the GLM estimators."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .._validation import check_in, check_positive_int, check_spike_counts
+from ._basis import exp_basis, history_features, raised_cosine_basis
+
+BASES = ("exp", "raised_cosine")
+
+
+def as_trial_list(X, name: str = "X") -> list[np.ndarray]:
+    """Split ``X`` into a list of ``(n_timepoints, n_neurons)`` count arrays.
+
+    Accepts a 2-D array (one trial), a 3-D array ``(n_trials, n_timepoints,
+    n_neurons)`` or a list/tuple of 2-D arrays of possibly different lengths.
+    Checks counts (finite, non-negative integers) and equal neuron counts.
+    The caller's arrays are never modified (copies are float64 arrays).
+    """
+    if isinstance(X, (list, tuple)):
+        if len(X) == 0:
+            raise ValueError(f"{name} is empty; expected at least one trial")
+        trials = [check_spike_counts(x, f"{name}[{i}]", ndim=2, min_timepoints=1)
+                  for i, x in enumerate(X)]
+    else:
+        arr = check_spike_counts(X, name, ndim=(2, 3), min_timepoints=1)
+        trials = [arr] if arr.ndim == 2 else list(arr)
+    sizes = [t.shape[1] for t in trials]
+    if len(set(sizes)) > 1:
+        raise ValueError(f"{name}: all trials must have the same number of neurons; got {sizes}")
+    return [np.array(t, dtype=np.float64, copy=True) for t in trials]
+
+
+def check_min_length(trials: list[np.ndarray], n_lags: int, name: str = "X") -> None:
+    """Every trial needs more bins than history lags."""
+    lengths = [t.shape[0] for t in trials]
+    short = [i for i, n in enumerate(lengths) if n <= n_lags]
+    if short:
+        raise ValueError(
+            f"{name} is too short: every trial needs more time bins than n_lags={n_lags}; "
+            f"trial(s) {short[:10]} have {[lengths[i] for i in short[:10]]} bins")
+
+
+def make_basis(basis: str, n_lags: int, decay: float, time_span: float | None,
+               n_basis: int) -> np.ndarray:
+    """The ``(n_basis, n_lags)`` history basis named by ``basis``."""
+    check_in(basis, "basis", BASES)
+    n_lags = check_positive_int(n_lags, "n_lags")
+    if basis == "exp":
+        span = float(n_lags) if time_span is None else float(time_span)
+        return exp_basis(decay=decay, window_size=n_lags, time_span=span)
+    return raised_cosine_basis(n_basis=n_basis, window_size=n_lags)
+
+
+@dataclass
+class TrialBatch:
+    """Padded counts, history features and validity mask for a set of trials."""
+
+    counts: torch.Tensor        # (B, T, N)
+    features: torch.Tensor      # (B, T, D)
+    mask: torch.Tensor          # (B, T) bool
+    lengths: torch.Tensor       # (B,) long
+    log_factorial: torch.Tensor  # (B, T, N)
+
+    @property
+    def n_bins(self) -> int:
+        return int(self.lengths.sum())
+
+    def flat(self):
+        """Valid bins only: counts (M, N), features (M, D), log-factorials (M, N)."""
+        m = self.mask
+        return self.counts[m], self.features[m], self.log_factorial[m]
+
+
+def make_batch(trials: list[np.ndarray], basis: np.ndarray, device, dtype) -> TrialBatch:
+    """Pad trials to a common length and compute their history features once."""
+    lengths = [t.shape[0] for t in trials]
+    n_neurons = trials[0].shape[1]
+    t_max = max(lengths)
+    padded = np.zeros((len(trials), t_max, n_neurons))
+    for i, t in enumerate(trials):
+        padded[i, : t.shape[0]] = t
+    counts = torch.as_tensor(padded, device=device, dtype=dtype)
+    basis_t = torch.as_tensor(basis, device=device, dtype=dtype)
+    features = history_features(counts, basis_t)
+    lengths_t = torch.as_tensor(lengths, device=device, dtype=torch.long)
+    mask = torch.arange(t_max, device=device)[None, :] < lengths_t[:, None]
+    return TrialBatch(counts, features, mask, lengths_t, torch.lgamma(counts + 1.0))
+
+
+def lbfgs_minimize(params: list[torch.Tensor], objective, max_iter: int, tol: float,
+                   inner_iter: int = 20, history_size: int = 20, progress=None,
+                   value_and_grad=None):
+    """Minimise ``objective()`` over ``params`` with L-BFGS (strong Wolfe line search).
+
+    Runs blocks of ``inner_iter`` L-BFGS iterations (the curvature history is kept
+    across blocks) until the relative decrease of the objective between blocks
+    falls below ``tol``, the gradient vanishes, or ``max_iter`` iterations are used.
+
+    ``value_and_grad()``, when given, returns the objective and the list of
+    gradients (same order as ``params``) computed by hand, and replaces autograd.
+
+    Returns
+    -------
+    losses : list of float
+        Objective after each block (the first entry is the starting value).
+    n_iter : int
+    converged : bool
+    """
+    opt = torch.optim.LBFGS(params, lr=1.0, max_iter=inner_iter, history_size=history_size,
+                            tolerance_grad=1e-10, tolerance_change=1e-14,
+                            line_search_fn="strong_wolfe")
+
+    def closure():
+        if value_and_grad is not None:
+            loss, grads = value_and_grad()
+            for p, g in zip(params, grads):
+                p.grad = g
+            return loss
+        opt.zero_grad()
+        loss = objective()
+        loss.backward()
+        return loss
+
+    with torch.no_grad():
+        losses = [float(objective())]
+    n_iter = 0
+    converged = False
+    while n_iter < max_iter:
+        before = opt.state[opt._params[0]].get("n_iter", 0)
+        opt.param_groups[0]["max_iter"] = min(inner_iter, max_iter - n_iter)
+        opt.step(closure)
+        used = opt.state[opt._params[0]].get("n_iter", 0) - before
+        n_iter += max(used, 1)
+        with torch.no_grad():
+            loss = float(objective())
+        if not np.isfinite(loss):
+            raise FloatingPointError("the objective became non-finite during L-BFGS; "
+                                     "try link='softplus' or a smaller learning problem")
+        prev = losses[-1]
+        losses.append(loss)
+        if progress is not None:
+            progress(loss)
+        if abs(prev - loss) <= tol * max(1.0, abs(loss)) or used < opt.param_groups[0]["max_iter"]:
+            converged = True
+            break
+    return losses, n_iter, converged

@@ -1,0 +1,629 @@
+"""State-switching Poisson GLMs (HMM-GLMs) with none / Gaussian / one-hot priors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from .._torch import TorchEstimatorMixin
+from .._validation import check_in, check_positive_int
+from ._alignment import adjacency_classes
+from ._common import as_trial_list, check_min_length, make_basis, make_batch, lbfgs_minimize
+from ._emission import LINKS, poisson_log_prob, weighted_glm_value_and_grad
+from ._hmm import forward_backward, forward_backward_scan, log_marginal_likelihood, viterbi
+from ._poisson_glm import bits_per_spike, fit_glm_parameters
+
+__all__ = ["StateSwitchingGLM"]
+
+PRIORS = ("none", "gaussian", "onehot")
+PRIOR_FORMS = ("concrete", "categorical")
+_STAY = 0.98          # initial self-transition probability (as in the paper)
+_LOGIT_LIMIT = -20.0  # class log-probabilities below this trigger halving of the logits
+_CHUNK = 2_000_000    # elements of (bins x states x neurons) evaluated at once
+
+
+def _log_concrete_density(log_x, log_location, tau):
+    """Log density of the Concrete (Gumbel-softmax) distribution at a point of the simplex.
+
+    ``log p(x) = log Gamma(K) + (K - 1) log tau - K logsumexp_i(log pi_i - tau log x_i)
+    + sum_i (log pi_i - (tau + 1) log x_i)`` (Maddison et al., 2017), with the
+    location given as log-probabilities ``log pi`` (last axis = classes).
+    """
+    k = log_x.shape[-1]
+    return (math.lgamma(k) + (k - 1) * math.log(tau)
+            - k * torch.logsumexp(log_location - tau * log_x, dim=-1)
+            + (log_location - (tau + 1.0) * log_x).sum(-1))
+
+
+class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
+    """Hidden-Markov switching between coupled Poisson GLMs of a neural population.
+
+    A hidden state ``z_t`` follows a Markov chain; given ``z_t = s``, each neuron
+    fires ``x[t, n] ~ Poisson(f(b_s[n] + sum_{n'} W_s[n, n'] h[t, n']))`` where ``h``
+    is the history of all neurons through a fixed basis. Fitted by EM: log-space
+    forward-backward batched over trials (E-step), then a converged M-step.
+
+    ``prior="none"`` (HMM-GLM, "HG"): maximum likelihood, L-BFGS M-step.
+    ``prior="gaussian"`` ("GHG"): ``W_s[n, n'] ~ N(W_bar[n, n'], prior_scale^2)``
+    independently over states, with the shared mean ``W_bar`` at its MAP value
+    ``mean_s W_s`` (the penalty is ``sum_s ||W_s - mean_s W_s||^2 / (2 prior_scale^2)``);
+    L-BFGS M-step.
+    ``prior="onehot"`` ("OHG"): every edge of every state has a class among
+    {inhibitory, none, excitatory} with logits ``alpha_s`` and a magnitude
+    ``softplus(omega_s)``, ``W_s = (a_s[exc] - a_s[inh]) softplus(omega_s)``; the
+    class probabilities are tied to a learnable global adjacency prior ``p_bar``
+    (the connectome shared by all states) through a Concrete density (or a
+    categorical form). The M-step takes Adam steps on reparameterised
+    Gumbel-softmax samples of ``a_s``; the E-step uses the expected adjacency
+    ``softmax(alpha_s)`` and the fitted model reports the hard ``argmax``.
+
+    Parameters
+    ----------
+    n_states : int
+        Number of hidden states ``S``.
+    prior : {"none", "gaussian", "onehot"}
+    link : {"softplus", "exp", "sigmoid"}
+        Inverse link; ``"sigmoid"`` is the paper's capped sigmoid.
+    n_lags, basis, decay, time_span, n_basis
+        History basis, as in :class:`PoissonGLM`. The one-hot prior needs one basis
+        function per edge (``basis="exp"``).
+    shared_bias : bool
+        One bias per neuron shared by all states (the paper) or one per state.
+    prior_scale : float
+        Standard deviation ``sigma`` of the Gaussian prior (paper: 1/3).
+    temperature : float
+        Temperature ``tau`` of the Gumbel-softmax samples and of the Concrete prior
+        (paper: 0.2; the 2025 code: 0.5).
+    prior_form : {"concrete", "categorical"}
+        ``"concrete"``: log Concrete density of ``softmax(alpha_s)`` with location
+        ``p_bar``. The paper's code passes ``p_bar`` where log-probabilities are
+        expected (a nearly flat prior); here the location is ``log p_bar``.
+        ``"categorical"``: the 2025 code's term ``E_q[log p_bar] - H(q)`` with
+        ``q = softmax(alpha_s)`` (it rewards low entropy, i.e. near one-hot ``q``).
+    init_noise : float
+        Standard deviation of the Gaussian noise added to the single-GLM weights to
+        initialise each state (breaks the symmetry between states).
+    n_init : int
+        Random restarts; the one with the best final objective is kept.
+    max_iter : int
+        Maximum number of EM iterations.
+    tol : float
+        Relative change of the EM objective (per bin) that stops EM.
+    m_step_max_iter : int
+        L-BFGS iterations per M-step (plain and Gaussian models).
+    adam_steps : int
+        Adam steps per M-step (one-hot model).
+    learning_rate : float
+        Adam learning rate (one-hot model).
+    min_transition : float
+        Floor of the transition probabilities in the closed-form update (the paper
+        uses ``exp(-8)``).
+    sticky : float
+        Dirichlet pseudo-count added to the expected self-transitions.
+    adjacency_threshold : float
+        ``|w|`` above which an edge counts as present in ``adjacency_`` (plain and
+        Gaussian models).
+    scan : bool
+        Use the parallel associative scan for the E-step (useful on GPUs).
+    device, dtype, random_state, verbose
+        ``verbose`` shows a tqdm bar over EM iterations.
+
+    Attributes
+    ----------
+    coupling_ : ndarray (n_states, n_neurons, n_neurons[, n_basis])
+        ``coupling_[s, post, pre]``; hard (argmax class) weights for the one-hot model.
+    intercept_ : ndarray (n_states, n_neurons)
+    adjacency_ : ndarray of int (n_states, n_neurons, n_neurons)
+        Classes {-1, 0, +1}: argmax class for the one-hot model, thresholded sign otherwise.
+    global_adjacency_prior_ : ndarray (n_neurons, n_neurons, 3) or None
+        ``p_bar`` over [inhibitory, none, excitatory] (one-hot model).
+    global_coupling_ : ndarray (n_neurons, n_neurons) or None
+        Shared prior mean ``W_bar`` (Gaussian model).
+    transition_matrix_ : ndarray (n_states, n_states)
+    initial_prob_ : ndarray (n_states,)
+        Uniform and fixed, as in the paper.
+    loss_curve_ : list of float
+        Negative EM objective (negative log-likelihood plus log-prior, per bin) at
+        each E-step.
+    log_likelihood_ : float
+        Training marginal log-likelihood (nats) at the final parameters.
+    n_iter_ : int
+    converged_ : bool
+    basis_ : ndarray (n_basis, n_lags)
+    mean_rate_ : ndarray (n_neurons,)
+    n_features_in_ : int
+
+    References
+    ----------
+    C. Li, S. H. Kim, C. Rodgers, H. Choi, A. Wu. One-hot Generalized Linear Model
+    for Switching Brain State Discovery. ICLR 2024.
+    S. Escola, A. Fontanini, D. Katz, L. Paninski. Hidden Markov models for the
+    stimulus-response relationships of multistate neural systems. Neural
+    Computation 23(5), 1071-1132 (2011).
+    C. J. Maddison, A. Mnih, Y. W. Teh. The Concrete distribution. ICLR 2017.
+    """
+
+    def __init__(self, n_states=4, prior="none", link="softplus", n_lags=5, basis="exp",
+                 decay=1.0, time_span=None, n_basis=3, shared_bias=True, prior_scale=1 / 3,
+                 temperature=0.2, prior_form="concrete", init_noise=0.3, n_init=1,
+                 max_iter=100, tol=1e-6, m_step_max_iter=100, adam_steps=200,
+                 learning_rate=0.01, min_transition=math.exp(-8), sticky=0.0,
+                 adjacency_threshold=0.2, scan=False, device="auto", dtype=None,
+                 random_state=None, verbose=False):
+        self.n_states = n_states
+        self.prior = prior
+        self.link = link
+        self.n_lags = n_lags
+        self.basis = basis
+        self.decay = decay
+        self.time_span = time_span
+        self.n_basis = n_basis
+        self.shared_bias = shared_bias
+        self.prior_scale = prior_scale
+        self.temperature = temperature
+        self.prior_form = prior_form
+        self.init_noise = init_noise
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.m_step_max_iter = m_step_max_iter
+        self.adam_steps = adam_steps
+        self.learning_rate = learning_rate
+        self.min_transition = min_transition
+        self.sticky = sticky
+        self.adjacency_threshold = adjacency_threshold
+        self.scan = scan
+        self.device = device
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self):
+        check_positive_int(self.n_states, "n_states")
+        check_in(self.prior, "prior", PRIORS)
+        check_in(self.link, "link", LINKS)
+        check_in(self.prior_form, "prior_form", PRIOR_FORMS)
+        check_positive_int(self.n_init, "n_init")
+        check_positive_int(self.max_iter, "max_iter")
+        check_positive_int(self.m_step_max_iter, "m_step_max_iter")
+        check_positive_int(self.adam_steps, "adam_steps")
+        for name in ("prior_scale", "temperature", "learning_rate"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value <= 0:
+                raise ValueError(f"{name} must be a finite positive number; got {value!r}")
+        for name in ("init_noise", "sticky", "min_transition"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite non-negative number; got {value!r}")
+        basis = make_basis(self.basis, self.n_lags, self.decay, self.time_span, self.n_basis)
+        if self.prior == "onehot" and basis.shape[0] != 1:
+            raise ValueError("prior='onehot' needs one basis function per edge (basis='exp'); "
+                             f"got basis={self.basis!r} with {basis.shape[0]} functions")
+        return basis
+
+    def _batch(self, X, name="X"):
+        trials = as_trial_list(X, name)
+        if hasattr(self, "n_features_in_") and trials[0].shape[1] != self.n_features_in_:
+            raise ValueError(f"{name} has {trials[0].shape[1]} neurons; the model was fitted on "
+                             f"{self.n_features_in_}")
+        check_min_length(trials, self.basis_.shape[1], name)
+        return make_batch(trials, self.basis_, self.device_, self.dtype_)
+
+    # --------------------------------------------------------------- emissions
+    def _weights(self, params, mode="expected", sample=False):
+        """Coupling tensor (S, N, D) from the parameters."""
+        if self.prior != "onehot":
+            return params["W"]
+        logits = params["alpha"]
+        if sample:
+            gumbel = -torch.log(-torch.log(
+                torch.rand(logits.shape, generator=self._generator, device=logits.device,
+                           dtype=logits.dtype).clamp(1e-20, 1 - 1e-12)))
+            a = torch.softmax((logits + gumbel) / self.temperature, dim=-1)
+        elif mode == "hard":
+            a = torch.nn.functional.one_hot(logits.argmax(-1), 3).to(logits.dtype)
+        else:
+            a = torch.softmax(logits, dim=-1)
+        return (a[..., 2] - a[..., 0]) * torch.nn.functional.softplus(params["omega"])
+
+    def _bin_log_prob(self, counts, feats, logfact, W, b):
+        """Per-bin, per-state log-likelihood summed over neurons: (M, S)."""
+        n_bins = counts.shape[0]
+        n_states, n_neurons = W.shape[0], W.shape[1]
+        step = max(1, _CHUNK // max(1, n_states * n_neurons))
+        out = []
+        for start in range(0, n_bins, step):
+            sl = slice(start, start + step)
+            u = torch.einsum("md,snd->msn", feats[sl], W) + b[None]
+            out.append(poisson_log_prob(counts[sl, None, :], u, self.link,
+                                        logfact[sl, None, :]).sum(-1))
+        return torch.cat(out, 0)
+
+    def _log_emission(self, batch, params, mode="expected"):
+        """(B, T, S) emission log-likelihoods; padded bins hold zeros."""
+        W = self._weights(params, mode)
+        counts, feats, logfact = batch.flat()
+        flat = self._bin_log_prob(counts, feats, logfact, W, params["b"])
+        out = torch.zeros(*batch.mask.shape, W.shape[0], dtype=flat.dtype, device=flat.device)
+        out[batch.mask] = flat
+        return out
+
+    def _e_step(self, log_em, params, mask):
+        fb = forward_backward_scan if self.scan else forward_backward
+        return fb(log_em, params["logA"], params["logpi"], mask)
+
+    # ------------------------------------------------------------------ priors
+    def _log_prior(self, params):
+        if self.prior == "gaussian":
+            W = params["W"]
+            dev = W - W.mean(0, keepdim=True)
+            return -(dev * dev).sum() / (2.0 * self.prior_scale ** 2)
+        if self.prior == "onehot":
+            log_q = torch.log_softmax(params["alpha"], dim=-1)
+            log_pbar = torch.log_softmax(params["prior_logits"], dim=-1)[None]
+            if self.prior_form == "concrete":
+                return _log_concrete_density(log_q, log_pbar, self.temperature).sum()
+            q = log_q.exp()
+            return (q * log_pbar).sum() + (q * log_q).sum()
+        return torch.zeros((), dtype=self.dtype_, device=self.device_)
+
+    # ------------------------------------------------------------------ M-step
+    def _update_transitions(self, params, trans_counts):
+        counts = trans_counts + self.sticky * torch.eye(trans_counts.shape[0], dtype=trans_counts.dtype,
+                                                        device=trans_counts.device)
+        rows = counts.sum(1, keepdim=True)
+        prob = torch.where(rows > 0, counts / rows.clamp_min(1e-300), torch.exp(params["logA"]))
+        prob = prob.clamp_min(self.min_transition)
+        prob = prob / prob.sum(1, keepdim=True)
+        params["logA"] = torch.log(prob)
+
+    def _m_step_lbfgs(self, params, flat, gamma, n_bins):
+        counts, feats, logfact = flat
+        W = params["W"].clone()
+        b = params["b"].clone()
+        inv_var = 1.0 / self.prior_scale ** 2
+
+        def value_and_grad():
+            value, gW, gb = weighted_glm_value_and_grad(counts, feats, W, b, gamma, self.link)
+            if self.prior == "gaussian":
+                dev = W - W.mean(0, keepdim=True)
+                value = value - 0.5 * inv_var * (dev * dev).sum()
+                gW = gW - inv_var * dev  # the shared mean's own derivative cancels
+            return -value / n_bins, [-gW / n_bins, -gb / n_bins]
+
+        lbfgs_minimize([W, b], lambda: value_and_grad()[0], self.m_step_max_iter, tol=1e-10,
+                       value_and_grad=value_and_grad)
+        params["W"] = W
+        params["b"] = b
+
+    def _m_step_adam(self, params, flat, gamma, n_bins):
+        counts, feats, logfact = flat
+        names = ("alpha", "omega", "b", "prior_logits")
+        leaves = {k: params[k].clone().requires_grad_(True) for k in names}
+        opt = torch.optim.Adam(list(leaves.values()), lr=self.learning_rate)
+        for _ in range(self.adam_steps):
+            opt.zero_grad()
+            W = self._weights(leaves, sample=True)
+            # likelihood gradient by hand in (W, b); autograd only maps it to (alpha, omega)
+            with torch.no_grad():
+                _, gW, gb = weighted_glm_value_and_grad(counts, feats, W, leaves["b"], gamma,
+                                                        self.link)
+            loss = -((W * gW).sum() + (leaves["b"] * gb).sum() + self._log_prior(leaves)) / n_bins
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                # Keep class log-probabilities above _LOGIT_LIMIT, where gradients still flow.
+                # The paper halves such logit vectors; that makes the objective jump every
+                # few EM iterations, so they are centred and clipped instead.
+                for key in ("alpha", "prior_logits"):
+                    v = leaves[key]
+                    v.sub_(v.mean(-1, keepdim=True)).clamp_(_LOGIT_LIMIT / 2, -_LOGIT_LIMIT / 2)
+        for k in names:
+            params[k] = leaves[k].detach()
+
+    # ------------------------------------------------------------------ init
+    def _initial_params(self, glm_W, glm_b, n_neurons):
+        S = self.n_states
+        dtype, device = self.dtype_, self.device_
+        noise = torch.randn((S,) + tuple(glm_W.shape), generator=self._generator, dtype=dtype,
+                            device=device) * self.init_noise
+        W = glm_W[None] + noise
+        b = glm_b[None].clone() if self.shared_bias else glm_b[None].repeat(S, 1)
+        if S == 1:
+            A = torch.ones(1, 1, dtype=dtype, device=device)
+        else:
+            A = torch.full((S, S), (1 - _STAY) / (S - 1), dtype=dtype, device=device)
+            A.fill_diagonal_(_STAY)
+        params = {"W": W, "b": b, "logA": torch.log(A),
+                  "logpi": torch.full((S,), -math.log(S), dtype=dtype, device=device)}
+        return params
+
+    def _onehot_from_weights(self, params):
+        """Class logits and magnitudes that reproduce given weights (one-hot warm start)."""
+        W = params.pop("W")
+        thr = max(self.adjacency_threshold, 1e-3)
+        scale = thr / 2
+        logits = torch.stack([(-W - thr) / scale, torch.zeros_like(W), (W - thr) / scale], -1)
+        logits = logits.clamp(-10.0, 10.0)
+        mag = W.abs().clamp_min(0.1)
+        params["alpha"] = logits
+        params["omega"] = mag + torch.log(-torch.expm1(-mag))  # inverse softplus
+        pbar = torch.softmax(logits, -1).mean(0).clamp_min(1e-3)
+        params["prior_logits"] = torch.log(pbar / pbar.sum(-1, keepdim=True))
+        return params
+
+    # ------------------------------------------------------------------ EM
+    def _objective(self, log_lik, params, n_bins):
+        return float((log_lik.sum() + self._log_prior(params)) / n_bins)
+
+    def _run_em(self, batch, flat, params, n_bins, max_iter, progress=None):
+        losses = []
+        converged = False
+        prev_adj = None
+        stable = 0
+        n_iter = 0
+        for it in range(max_iter):
+            log_em = self._log_emission(batch, params)
+            log_lik, gamma, trans = self._e_step(log_em, params, batch.mask)
+            obj = self._objective(log_lik, params, n_bins)
+            if not np.isfinite(obj):
+                raise FloatingPointError("the EM objective became non-finite")
+            losses.append(-obj)
+            if progress is not None:
+                progress(-obj)
+            if len(losses) > 1:
+                change = abs(losses[-2] - losses[-1]) / max(1.0, abs(losses[-1]))
+                if self.prior == "onehot":
+                    adj = params["alpha"].argmax(-1)
+                    stable = stable + 1 if prev_adj is not None and bool((adj == prev_adj).all()) else 0
+                    prev_adj = adj
+                    if stable >= 2 and change < 1e-4:
+                        converged = True
+                        break
+                elif change < self.tol:
+                    converged = True
+                    break
+            if self.n_states > 1:
+                self._update_transitions(params, trans)
+            gamma_flat = gamma[batch.mask]
+            if self.prior == "onehot":
+                self._m_step_adam(params, flat, gamma_flat, n_bins)
+            else:
+                self._m_step_lbfgs(params, flat, gamma_flat, n_bins)
+            n_iter = it + 1
+        return params, losses, n_iter, converged
+
+    def fit(self, X, y=None):
+        """Fit by EM.
+
+        Parameters
+        ----------
+        X : array-like (n_trials, n_timepoints, n_neurons), (n_timepoints, n_neurons)
+            or list of (n_timepoints_i, n_neurons) arrays of non-negative integer counts
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        basis = self._check_params()
+        self._setup_torch()
+        if hasattr(self, "n_features_in_"):
+            del self.n_features_in_
+        self.basis_ = basis
+        batch = self._batch(X)
+        flat = batch.flat()
+        counts = flat[0]
+        n_bins, n_neurons = counts.shape
+        mean_rate = counts.mean(0)
+        if bool((mean_rate == 0).any()):
+            silent = torch.nonzero(mean_rate == 0).ravel().tolist()[:10]
+            raise ValueError(f"X has neurons that never spike (index {silent}); remove them")
+        glm_W, glm_b = fit_glm_parameters(counts, flat[1], self.link, max_iter=500, tol=1e-9)
+
+        bar = None
+        if self.verbose:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=self.n_init * self.max_iter * (2 if self.prior == "onehot" else 1),
+                       desc="StateSwitchingGLM EM")
+
+        def progress(loss):
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.5f}")
+
+        best = None
+        for _ in range(self.n_init):
+            params = self._initial_params(glm_W, glm_b, n_neurons)
+            if self.prior == "onehot":
+                # warm start: the unpenalised switching GLM, then one-hot refinement
+                saved = self.prior
+                self.prior = "none"
+                try:
+                    params, _, _, _ = self._run_em(batch, flat, params, n_bins,
+                                                   self.max_iter, progress)
+                finally:
+                    self.prior = saved
+                params = self._onehot_from_weights(params)
+            params, losses, n_iter, converged = self._run_em(batch, flat, params, n_bins,
+                                                             self.max_iter, progress)
+            if best is None or losses[-1] < best[1][-1]:
+                best = (params, losses, n_iter, converged)
+        if bar is not None:
+            bar.close()
+        params, losses, n_iter, converged = best
+        self._params = params
+        self.loss_curve_ = losses
+        self.n_iter_ = n_iter
+        self.converged_ = converged
+        self.mean_rate_ = self._numpy(mean_rate)
+        self.n_features_in_ = n_neurons
+        self._export(n_neurons)
+        log_em = self._log_emission(batch, params, mode="hard")
+        self.log_likelihood_ = float(log_marginal_likelihood(
+            log_em, params["logA"], params["logpi"], batch.mask).sum())
+        return self
+
+    def _export(self, n_neurons):
+        p = self._params
+        S = self.n_states
+        k = self.basis_.shape[0]
+        W = self._numpy(self._weights(p, mode="hard")).reshape(S, n_neurons, n_neurons, k)
+        self.coupling_ = W[..., 0] if k == 1 else W
+        b = self._numpy(p["b"])
+        self.intercept_ = np.repeat(b, S, 0) if b.shape[0] == 1 else b
+        self.transition_matrix_ = np.exp(self._numpy(p["logA"]))
+        self.initial_prob_ = np.exp(self._numpy(p["logpi"]))
+        if self.prior == "onehot":
+            self.adjacency_ = self._numpy(p["alpha"].argmax(-1)).astype(int) - 1
+            self.global_adjacency_prior_ = self._numpy(torch.softmax(p["prior_logits"], -1))
+        else:
+            strength = W.sum(-1) if k > 1 else W[..., 0]
+            self.adjacency_ = adjacency_classes(strength, self.adjacency_threshold)
+            self.global_adjacency_prior_ = None
+        self.global_coupling_ = (self.coupling_.mean(0) if self.prior == "gaussian" else None)
+
+    # ------------------------------------------------------------------ API
+    def set_parameters(self, coupling, intercept, transition_matrix, initial_prob=None,
+                       mean_rate=None):
+        """Use given parameters instead of fitting (e.g. a simulator's ground truth).
+
+        Parameters
+        ----------
+        coupling : array (n_states, n_neurons, n_neurons[, n_basis])
+        intercept : array (n_neurons,) shared, or (n_states, n_neurons)
+        transition_matrix : array (n_states, n_states), rows summing to one
+        initial_prob : array (n_states,), optional (default uniform)
+        mean_rate : array (n_neurons,), optional
+            Baseline rates for :meth:`bits_per_spike` (training mean counts per bin).
+
+        Returns
+        -------
+        self
+        """
+        basis = self._check_params()
+        self._setup_torch()
+        self.basis_ = basis
+        S, k = self.n_states, basis.shape[0]
+        W = np.asarray(coupling, dtype=float)
+        if W.ndim == 3:
+            W = W[..., None]
+        if W.ndim != 4 or W.shape[0] != S or W.shape[1] != W.shape[2] or W.shape[3] != k:
+            raise ValueError(f"coupling must have shape (n_states={S}, n_neurons, n_neurons"
+                             f"{', ' + str(k) if k > 1 else ''}); got {np.shape(coupling)}")
+        n = W.shape[1]
+        A = np.asarray(transition_matrix, dtype=float)
+        if A.shape != (S, S) or not np.allclose(A.sum(1), 1.0) or (A < 0).any():
+            raise ValueError(f"transition_matrix must be ({S}, {S}) with non-negative rows summing "
+                             f"to one; got shape {A.shape}")
+        b = np.atleast_2d(np.asarray(intercept, dtype=float))
+        if b.shape[1] != n or b.shape[0] not in (1, S):
+            raise ValueError(f"intercept must have shape ({n},) or ({S}, {n}); got {np.shape(intercept)}")
+        pi = np.full(S, 1.0 / S) if initial_prob is None else np.asarray(initial_prob, dtype=float)
+        t = lambda a: torch.as_tensor(a, device=self.device_, dtype=self.dtype_)  # noqa: E731
+        with np.errstate(divide="ignore"):
+            params = {"W": t(W.reshape(S, n, n * k)), "b": t(b), "logA": t(np.log(A)),
+                      "logpi": t(np.log(pi))}
+        if self.prior == "onehot":
+            if k != 1:
+                raise ValueError("prior='onehot' needs one basis function per edge")
+            w = W[..., 0]
+            cls = np.sign(w).astype(int) + 1
+            logits = np.full(w.shape + (3,), -10.0)
+            np.put_along_axis(logits, cls[..., None], 10.0, axis=-1)
+            mag = np.maximum(np.abs(w), 1e-3)
+            params.pop("W")
+            params.update(alpha=t(logits), omega=t(mag + np.log(-np.expm1(-mag))),
+                          prior_logits=t(np.zeros((n, n, 3))))
+        self._params = params
+        self.n_features_in_ = n
+        self.mean_rate_ = (np.full(n, np.nan) if mean_rate is None
+                           else np.asarray(mean_rate, dtype=float))
+        self.loss_curve_, self.n_iter_, self.converged_ = [], 0, False
+        self._export(n)
+        return self
+
+    def reorder_states(self, order):
+        """Relabel the states: new state ``k`` is old state ``order[k]``. Returns self."""
+        check_is_fitted(self, "coupling_")
+        order = np.asarray(order, dtype=int)
+        if sorted(order.tolist()) != list(range(self.n_states)):
+            raise ValueError(f"order must be a permutation of range({self.n_states}); got {order.tolist()}")
+        idx = torch.as_tensor(order, device=self.device_)
+        p = dict(self._params)
+        for key in ("W", "alpha", "omega"):
+            if key in p:
+                p[key] = p[key][idx]
+        if p["b"].shape[0] > 1:
+            p["b"] = p["b"][idx]
+        p["logA"] = p["logA"][idx][:, idx]
+        p["logpi"] = p["logpi"][idx]
+        self._params = p
+        self._export(self.n_features_in_)
+        return self
+
+    def _unpad(self, arr, batch, X):
+        lengths = self._numpy(batch.lengths).tolist()
+        if not isinstance(X, (list, tuple)) and np.ndim(X) == 2:
+            return arr[0]
+        if len(set(lengths)) == 1:
+            return arr
+        return [arr[i, :n] for i, n in enumerate(lengths)]
+
+    def _hard_emission(self, X):
+        check_is_fitted(self, "coupling_")
+        batch = self._batch(X)
+        return batch, self._log_emission(batch, self._params, mode="hard")
+
+    def predict(self, X):
+        """Most probable state sequence (Viterbi) per trial.
+
+        Returns
+        -------
+        ndarray of int (n_timepoints,) or (n_trials, n_timepoints), or a list
+        for trials of different lengths.
+        """
+        batch, log_em = self._hard_emission(X)
+        path, _ = viterbi(log_em, self._params["logA"], self._params["logpi"], batch.mask)
+        return self._unpad(self._numpy(path), batch, X)
+
+    def predict_proba(self, X):
+        """Posterior state probabilities ``p(z_t | x)`` per bin, shape (..., n_timepoints, n_states)."""
+        batch, log_em = self._hard_emission(X)
+        _, gamma, _ = forward_backward(log_em, self._params["logA"], self._params["logpi"],
+                                       batch.mask)
+        return self._unpad(self._numpy(gamma), batch, X)
+
+    def log_likelihood(self, X):
+        """Marginal log-likelihood ``log p(x)`` (nats), summed over trials (forward algorithm)."""
+        batch, log_em = self._hard_emission(X)
+        return float(log_marginal_likelihood(log_em, self._params["logA"],
+                                             self._params["logpi"], batch.mask).sum())
+
+    def score(self, X, y=None):
+        """Held-out marginal log-likelihood per bin per neuron (nats)."""
+        batch, log_em = self._hard_emission(X)
+        ll = log_marginal_likelihood(log_em, self._params["logA"], self._params["logpi"], batch.mask)
+        return float(ll.sum()) / (batch.n_bins * self.n_features_in_)
+
+    def bits_per_spike(self, X):
+        """Marginal log-likelihood gain over a homogeneous Poisson model (training rates), bits/spike."""
+        batch, log_em = self._hard_emission(X)
+        ll = float(log_marginal_likelihood(log_em, self._params["logA"], self._params["logpi"],
+                                           batch.mask).sum())
+        return bits_per_spike(ll, batch.flat()[0], self.mean_rate_)
+
+    def n_parameters(self):
+        """Number of free parameters (for BIC): couplings, biases, transitions, one-hot prior."""
+        check_is_fitted(self, "coupling_")
+        S, N = self.n_states, self.n_features_in_
+        n_w = int(np.prod(self.coupling_.shape))
+        n_b = N if self.shared_bias else S * N
+        n_a = S * (S - 1)
+        extra = 2 * N * N if self.prior == "onehot" else 0
+        return n_w + n_b + n_a + extra

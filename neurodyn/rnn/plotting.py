@@ -1,0 +1,119 @@
+"""Figures for curricula, timescales, ablations and rich/lazy metrics (matplotlib)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "plot_curriculum",
+    "plot_tau_trend",
+    "plot_tau_distribution",
+    "plot_autocorrelation",
+    "plot_retention",
+    "plot_rich_lazy",
+]
+
+
+def _axes(ax=None, figsize=(5, 3.5)):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize)
+    else:
+        fig = ax.figure
+    return fig, ax
+
+
+def plot_curriculum(histories: Mapping[str, Any], x: str = "steps", ax=None):
+    """Largest solved N against training steps (or ``x="epoch"``) for several runs.
+
+    ``histories`` maps a label to a :class:`~neurodyn.rnn.training.CurriculumHistory`.
+    """
+    fig, ax = _axes(ax)
+    for label, hist in histories.items():
+        xs = [e[x] for e in hist.epochs]
+        ax.step(xs, hist.n_reached_, where="post", label=label)
+    ax.set_xlabel("training steps" if x == "steps" else x)
+    ax.set_ylabel("largest N solved")
+    ax.legend(frameon=False)
+    return fig, ax
+
+
+def plot_tau_trend(histories: Mapping[str, Any], ax=None):
+    """Mean single-neuron tau against the N being trained, per run."""
+    fig, ax = _axes(ax)
+    for label, hist in histories.items():
+        n = [max(e["ns"]) for e in hist.epochs]
+        ax.plot(n, [e["tau_mean"] for e in hist.epochs], marker=".", label=label)
+    ax.set_xlabel("N being trained (newest head)")
+    ax.set_ylabel("mean effective tau")
+    ax.legend(frameon=False)
+    return fig, ax
+
+
+def plot_tau_distribution(taus: Mapping[str, Any], bins: int = 30, ax=None, xlabel: str = "tau"):
+    """Histograms of timescales (single-neuron or network) for several networks."""
+    fig, ax = _axes(ax)
+    for label, tau in taus.items():
+        tau = np.asarray(tau, dtype=float)
+        ax.hist(tau[np.isfinite(tau)], bins=bins, histtype="step", density=True, label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("density")
+    ax.legend(frameon=False)
+    return fig, ax
+
+
+def plot_autocorrelation(ac: Any, fit: Any = None, units: Sequence[int] = (0,), fit_lags: int = 30, ax=None):
+    """Autocorrelation of a few units with their fitted single exponential."""
+    fig, ax = _axes(ax)
+    ac = np.asarray(ac)
+    lags = np.arange(ac.shape[0])
+    for u in units:
+        line, = ax.plot(lags, ac[:, u], ".", ms=3, label=f"unit {u}")
+        if fit is not None and np.isfinite(fit.tau_single[u]):
+            t = np.arange(fit_lags + 1)
+            ax.plot(t, ac[0, u] * np.exp(-t / fit.tau_single[u]), color=line.get_color(),
+                    label=f"tau = {fit.tau_single[u]:.2f}")
+    ax.set_xlabel("lag (steps)")
+    ax.set_ylabel("autocorrelation")
+    ax.legend(frameon=False, fontsize=7)
+    return fig, ax
+
+
+def plot_retention(ns: Sequence[int], accuracies: Mapping[str, Any], ax=None):
+    """Accuracy on every earlier N at the end of training (catastrophic forgetting)."""
+    fig, ax = _axes(ax)
+    for label, acc in accuracies.items():
+        ax.plot(ns, acc, marker="o", label=label)
+    ax.axhline(0.5, color="0.6", ls="--", lw=1)
+    ax.set_xlabel("N")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0.4, 1.02)
+    ax.legend(frameon=False)
+    return fig, ax
+
+
+def plot_rich_lazy(ranks: Sequence[int], metrics: Mapping[str, Any], axes=None):
+    """Weight change, representation and kernel alignment against the initial rank.
+
+    ``metrics`` maps a metric name to an array (n_seeds, len(ranks)) or (len(ranks),).
+    """
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 3))
+    else:
+        fig = np.ravel(axes)[0].figure
+    for ax, (name, vals) in zip(np.ravel(axes), metrics.items(), strict=False):
+        vals = np.atleast_2d(np.asarray(vals, float))
+        for row in vals:
+            ax.plot(ranks, row, color="0.7", lw=1)
+        ax.plot(ranks, vals.mean(0), marker="o", color="k")
+        ax.set_xscale("log")
+        ax.set_xlabel("initial rank")
+        ax.set_title(name)
+    fig.tight_layout()
+    return fig, axes

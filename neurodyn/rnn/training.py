@@ -1,0 +1,403 @@
+"""Training loops: curricula over the memory length N, and plain task training.
+
+Curricula (Khajehabdollahi et al. 2024): the network starts at ``Ns = [n_start]``; after each
+epoch it is tested, and when the mean accuracy over the active heads and the accuracy of the
+newest head both exceed ``threshold`` the curriculum advances:
+
+- ``"multi-head"``: ``Ns <- Ns + [max(Ns) + 1]``, head k keeps reading out ``Ns[k]``;
+- ``"single-head"``: ``Ns <- [N + 1]`` on head 0 (earlier N are no longer trained);
+- ``"sliding"``: drop the ``forget_heads`` oldest N and add as many new ones;
+- ``"none"``: train one fixed ``Ns = [n_start]``.
+
+References
+----------
+Khajehabdollahi, S., Zeraati, R., Giannakakis, E., Schäfer, T. J., Martius, G., & Levina, A.
+(2024). Emergent mechanisms for long timescales depend on training curriculum and affect
+performance in memory tasks. ICLR 2024.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._torch import make_generator
+from .tasks import NParity, Task, TaskBatch
+
+__all__ = [
+    "train_curriculum",
+    "train_task",
+    "evaluate",
+    "task_loss",
+    "make_optimizer",
+    "training_preset",
+    "CurriculumHistory",
+    "TrainingHistory",
+    "TRAINING_PRESETS",
+]
+
+CURRICULA = ("multi-head", "single-head", "sliding", "none")
+
+TRAINING_PRESETS: dict[str, dict] = {
+    # Khajehabdollahi et al. 2024: SGD 0.05, momentum 0.1, Nesterov, clip 2, loss summed over heads.
+    "paper_a": dict(optimizer="sgd", lr=0.05, momentum=0.1, nesterov=True, clip=2.0, batch_size=256,
+                    steps_per_epoch=600, test_batches=50, loss_reduction="sum", threshold=0.98),
+    "paper_a_lstm": dict(optimizer="adam", lr=1e-3, clip=2.0, batch_size=64, steps_per_epoch=300,
+                         test_batches=50, loss_reduction="sum", threshold=0.98),
+    # Liu et al. 2024: SGD 0.003, momentum 0.9, batch 32, loss on every step.
+    "paper_b": dict(optimizer="sgd", lr=0.003, momentum=0.9, nesterov=False, clip=None, batch_size=32),
+}
+
+
+def training_preset(name: str) -> dict:
+    """Keyword arguments of a paper's optimiser and schedule (``paper_a``, ``paper_a_lstm``, ``paper_b``)."""
+    if name not in TRAINING_PRESETS:
+        raise ValueError(f"name must be one of {list(TRAINING_PRESETS)}; got {name!r}")
+    return dict(TRAINING_PRESETS[name])
+
+
+def make_optimizer(net: nn.Module, optimizer: str = "sgd", lr: float = 0.05, momentum: float = 0.1,
+                   nesterov: bool = True) -> torch.optim.Optimizer:
+    """SGD (optionally Nesterov momentum) or Adam over all parameters of ``net``."""
+    if not lr > 0:
+        raise ValueError(f"lr must be > 0; got {lr}")
+    if optimizer == "sgd":
+        return torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum,
+                               nesterov=bool(nesterov and momentum > 0))
+    if optimizer == "adam":
+        return torch.optim.Adam(net.parameters(), lr=lr)
+    raise ValueError(f"optimizer must be 'sgd' or 'adam'; got {optimizer!r}")
+
+
+def task_loss(net: nn.Module, batch: TaskBatch, heads: Sequence[int] = (0,),
+              reduction: str = "mean") -> tuple[torch.Tensor, torch.Tensor]:
+    """Cross-entropy of ``heads`` on the masked steps of ``batch``.
+
+    Target column k of the batch is read out by ``heads[k]``. The per-head losses are
+    averaged (``"mean"``) or summed (``"sum"``, the paper's choice).
+
+    Returns
+    -------
+    loss : scalar tensor
+    correct : tensor (len(heads),), fraction of correct masked predictions per head
+    """
+    states, _ = net(batch.inputs)
+    sel = states[batch.mask]                 # (n_selected, H)
+    tgt = batch.targets[batch.mask]          # (n_selected, n_targets)
+    losses, correct = [], []
+    for k, head in enumerate(heads):
+        logits = net.readout(sel, int(head))
+        losses.append(nn.functional.cross_entropy(logits, tgt[:, k]))
+        correct.append((logits.argmax(-1) == tgt[:, k]).float().mean())
+    loss = torch.stack(losses)
+    loss = loss.sum() if reduction == "sum" else loss.mean()
+    return loss, torch.stack(correct).detach()
+
+
+@torch.no_grad()
+def evaluate(net: nn.Module, task: Task, heads: Sequence[int] | None = None, n_batches: int = 10,
+             batch_size: int = 256, generator: torch.Generator | None = None) -> np.ndarray:
+    """Accuracy of each head on fresh batches of ``task`` (target column k ↔ ``heads[k]``)."""
+    heads = list(range(task.n_targets)) if heads is None else list(heads)
+    was_training = net.training
+    net.eval()
+    acc = torch.zeros(len(heads), device=net.device_)
+    for _ in range(n_batches):
+        _, correct = task_loss(net, task.sample(batch_size, generator=generator), heads)
+        acc += correct
+    net.train(was_training)
+    return (acc / n_batches).cpu().numpy().astype(float)
+
+
+@dataclass
+class CurriculumHistory:
+    """What happened during :func:`train_curriculum`.
+
+    Attributes
+    ----------
+    epochs : list of dict
+        Per epoch: ``ns`` trained, ``accuracy`` per N, ``loss``, ``tau_mean``, ``tau_std``,
+        ``steps`` (cumulative), ``seconds`` (cumulative), ``advanced``.
+    n_reached_ : ndarray (n_epochs,)
+        Largest N solved at the end of each epoch (``n_start - 1`` before the first success).
+    solved_ : dict N -> (epoch, step, seconds)
+    checkpoints_ : dict N -> state_dict (CPU copies) saved when N was solved
+    loss_curve_ : ndarray (n_iter_,), loss per step
+    n_iter_ : int, training steps taken
+    converged_ : bool, whether ``n_max`` was solved
+    stop_reason_ : str
+    """
+
+    curriculum: str
+    epochs: list = field(default_factory=list)
+    solved_: dict = field(default_factory=dict)
+    checkpoints_: dict = field(default_factory=dict)
+    loss_curve_: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    n_iter_: int = 0
+    converged_: bool = False
+    stop_reason_: str = ""
+
+    @property
+    def n_reached_(self) -> np.ndarray:
+        return np.array([e["n_reached"] for e in self.epochs], dtype=int)
+
+    @property
+    def max_n_(self) -> int:
+        """Largest N solved (``n_start - 1`` if none)."""
+        return int(self.n_reached_[-1]) if self.epochs else 0
+
+    @property
+    def tau_mean_(self) -> np.ndarray:
+        return np.array([e["tau_mean"] for e in self.epochs], dtype=float)
+
+    def epochs_per_n(self) -> dict:
+        """Epochs spent on each solved N (from the previous success to this one)."""
+        out, prev = {}, 0
+        for n, (epoch, _, _) in sorted(self.solved_.items()):
+            out[n] = epoch - prev
+            prev = epoch
+        return out
+
+
+@dataclass
+class TrainingHistory:
+    """History of :func:`train_task`: ``loss_curve_``, ``accuracy_curve_``, ``n_iter_``, ``converged_``."""
+
+    loss_curve_: np.ndarray
+    accuracy_curve_: np.ndarray
+    n_iter_: int
+    converged_: bool
+
+
+def _tau_stats(net: nn.Module) -> tuple[float, float]:
+    tau = getattr(net, "tau_", None)
+    if tau is None:
+        return float("nan"), float("nan")
+    return float(np.mean(tau)), float(np.std(tau))
+
+
+def _next_ns(ns: list[int], curriculum: str, forget_heads: int) -> list[int]:
+    top = max(ns)
+    if curriculum == "multi-head":
+        return ns + [top + 1]
+    if curriculum == "single-head":
+        return [top + 1]
+    if curriculum == "sliding":
+        keep = ns[forget_heads:] if len(ns) > forget_heads else []
+        return keep + list(range(top + 1, top + 1 + max(1, len(ns) - len(keep))))
+    return ns
+
+
+def train_curriculum(net: nn.Module, task: Callable[..., Task] = NParity,
+                     curriculum: str = "multi-head", n_start: int = 2, n_max: int | None = None,
+                     threshold: float = 0.98, max_epochs: int = 1000, steps_per_epoch: int = 600,
+                     batch_size: int = 256, test_batches: int = 50, optimizer: str = "sgd",
+                     lr: float = 0.05, momentum: float = 0.1, nesterov: bool = True,
+                     clip: float | None = 2.0, loss_reduction: str = "mean", forget_heads: int = 1,
+                     max_steps: int | None = None, max_seconds: float | None = None,
+                     checkpoint_dir: str | Path | None = None, keep_checkpoints: bool = True,
+                     task_kwargs: dict | None = None, random_state: Any = None,
+                     verbose: bool = False) -> CurriculumHistory:
+    """Train ``net`` on a curriculum of growing memory length N.
+
+    Parameters
+    ----------
+    net : LeakyRNN or GatedRNN
+        Trained in place; needs at least as many heads as N values trained at once.
+    task : callable
+        Task class (or factory) called as ``task(ns, device=..., **task_kwargs)``, e.g.
+        :class:`~neurodyn.rnn.tasks.NParity` or :class:`~neurodyn.rnn.tasks.NDelayedMatch`.
+    curriculum : {"multi-head", "single-head", "sliding", "none"}
+    n_start : int
+        First N.
+    n_max : int, optional
+        Stop once this N is solved.
+    threshold : float
+        Accuracy (fraction) to exceed, for the mean over active heads and the newest head.
+    max_epochs, steps_per_epoch, batch_size, test_batches : int
+        Schedule; an epoch is ``steps_per_epoch`` updates followed by a test.
+    optimizer, lr, momentum, nesterov, clip
+        SGD/Adam settings; ``clip`` is the gradient-norm bound (None: no clipping).
+    loss_reduction : {"mean", "sum"}
+        Mean over heads (default) or the paper's sum (higher effective rate with more heads).
+    forget_heads : int
+        Heads dropped per advance for ``"sliding"``.
+    max_steps, max_seconds : optional
+        Budgets in updates or wall-clock seconds (the test time is included).
+    checkpoint_dir : path, optional
+        Also write ``N{n}.pt`` state dicts there when N is solved.
+    keep_checkpoints : bool
+        Keep CPU copies of the state dict per solved N in ``checkpoints_``.
+    random_state : int, Generator or None
+        Seeds the task batches.
+    verbose : bool
+        Show a progress bar over epochs.
+
+    Returns
+    -------
+    CurriculumHistory
+
+    References
+    ----------
+    Khajehabdollahi et al. (2024), ICLR, section 3 (curricula).
+    """
+    if curriculum not in CURRICULA:
+        raise ValueError(f"curriculum must be one of {list(CURRICULA)}; got {curriculum!r}")
+    if not 0 < threshold <= 1:
+        raise ValueError(f"threshold must be a fraction in (0, 1]; got {threshold}")
+    if isinstance(n_start, bool) or not isinstance(n_start, (int, np.integer)) or n_start < 1:
+        raise ValueError(f"n_start must be a positive integer; got {n_start!r}")
+    if n_max is not None and n_max < n_start:
+        raise ValueError(f"n_max must be >= n_start; got n_start={n_start}, n_max={n_max}")
+    if loss_reduction not in ("mean", "sum"):
+        raise ValueError(f"loss_reduction must be 'mean' or 'sum'; got {loss_reduction!r}")
+    task_kwargs = dict(task_kwargs or {})
+    dev = net.device_
+    gen = make_generator(random_state, dev)
+    opt = make_optimizer(net, optimizer, lr, momentum, nesterov)
+    hist = CurriculumHistory(curriculum=curriculum)
+    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    if ckpt_dir is not None:
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+
+    ns = [int(n_start)]
+    solved_top = n_start - 1
+    losses: list[torch.Tensor] = []
+    t0 = time.perf_counter()
+    steps = 0
+    bar = None
+    if verbose:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=max_epochs, desc=f"{curriculum} curriculum", unit="epoch")
+    net.train()
+    for epoch in range(1, max_epochs + 1):
+        heads = list(range(len(ns))) if curriculum in ("multi-head", "sliding") else [0] * len(ns)
+        if max(heads) >= net.n_heads:
+            hist.stop_reason_ = f"out of readout heads ({net.n_heads})"
+            break
+        current = task(ns if len(ns) > 1 else ns[0], device=dev, **task_kwargs)
+        out_of_budget = False
+        epoch_losses = []
+        for _ in range(steps_per_epoch):
+            loss, _ = task_loss(net, current.sample(batch_size, generator=gen), heads, loss_reduction)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip is not None:
+                nn.utils.clip_grad_norm_(net.parameters(), clip)
+            opt.step()
+            epoch_losses.append(loss.detach())
+            steps += 1
+            if (max_steps is not None and steps >= max_steps) or (
+                    max_seconds is not None and time.perf_counter() - t0 >= max_seconds):
+                out_of_budget = True
+                break
+        losses.extend(epoch_losses)
+        acc = evaluate(net, current, heads, test_batches, batch_size, gen)
+        advanced = bool(acc.mean() > threshold and acc[-1] > threshold)
+        tau_mean, tau_std = _tau_stats(net)
+        seconds = time.perf_counter() - t0
+        if advanced:
+            solved_top = max(ns)
+            hist.solved_[solved_top] = (epoch, steps, seconds)
+            if keep_checkpoints or ckpt_dir is not None:
+                state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+                if keep_checkpoints:
+                    hist.checkpoints_[solved_top] = state
+                if ckpt_dir is not None:
+                    torch.save(state, ckpt_dir / f"N{solved_top}.pt")
+        hist.epochs.append({
+            "epoch": epoch, "ns": list(ns), "accuracy": dict(zip(ns, acc.tolist(), strict=True)),
+            "loss": float(torch.stack(epoch_losses).mean()) if epoch_losses else float("nan"),
+            "tau_mean": tau_mean, "tau_std": tau_std, "steps": steps, "seconds": seconds,
+            "advanced": advanced, "n_reached": solved_top,
+        })
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(N=solved_top, acc=f"{acc.mean():.3f}")
+        if n_max is not None and solved_top >= n_max:
+            hist.converged_ = True
+            hist.stop_reason_ = f"solved n_max={n_max}"
+            break
+        if out_of_budget:
+            hist.stop_reason_ = "budget exhausted"
+            break
+        if advanced and curriculum != "none":
+            ns = _next_ns(ns, curriculum, forget_heads)
+        elif advanced:
+            hist.converged_ = True
+            hist.stop_reason_ = "solved"
+            break
+    else:
+        hist.stop_reason_ = "max_epochs reached"
+    if bar is not None:
+        bar.close()
+    hist.n_iter_ = steps
+    hist.loss_curve_ = torch.stack(losses).cpu().numpy() if losses else np.zeros(0)
+    return hist
+
+
+def train_task(net: nn.Module, task: Task, n_steps: int = 1000, batch_size: int = 32,
+               heads: Sequence[int] = (0,), optimizer: str = "sgd", lr: float = 0.003,
+               momentum: float = 0.9, nesterov: bool = False, clip: float | None = None,
+               loss_reduction: str = "mean", tol: float | None = None, random_state: Any = None,
+               callback: Callable[[int, nn.Module], None] | None = None,
+               verbose: bool = False) -> TrainingHistory:
+    """Train ``net`` on one task for ``n_steps`` updates (loss on the task's masked steps).
+
+    Parameters
+    ----------
+    net : LeakyRNN or GatedRNN
+    task : Task
+    n_steps, batch_size : int
+    heads : sequence of int
+        Head reading out each target column of the task.
+    optimizer, lr, momentum, nesterov, clip
+        As :func:`make_optimizer`; defaults are Liu et al. (2024)'s SGD 0.003, momentum 0.9.
+    tol : float, optional
+        Stop early once the loss of a step falls below ``tol`` (``converged_`` True).
+    callback : callable(step, net), optional
+        Called after every update.
+
+    Returns
+    -------
+    TrainingHistory
+
+    References
+    ----------
+    Liu et al. (2024), ICLR, section 4 (training protocol).
+    """
+    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
+        raise ValueError(f"n_steps must be a positive integer; got {n_steps!r}")
+    gen = make_generator(random_state, net.device_)
+    opt = make_optimizer(net, optimizer, lr, momentum, nesterov)
+    losses, accs = [], []
+    iterator = range(n_steps)
+    if verbose:
+        from tqdm.auto import tqdm
+        iterator = tqdm(iterator, desc="train", unit="step")
+    net.train()
+    converged = False
+    step = 0
+    for step in iterator:
+        loss, correct = task_loss(net, task.sample(batch_size, generator=gen), heads, loss_reduction)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if clip is not None:
+            nn.utils.clip_grad_norm_(net.parameters(), clip)
+        opt.step()
+        losses.append(loss.detach())
+        accs.append(correct.mean())
+        if callback is not None:
+            callback(step, net)
+        if tol is not None and float(loss) < tol:
+            converged = True
+            break
+    return TrainingHistory(torch.stack(losses).cpu().numpy(), torch.stack(accs).cpu().numpy(),
+                           step + 1, converged)

@@ -1,0 +1,337 @@
+"""Comparison of RDMs: all pairs of two sets in one call.
+
+``compare_rdms(a, b, method)`` returns the ``(n_a, n_b)`` matrix of similarities
+(larger = more similar for every method). NaN entries are masked jointly: when
+every RDM has the same NaN positions (the usual case: missing conditions) the
+batched path drops them for all; otherwise each pair is compared on the entries
+both RDMs hold.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._torch import resolve_device, resolve_dtype, to_numpy, to_tensor
+from .._validation import check_array, check_in
+from .rdm import n_conditions_from_pairs
+from .transforms import _average_ranks
+
+__all__ = ["COMPARE_METHODS", "compare_rdms", "kendall_tau_counts"]
+
+COMPARE_METHODS = ("cosine", "corr", "spearman", "rho-a", "tau-a", "tau-b", "kendall",
+                   "cosine_cov", "corr_cov")
+
+
+def _check_set(rdms: Any, name: str) -> np.ndarray:
+    v = check_array(rdms, name, ndim=(1, 2), dims="(n_pairs,) or (n_rdms, n_pairs)")
+    if np.isinf(v).any():
+        raise ValueError(f"{name} must not contain Inf; got {int(np.isinf(v).sum())} Inf values")
+    n_conditions_from_pairs(v.shape[-1])
+    return np.atleast_2d(v)
+
+
+def compare_rdms(
+    rdms1: Any,
+    rdms2: Any,
+    method: str = "cosine",
+    sigma_k: Any = None,
+    device: Any = "auto",
+    dtype: Any = None,
+) -> np.ndarray:
+    """Compare every RDM of ``rdms1`` with every RDM of ``rdms2``.
+
+    Parameters
+    ----------
+    rdms1 : array-like, shape (n_pairs,) or (n1, n_pairs)
+        RDM vectors (upper triangle, row-major), e.g. models.
+    rdms2 : array-like, shape (n_pairs,) or (n2, n_pairs)
+        RDM vectors of the same size, e.g. data.
+    method : str
+        - ``"cosine"``: ``v1 . v2 / (|v1| |v2|)`` (0 for an all-zero RDM).
+        - ``"corr"``: Pearson correlation.
+        - ``"spearman"``: Pearson correlation of average-tie ranks.
+        - ``"rho-a"``: ``12 sum (r1 - rbar)(r2 - rbar) / (n^3 - n)``, the expected
+          Spearman rho under random tie breaking.
+        - ``"tau-a"``: ``(C - D) / (n (n - 1) / 2)``; tied pairs count 0. Exact, also
+          with ties (categorical models), computed in O(n log n) per pair.
+        - ``"tau-b"`` (alias ``"kendall"``): ``(C - D) / sqrt((n0 - T_x)(n0 - T_y))``,
+          as :func:`scipy.stats.kendalltau`.
+        - ``"cosine_cov"``: whitened unbiased RDM cosine: cosine of the double-centred
+          second-moment matrices ``G = -1/2 H D H`` (``H = I - 11^T/K``), scaled by
+          ``1/sqrt(s_i s_j)`` for a diagonal ``sigma_k``; for a full ``sigma_k`` the
+          cosine of the RDM vectors in the ``V^-1`` metric, ``V = (C Sigma_k C^T)^2``
+          elementwise (``C``: pairwise contrasts).
+        - ``"corr_cov"``: the same after subtracting each RDM's mean.
+    sigma_k : array-like, shape (K,) or (K, K), optional
+        Covariance of the pattern estimates (``cosine_cov``/``corr_cov`` only).
+    device, dtype
+        Torch device/dtype (float64 on CPU by default). Rank counts are exact integers.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n1, n2)
+
+    References
+    ----------
+    Nili, H. et al. (2014). A toolbox for representational similarity analysis.
+    PLoS Comput. Biol. 10:e1003553.
+    Diedrichsen, J. et al. (2021). Comparing representational geometries using
+    whitened unbiased-distance-matrix similarity. Neurons, Behavior, Data
+    analysis, and Theory 5(3).
+    Schütt, H. H. et al. (2023). Statistical inference on representational
+    geometries. eLife 12:e82566.
+    """
+    check_in(method, "method", COMPARE_METHODS)
+    a = _check_set(rdms1, "rdms1")
+    b = _check_set(rdms2, "rdms2")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(
+            f"rdms1 and rdms2 must be RDMs of the same size; got {a.shape[1]} entries "
+            f"({n_conditions_from_pairs(a.shape[1])} conditions) and {b.shape[1]} entries "
+            f"({n_conditions_from_pairs(b.shape[1])} conditions)"
+        )
+    if sigma_k is not None and method not in ("cosine_cov", "corr_cov"):
+        raise ValueError(f"sigma_k is only used by 'cosine_cov' and 'corr_cov'; got method={method!r}")
+    dev = resolve_device(device)
+    dt = resolve_dtype(dtype, dev)
+    nan_a, nan_b = np.isnan(a), np.isnan(b)
+    pattern = nan_a[0]
+    if (nan_a == pattern).all() and (nan_b == pattern).all():
+        keep = ~pattern
+        if keep.sum() < 2:
+            raise ValueError("rdms1 and rdms2 need at least 2 non-NaN entries in common")
+        return _compare_block(a, b, method, sigma_k, keep, dev, dt)
+    # RDMs with different NaN positions: each pair is compared on its joint entries
+    out = np.empty((a.shape[0], b.shape[0]))
+    for i in range(a.shape[0]):
+        for j in range(b.shape[0]):
+            keep = ~(nan_a[i] | nan_b[j])
+            if keep.sum() < 2:
+                out[i, j] = np.nan
+                continue
+            out[i, j] = _compare_block(a[i:i + 1], b[j:j + 1], method, sigma_k, keep, dev, dt)[0, 0]
+    return out
+
+
+def _compare_block(a, b, method, sigma_k, keep, dev, dt) -> np.ndarray:
+    if method in ("cosine_cov", "corr_cov"):
+        return _cosine_cov(a, b, keep, sigma_k, center=method == "corr_cov", dev=dev, dt=dt)
+    ta = to_tensor(a[:, keep], device=dev, dtype=dt)
+    tb = to_tensor(b[:, keep], device=dev, dtype=dt)
+    n = ta.shape[1]
+    if method == "cosine":
+        return to_numpy(_cosine(ta, tb))
+    if method == "corr":
+        return to_numpy(_cosine(ta - ta.mean(1, keepdim=True), tb - tb.mean(1, keepdim=True)))
+    if method in ("spearman", "rho-a"):
+        ra = _average_ranks(ta)
+        rb = _average_ranks(tb)
+        ra = ra - ra.mean(1, keepdim=True)
+        rb = rb - rb.mean(1, keepdim=True)
+        if method == "spearman":
+            return to_numpy(_cosine(ra, rb))
+        return to_numpy(12.0 * (ra @ rb.T) / (float(n) ** 3 - n))
+    s, tx, ty = kendall_tau_counts(a[:, keep], b[:, keep], device=dev)
+    n0 = n * (n - 1) // 2
+    if method == "tau-a":
+        return np.clip(s / n0, -1.0, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tau_b = s / np.sqrt((n0 - tx)[:, None].astype(float)) / np.sqrt((n0 - ty)[None, :].astype(float))
+    return np.clip(tau_b, -1.0, 1.0)
+
+
+def _cosine(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    nx = torch.linalg.vector_norm(x, dim=1)
+    ny = torch.linalg.vector_norm(y, dim=1)
+    sx = torch.where(nx > 0, nx, torch.ones_like(nx))
+    sy = torch.where(ny > 0, ny, torch.ones_like(ny))
+    cos = (x / sx[:, None]) @ (y / sy[:, None]).T
+    return torch.where((nx[:, None] > 0) & (ny[None, :] > 0), cos, torch.zeros_like(cos))
+
+
+# ----------------------------------------------------------------------- Kendall
+def _dense_ranks(x: torch.Tensor) -> torch.Tensor:
+    s, order = torch.sort(x, dim=-1)
+    step = torch.ones_like(s, dtype=torch.int64)
+    step[..., 0] = 0
+    step[..., 1:] = (s[..., 1:] != s[..., :-1]).to(torch.int64)
+    dense = torch.cumsum(step, dim=-1)
+    out = torch.empty_like(dense)
+    out.scatter_(-1, order, dense)
+    return out
+
+
+def _tie_pairs(sorted_keys: torch.Tensor) -> torch.Tensor:
+    """Number of tied pairs in each row of a sorted integer array."""
+    first = torch.searchsorted(sorted_keys, sorted_keys, right=False)
+    pos = torch.arange(sorted_keys.shape[-1], device=sorted_keys.device)
+    return (pos - first).sum(-1)
+
+
+def _count_inversions(y: torch.Tensor, n_values: int) -> torch.Tensor:
+    """Pairs ``i < j`` with ``y_i > y_j`` in each row (bottom-up merge counting).
+
+    ``y`` holds integers in ``[0, n_values)``. Rows are padded to a power of two
+    with ``n_values`` (larger than every entry, placed last: no inversions).
+    Blocks of 16 are counted by direct comparison; each merge level then sorts
+    sibling blocks together (keys ``2 y + is_right``, so ties never count) and
+    counts, for every right-block element, the left-block elements above it.
+    """
+    b, n = y.shape
+    length = 1 << max(4, int(np.ceil(np.log2(max(n, 2)))))
+    v = torch.full((b, length), n_values, dtype=torch.int64, device=y.device)
+    v[:, :n] = y
+    base = 16
+    blocks = v.reshape(b, length // base, base)
+    upper = torch.triu(torch.ones(base, base, dtype=torch.bool, device=y.device), 1)
+    inv = ((blocks[..., :, None] > blocks[..., None, :]) & upper).sum((-1, -2)).sum(-1)
+    v = torch.sort(blocks, dim=-1).values.reshape(b, length)
+    width = base
+    while width < length:
+        pairs = v.reshape(b, length // (2 * width), 2, width)
+        flag = torch.tensor([0, 1], device=y.device, dtype=torch.int64)[:, None]
+        keys = (pairs * 2 + flag).reshape(b, length // (2 * width), 2 * width)
+        keys = torch.sort(keys, dim=-1).values
+        is_right = keys & 1
+        left_le = torch.cumsum(1 - is_right, dim=-1)
+        inv = inv + ((width - left_le) * is_right).sum((-1, -2))
+        v = (keys >> 1).reshape(b, length)
+        width *= 2
+    return inv
+
+
+def kendall_tau_counts(x: Any, y: Any, device: Any = "cpu", max_batch: int = 4096):
+    """Exact Kendall counts for all pairs of rows of ``x`` and ``y``.
+
+    Parameters
+    ----------
+    x : array-like, shape (n1, n)
+    y : array-like, shape (n2, n)
+    device : torch device for the computation.
+    max_batch : int
+        Row pairs processed at once (bounds memory to about ``40 max_batch n`` bytes).
+
+    Returns
+    -------
+    s : numpy.ndarray of int64, shape (n1, n2)
+        ``C - D``: concordant minus discordant pairs (ties count 0).
+    tx : numpy.ndarray of int64, shape (n1,)
+        Pairs tied in ``x``.
+    ty : numpy.ndarray of int64, shape (n2,)
+        Pairs tied in ``y``.
+
+    Notes
+    -----
+    Knight's O(n log n) scheme, vectorised over row pairs: order each pair by
+    (x, y), count inversions of y (strictly discordant pairs ``D``), and use
+    ``C - D = n0 - T_x - T_y + T_xy - 2 D``.
+
+    References
+    ----------
+    Knight, W. R. (1966). A computer method for calculating Kendall's tau with
+    ungrouped data. J. Am. Stat. Assoc. 61:436-439.
+    """
+    dev = resolve_device(device)
+    xa = to_tensor(np.atleast_2d(np.asarray(x, dtype=float)), device=dev, dtype=torch.float64)
+    ya = to_tensor(np.atleast_2d(np.asarray(y, dtype=float)), device=dev, dtype=torch.float64)
+    n = xa.shape[1]
+    rx = _dense_ranks(xa)
+    ry = _dense_ranks(ya)
+    tx = _tie_pairs(torch.sort(rx, dim=-1).values.contiguous())
+    ty = _tie_pairs(torch.sort(ry, dim=-1).values.contiguous())
+    n0 = n * (n - 1) // 2
+    n1, n2 = rx.shape[0], ry.shape[0]
+    s = torch.empty(n1, n2, dtype=torch.int64, device=dev)
+    rows_per_chunk = max(1, max_batch // max(n2, 1))
+    for i0 in range(0, n1, rows_per_chunk):
+        i1 = min(n1, i0 + rows_per_chunk)
+        keys = (rx[i0:i1, None, :] * n + ry[None, :, :]).reshape(-1, n)
+        keys = torch.sort(keys, dim=-1).values.contiguous()
+        txy = _tie_pairs(keys)
+        disc = _count_inversions(keys % n, n)
+        s[i0:i1] = (n0 - tx[i0:i1, None] - ty[None, :] + (txy - 2 * disc).reshape(i1 - i0, n2))
+    return to_numpy(s), to_numpy(tx), to_numpy(ty)
+
+
+# ----------------------------------------------------------------------- whitened unbiased cosine
+def _cosine_cov(a, b, keep, sigma_k, center, dev, dt) -> np.ndarray:
+    n_pairs = a.shape[1]
+    k = n_conditions_from_pairs(n_pairs)
+    a = a[:, keep]
+    b = b[:, keep]
+    if center:
+        a = a - a.mean(1, keepdims=True)
+        b = b - b.mean(1, keepdims=True)
+    sk = None
+    if sigma_k is not None:
+        sk = check_array(sigma_k, "sigma_k", ndim=(1, 2), dims="(K,) or (K, K)")
+        if sk.shape[0] != k or (sk.ndim == 2 and sk.shape != (k, k)):
+            raise ValueError(f"sigma_k must have shape ({k},) or ({k}, {k}); got {sk.shape}")
+    if sk is not None and sk.ndim == 2:
+        return _cosine_v_metric(a, b, keep, k, sk)
+    wa = _whitened_vectors(a, keep, k, sk, dev, dt)
+    wb = _whitened_vectors(b, keep, k, sk, dev, dt)
+    return to_numpy(_cosine(wa, wb))
+
+
+def _cosine_v_metric(a, b, keep, k, sigma_k) -> np.ndarray:
+    """Cosine in the ``V^-1`` metric, ``V = (C Sigma_k C^T) o (C Sigma_k C^T)`` with the
+    pairwise-contrast matrix ``C`` (the covariance of distance estimates)."""
+    from scipy.sparse.linalg import cg
+
+    iu = np.triu_indices(k, 1)
+    contrast = np.zeros((iu[0].size, k))
+    contrast[np.arange(iu[0].size), iu[0]] = 1.0
+    contrast[np.arange(iu[0].size), iu[1]] = -1.0
+    xi = contrast @ sigma_k @ contrast.T
+    v = (xi * xi)[np.ix_(keep, keep)]
+    if v.shape[0] <= 1500:
+        va = np.linalg.solve(v, a.T).T
+        vb = np.linalg.solve(v, b.T).T
+    else:  # large RDMs: conjugate gradients, one right-hand side at a time
+        va = np.array([cg(v, r, atol=0)[0] for r in a])
+        vb = np.array([cg(v, r, atol=0)[0] for r in b])
+    num = a @ vb.T
+    return num / np.sqrt(np.einsum("ij,ij->i", a, va))[:, None] / np.sqrt(np.einsum("ij,ij->i", b, vb))[None, :]
+
+
+def _whitened_vectors(v: np.ndarray, keep: np.ndarray, k: int, sigma_k, dev, dt) -> torch.Tensor:
+    """Entries of the double-centred second moment ``G = -1/2 H D H`` as a vector
+    whose plain inner product is the Frobenius inner product (off-diagonals x sqrt 2)."""
+    iu = np.triu_indices(k, 1)
+    t = to_tensor(v, device=dev, dtype=dt)
+    if keep.all():
+        d = torch.zeros(v.shape[0], k, k, dtype=dt, device=dev)
+        d[:, iu[0], iu[1]] = t
+        d[:, iu[1], iu[0]] = t
+        w = -0.5 * d
+        rm = w.mean(-1, keepdim=True)
+        g = w - rm - rm.transpose(-1, -2) + w.mean((-1, -2), keepdim=True)
+        if sigma_k is not None:
+            if sigma_k.ndim == 1:
+                s = torch.sqrt(to_tensor(sigma_k, device=dev, dtype=dt))
+                g = g / s[:, None] / s[None, :]
+        idx = torch.arange(k, device=dev)
+        return torch.cat([g[:, iu[0], iu[1]] * np.sqrt(2.0), g[:, idx, idx]], dim=1)
+    # missing entries: remove row/column effects by the weighted projection that
+    # reduces to double centring when nothing is missing
+    rows, cols = iu[0][keep], iu[1][keep]
+    m = rows.size
+    ind = np.zeros((m + k, k))
+    ind[np.arange(m), rows] = 1.0
+    ind[np.arange(m), cols] = 1.0
+    ind[m + np.arange(k), np.arange(k)] = 1.0
+    wdiag = np.concatenate([np.full(m, 0.5), np.ones(k)])
+    ws = wdiag[:, None] * ind
+    proj = ind @ np.linalg.solve(ind.T @ ws, ws.T)
+    ext = np.concatenate([-0.5 * v, np.zeros((v.shape[0], k))], axis=1)
+    g = ext - ext @ proj
+    if sigma_k is not None:
+        s = np.sqrt(np.asarray(sigma_k, dtype=float))
+        scale = np.concatenate([s[rows] * s[cols], s * s])
+        g = g / scale
+    g[:, :m] *= np.sqrt(2.0)
+    return to_tensor(g, device=dev, dtype=dt)

@@ -1,0 +1,270 @@
+"""Inference on model-RDM comparisons: bootstrap over subjects and conditions,
+analytic SEM over subjects, leave-one-subject-out noise ceiling, pairwise tests.
+
+Conventions follow rsatoolbox (Schütt et al. 2023) so results can be compared:
+a bootstrap sample draws data RDMs (subjects) and conditions with replacement;
+conditions are re-indexed in sorted order and the self-pairs of a duplicated
+condition become NaN (they are not dissimilarities), masked jointly in every
+comparison of that sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from .._torch import check_random_state
+from .._validation import check_array, check_in, check_positive_int
+from .compare import COMPARE_METHODS, compare_rdms
+from .rdm import n_conditions_from_pairs
+from .transforms import rank_transform
+
+__all__ = ["ModelEvaluation", "bootstrap_indices", "subsample_patterns", "pool_rdms",
+           "noise_ceiling", "evaluate_fixed", "evaluate_models"]
+
+
+def bootstrap_indices(n_rdms: int, n_conditions: int, n_bootstrap: int, kind: str = "both",
+                      random_state: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Resampling indices for ``n_bootstrap`` samples.
+
+    Parameters
+    ----------
+    kind : {"both", "rdm", "pattern"}
+        Resample data RDMs (subjects), conditions, or both; what is not resampled
+        keeps the identity order.
+
+    Returns
+    -------
+    rdm_idx : ndarray (n_bootstrap, n_rdms)
+    pattern_idx : ndarray (n_bootstrap, n_conditions), sorted within each sample
+    """
+    check_in(kind, "kind", ("both", "rdm", "pattern"))
+    n_bootstrap = check_positive_int(n_bootstrap, "n_bootstrap")
+    rng = check_random_state(random_state)
+    rdm_idx = (rng.integers(0, n_rdms, (n_bootstrap, n_rdms)) if kind in ("both", "rdm")
+               else np.tile(np.arange(n_rdms), (n_bootstrap, 1)))
+    pattern_idx = (np.sort(rng.integers(0, n_conditions, (n_bootstrap, n_conditions)), axis=1)
+                   if kind in ("both", "pattern") else np.tile(np.arange(n_conditions), (n_bootstrap, 1)))
+    return rdm_idx, pattern_idx
+
+
+def subsample_patterns(rdms: Any, pattern_idx: Any) -> np.ndarray:
+    """RDM vectors re-indexed by (possibly repeated) conditions.
+
+    The result is the upper triangle of ``D[pattern_idx][:, pattern_idx]``; pairs
+    of two copies of the same condition are NaN.
+
+    Parameters
+    ----------
+    rdms : array-like, shape (n_pairs,) or (n_rdms, n_pairs)
+    pattern_idx : array-like of int, shape (n_selected,)
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_rdms, n_selected (n_selected - 1) / 2) (1-D for 1-D input)
+    """
+    v = check_array(rdms, "rdms", ndim=(1, 2))
+    single = v.ndim == 1
+    v = np.atleast_2d(v)
+    k = n_conditions_from_pairs(v.shape[1])
+    idx = np.asarray(pattern_idx)
+    if idx.ndim != 1 or idx.size < 2:
+        raise ValueError(f"pattern_idx must be 1-D with at least 2 entries; got shape {idx.shape}")
+    if idx.min() < 0 or idx.max() >= k:
+        raise ValueError(f"pattern_idx must index conditions in [0, {k}); got range [{idx.min()}, {idx.max()}]")
+    iu = np.triu_indices(k, 1)
+    lookup = np.full((k, k), -1, dtype=np.int64)
+    lookup[iu] = np.arange(iu[0].size)
+    lookup[iu[1], iu[0]] = lookup[iu]
+    ju = np.triu_indices(idx.size, 1)
+    pos = lookup[idx[ju[0]], idx[ju[1]]]
+    out = v[:, np.where(pos < 0, 0, pos)]
+    out[:, pos < 0] = np.nan
+    return out[0] if single else out
+
+
+def pool_rdms(rdms: Any, method: str = "cosine") -> np.ndarray:
+    """The average data RDM that suits ``method`` (for the upper noise ceiling).
+
+    cosine: RDMs scaled to unit root-mean-square then averaged; corr and corr_cov:
+    z-scored then averaged (shifted to a positive minimum); spearman, rho-a,
+    tau-a, tau-b: average ranks; cosine_cov: averaged after unit-norm scaling.
+    NaN positions (shared by all RDMs) stay NaN.
+    """
+    check_in(method, "method", COMPARE_METHODS)
+    v = np.atleast_2d(check_array(rdms, "rdms", ndim=(1, 2)))
+    keep = ~np.isnan(v).any(0)
+    x = v[:, keep]
+    if method in ("cosine", "cosine_cov"):
+        x = x / np.sqrt(np.mean(x**2, axis=1, keepdims=True))
+        pooled = x.mean(0)
+    elif method in ("corr", "corr_cov"):
+        x = x - x.mean(1, keepdims=True)
+        x = x / x.std(1, keepdims=True)
+        pooled = x.mean(0)
+        pooled = pooled - pooled.min() + 0.01
+    else:
+        pooled = rank_transform(x).mean(0)
+    out = np.full(v.shape[1], np.nan)
+    out[keep] = pooled
+    return out
+
+
+def noise_ceiling(rdms: Any, method: str = "cosine") -> tuple[float, float]:
+    """Leave-one-subject-out noise ceiling of a set of data RDMs.
+
+    Lower bound: mean over subjects of ``compare(pool(others), subject)``; upper
+    bound: mean of ``compare(pool(all), subject)``.
+
+    References
+    ----------
+    Nili, H. et al. (2014). A toolbox for representational similarity analysis.
+    PLoS Comput. Biol. 10:e1003553.
+    """
+    v = np.atleast_2d(check_array(rdms, "rdms", ndim=(1, 2)))
+    if v.shape[0] < 2:
+        raise ValueError(f"noise_ceiling needs at least 2 data RDMs; got {v.shape[0]}")
+    upper_pool = pool_rdms(v, method)
+    upper = compare_rdms(upper_pool, v, method, device="cpu")[0].mean()
+    lows = np.empty(v.shape[0])
+    for s in range(v.shape[0]):
+        others = np.delete(v, s, axis=0)
+        lows[s] = compare_rdms(pool_rdms(others, method), v[s], method, device="cpu")[0, 0]
+    return float(lows.mean()), float(upper)
+
+
+@dataclass
+class ModelEvaluation:
+    """Result of :func:`evaluate_models` / :func:`evaluate_fixed`.
+
+    Attributes
+    ----------
+    evaluations : ndarray, (n_bootstrap, n_models) bootstrap samples, or
+        (n_models, n_rdms) per-subject values for the fixed evaluation.
+    mean : ndarray (n_models,)
+    sem : ndarray (n_models,), standard error (bootstrap SD, or analytic SEM).
+    covariance : ndarray (n_models, n_models) sampling covariance of the means.
+    noise_ceiling : ndarray (2,), lower and upper bound (means over samples).
+    method : str
+    dof : int, degrees of freedom of the t tests.
+    """
+
+    evaluations: np.ndarray
+    mean: np.ndarray
+    sem: np.ndarray
+    covariance: np.ndarray
+    noise_ceiling: np.ndarray
+    method: str
+    dof: int
+    noise_ceiling_samples: np.ndarray | None = field(default=None)
+
+    def pairwise_tests(self) -> np.ndarray:
+        """Two-sided p-values of t tests of every model difference (n_models, n_models)."""
+        c = self.covariance
+        var = np.diag(c)[:, None] + np.diag(c)[None, :] - 2 * c
+        diff = self.mean[:, None] - self.mean[None, :]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = diff / np.sqrt(var)
+        p = 2 * stats.t.sf(np.abs(t), self.dof)
+        np.fill_diagonal(p, 1.0)
+        return p
+
+    def zero_tests(self) -> np.ndarray:
+        """One-sided p-values of ``mean > 0`` for each model."""
+        return stats.t.sf(self.mean / self.sem, self.dof)
+
+    def noise_tests(self) -> np.ndarray:
+        """Two-sided p-values of ``mean`` against the lower noise ceiling."""
+        return 2 * stats.t.sf(np.abs((self.mean - self.noise_ceiling[0]) / self.sem), self.dof)
+
+
+def _check_models_data(models: Any, data: Any) -> tuple[np.ndarray, np.ndarray]:
+    m = np.atleast_2d(check_array(models, "models", ndim=(1, 2), dims="(n_models, n_pairs)"))
+    d = np.atleast_2d(check_array(data, "data", ndim=(1, 2), dims="(n_rdms, n_pairs)"))
+    if m.shape[1] != d.shape[1]:
+        raise ValueError(f"models and data must be RDMs of the same size; got {m.shape[1]} and {d.shape[1]} entries")
+    return m, d
+
+
+def evaluate_fixed(models: Any, data: Any, method: str = "corr") -> ModelEvaluation:
+    """Evaluate fixed model RDMs against each data RDM; SEM across subjects.
+
+    ``sem = sqrt(var_ddof0 / n_rdms)`` and the covariance ``cov_ddof0 / n_rdms``
+    (rsatoolbox's ``eval_fixed``), with ``n_rdms - 1`` degrees of freedom.
+    """
+    m, d = _check_models_data(models, data)
+    ev = compare_rdms(m, d, method)
+    n = d.shape[0]
+    cov = np.atleast_2d(np.cov(ev, ddof=0)) / n if n > 1 else np.full((m.shape[0], m.shape[0]), np.nan)
+    nc = np.array(noise_ceiling(d, method)) if n > 1 else np.array([np.nan, np.nan])
+    return ModelEvaluation(ev, ev.mean(1), np.sqrt(np.diag(cov)), cov, nc, method, n - 1)
+
+
+def evaluate_models(models: Any, data: Any, method: str = "corr", n_bootstrap: int = 1000,
+                    kind: str = "both", with_noise_ceiling: bool = True, random_state: Any = None,
+                    indices: tuple[np.ndarray, np.ndarray] | None = None,
+                    verbose: bool = False) -> ModelEvaluation:
+    """Bootstrap evaluation of model RDMs over subjects and/or conditions.
+
+    Each sample draws data RDMs and conditions with replacement (see
+    :func:`bootstrap_indices`), re-indexes all RDMs (:func:`subsample_patterns`),
+    and records the mean comparison of each model with the sampled data RDMs and
+    the sample's noise ceiling. Samples with fewer than 3 distinct conditions are
+    NaN and ignored.
+
+    Parameters
+    ----------
+    models : array-like (n_models, n_pairs)
+    data : array-like (n_rdms, n_pairs)
+    method : str, see :func:`neurodyn.rsa.compare_rdms`
+    n_bootstrap : int
+    kind : {"both", "rdm", "pattern"}
+    with_noise_ceiling : bool
+    random_state : int, Generator or None
+    indices : (rdm_idx, pattern_idx), optional
+        Precomputed resampling indices (e.g. to reproduce another tool's draws).
+    verbose : bool
+        tqdm progress bar.
+
+    Returns
+    -------
+    ModelEvaluation
+        ``sem`` is the bootstrap SD, ``covariance`` the covariance over samples,
+        ``dof = min(n_rdms, n_conditions) - 1``.
+
+    References
+    ----------
+    Schütt, H. H., Kipnis, A. D., Diedrichsen, J. & Kriegeskorte, N. (2023).
+    Statistical inference on representational geometries. eLife 12:e82566.
+    """
+    m, d = _check_models_data(models, data)
+    k = n_conditions_from_pairs(m.shape[1])
+    if indices is None:
+        rdm_idx, pattern_idx = bootstrap_indices(d.shape[0], k, n_bootstrap, kind, random_state)
+    else:
+        rdm_idx, pattern_idx = (np.asarray(i) for i in indices)
+    n_b = rdm_idx.shape[0]
+    ev = np.full((n_b, m.shape[0]), np.nan)
+    ncs = np.full((n_b, 2), np.nan)
+    iterator = range(n_b)
+    if verbose:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(iterator, desc="bootstrap")
+    for b in iterator:
+        pidx = pattern_idx[b]
+        if np.unique(pidx).size < 3:
+            continue
+        sample = subsample_patterns(d[rdm_idx[b]], pidx)
+        msub = subsample_patterns(m, pidx)
+        ev[b] = compare_rdms(msub, sample, method, device="cpu").mean(1)
+        if with_noise_ceiling and d.shape[0] > 1:
+            ncs[b] = noise_ceiling(sample, method)
+    ok = np.isfinite(ev[:, 0])
+    cov = np.atleast_2d(np.cov(ev[ok].T))
+    nc = np.nanmean(ncs, axis=0) if with_noise_ceiling else np.array(noise_ceiling(d, method))
+    dof = min(d.shape[0], k) - 1
+    return ModelEvaluation(ev, np.nanmean(ev, axis=0), np.sqrt(np.diag(cov)), cov, nc, method, dof, ncs)

@@ -1,0 +1,113 @@
+"""Figures for neurodyn.rsa: RDM / RGTM / RGDM panels, model comparison, (l, u) heat-map."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .rdm import rdm_to_matrix
+
+__all__ = ["plot_rdm", "plot_rdm_panels", "plot_model_comparison", "plot_lu_heatmap", "plot_confusion"]
+
+
+def _axes(ax):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4, 4))
+        return fig, ax
+    return ax.figure, ax
+
+
+def plot_rdm(rdm: Any, ax=None, title: str | None = None, cmap: str = "viridis", colorbar: bool = True):
+    """Show one RDM (vector or square matrix) as an image; returns the Axes."""
+    m = np.asarray(rdm, dtype=float)
+    if m.ndim == 1:
+        m = rdm_to_matrix(m, diagonal=np.nan)
+    fig, ax = _axes(ax)
+    im = ax.imshow(m, cmap=cmap, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9)
+    if colorbar:
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    return ax
+
+
+def plot_rdm_panels(rdms: Mapping[str, Any], ncols: int = 4, cmap: str = "viridis"):
+    """A grid of RDM panels (e.g. RDM, RGTMs and RGDM of one region); returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    names = list(rdms)
+    nrows = int(np.ceil(len(names) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3 * ncols, 3 * nrows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, name in zip(axes.ravel(), names):
+        ax.axis("on")
+        plot_rdm(rdms[name], ax=ax, title=name, cmap=cmap, colorbar=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_model_comparison(evaluation, model_names: Sequence[str] | None = None, ax=None,
+                          ylabel: str | None = None):
+    """Bar plot of model evaluations with error bars (SEM) and the noise-ceiling band.
+
+    Parameters
+    ----------
+    evaluation : neurodyn.rsa.ModelEvaluation
+    model_names : names of the models (default "model 0", ...)
+    """
+    fig, ax = _axes(ax)
+    mean = np.asarray(evaluation.mean)
+    names = list(model_names) if model_names is not None else [f"model {i}" for i in range(mean.size)]
+    x = np.arange(mean.size)
+    ax.bar(x, mean, yerr=evaluation.sem, color="tab:blue", alpha=0.8, capsize=3)
+    lo, up = evaluation.noise_ceiling
+    if np.isfinite(lo) and np.isfinite(up):
+        ax.axhspan(lo, up, color="0.7", alpha=0.5, zorder=0, label="noise ceiling")
+        ax.legend(loc="upper right", fontsize=8)
+    ax.set_xticks(x)
+    ax.set_xticklabels(names, rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel(ylabel or f"RDM similarity ({evaluation.method})")
+    ax.axhline(0, color="k", lw=0.5)
+    fig.tight_layout()
+    return ax
+
+
+def plot_lu_heatmap(grid: Mapping[str, Any], ax=None, chance: float | None = None):
+    """Accuracy over the (l, u) grid from :func:`neurodyn.rsa.geotopological_grid`."""
+    fig, ax = _axes(ax)
+    acc = np.asarray(grid["accuracy"])
+    lo, up = np.asarray(grid["lower"]), np.asarray(grid["upper"])
+    im = ax.imshow(acc, origin="lower", aspect="auto", cmap="magma",
+                   extent=[up[0] - 0.025, up[-1] + 0.025, lo[0] - 0.025, lo[-1] + 0.025])
+    best = grid.get("best")
+    if best is not None:
+        ax.plot(best[1], best[0], marker="*", color="cyan", ms=12, label=f"best {best}")
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_xlabel("upper threshold u (quantile)")
+    ax.set_ylabel("lower threshold l (quantile)")
+    cb = fig.colorbar(im, ax=ax)
+    cb.set_label("LOSO accuracy" + (f" (chance {chance:.2f})" if chance else ""))
+    return ax
+
+
+def plot_confusion(confusion: Any, labels: Sequence[str] | None = None, ax=None):
+    """Confusion matrix (true x predicted) of a fitted :class:`TopologicalRSA`."""
+    fig, ax = _axes(ax)
+    c = np.asarray(confusion, dtype=float)
+    im = ax.imshow(c / np.maximum(c.sum(1, keepdims=True), 1), cmap="Blues", vmin=0, vmax=1)
+    names = list(labels) if labels is not None else [str(i) for i in range(c.shape[0])]
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(names)))
+    ax.set_yticklabels(names, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    return ax

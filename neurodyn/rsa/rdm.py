@@ -1,0 +1,553 @@
+"""Representational dissimilarity matrices (RDMs), batched over subjects in torch.
+
+Every RDM is handed out as its *vector* form: the upper triangle of the square
+matrix taken row-major with ``i < j`` (the order of :func:`numpy.triu_indices`
+with ``k=1`` and of :func:`scipy.spatial.distance.squareform`). ``K`` conditions
+give ``K (K - 1) / 2`` entries. Use :func:`rdm_to_matrix` / :func:`rdm_to_vector`
+to move between the two forms.
+
+Conventions follow rsatoolbox so that numbers can be compared one to one; in
+particular ``"sqeuclidean"`` (alias ``"euclidean"``) is the *squared* Euclidean
+distance divided by the number of channels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._torch import resolve_device, resolve_dtype, to_numpy, to_tensor
+from .._validation import check_array, check_finite, check_in, check_labels
+
+__all__ = [
+    "RDM_METHODS",
+    "compute_rdm",
+    "compute_rdm_movie",
+    "noise_covariance",
+    "noise_precision",
+    "rdm_to_matrix",
+    "rdm_to_vector",
+    "n_conditions_from_pairs",
+    "to_rsatoolbox",
+    "from_rsatoolbox",
+]
+
+RDM_METHODS = (
+    "sqeuclidean",
+    "euclidean",
+    "correlation",
+    "mahalanobis",
+    "crossnobis",
+    "poisson",
+    "poisson_cv",
+)
+_CROSS_VALIDATED = ("crossnobis", "poisson_cv")
+
+
+# --------------------------------------------------------------------------- forms
+def n_conditions_from_pairs(n_pairs: int) -> int:
+    """Number of conditions ``K`` of an RDM vector with ``n_pairs`` entries.
+
+    Raises
+    ------
+    ValueError
+        If ``n_pairs`` is not ``K (K - 1) / 2`` for an integer ``K >= 2``.
+    """
+    k = int(round((1 + np.sqrt(1 + 8 * n_pairs)) / 2))
+    if k < 2 or k * (k - 1) // 2 != n_pairs:
+        raise ValueError(
+            f"an RDM vector must have K(K-1)/2 entries for an integer K >= 2; got {n_pairs} entries"
+        )
+    return k
+
+
+def rdm_to_matrix(rdms: Any, diagonal: float = 0.0) -> np.ndarray:
+    """Square RDM(s) from vector form.
+
+    Parameters
+    ----------
+    rdms : array-like, shape (n_pairs,) or (..., n_pairs)
+    diagonal : float
+        Value written on the diagonal.
+
+    Returns
+    -------
+    numpy.ndarray, shape (K, K) or (..., K, K)
+    """
+    v = check_array(rdms, "rdms", ndim=None)
+    k = n_conditions_from_pairs(v.shape[-1])
+    iu = np.triu_indices(k, 1)
+    out = np.full(v.shape[:-1] + (k, k), float(diagonal))
+    out[..., iu[0], iu[1]] = v
+    out[..., iu[1], iu[0]] = v
+    return out
+
+
+def rdm_to_vector(rdms: Any, check_symmetric: bool = True) -> np.ndarray:
+    """Upper-triangle vector(s) (row-major, ``i < j``) of square RDM(s).
+
+    Parameters
+    ----------
+    rdms : array-like, shape (K, K) or (..., K, K)
+    check_symmetric : bool
+        Raise if the matrices are not symmetric (NaN-aware, tolerance 1e-8 relative).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_pairs,) or (..., n_pairs)
+    """
+    m = check_array(rdms, "rdms", ndim=None)
+    if m.ndim < 2 or m.shape[-1] != m.shape[-2]:
+        raise ValueError(f"rdms must be square (..., K, K); got shape {m.shape}")
+    if m.shape[-1] < 2:
+        raise ValueError(f"rdms must have at least 2 conditions; got shape {m.shape}")
+    if check_symmetric:
+        diff = np.abs(m - np.swapaxes(m, -1, -2))
+        scale = max(1.0, float(np.nanmax(np.abs(m))) if np.isfinite(m).any() else 1.0)
+        if np.nanmax(diff) > 1e-8 * scale:
+            raise ValueError(
+                f"rdms must be symmetric; largest |m - m.T| is {np.nanmax(diff):.3g}"
+            )
+    iu = np.triu_indices(m.shape[-1], 1)
+    return m[..., iu[0], iu[1]].copy()
+
+
+def _triu(mat: torch.Tensor) -> torch.Tensor:
+    k = mat.shape[-1]
+    iu = torch.triu_indices(k, k, 1, device=mat.device)
+    return mat[..., iu[0], iu[1]]
+
+
+# --------------------------------------------------------------------------- noise
+def noise_covariance(residuals: Any, method: str = "shrinkage_diag", dof: int | None = None) -> np.ndarray:
+    """Channel noise covariance from residuals, optionally shrunk.
+
+    Parameters
+    ----------
+    residuals : array-like, shape (n_residuals, n_channels) or (n_subjects, n_residuals, n_channels)
+        Residuals (e.g. of a first-level GLM); the mean over rows is removed first.
+    method : {"shrinkage_diag", "shrinkage_eye", "diag", "full"}
+        ``"full"``: sample covariance; ``"diag"``: its diagonal (univariate noise
+        normalisation); ``"shrinkage_eye"``: Ledoit-Wolf shrinkage towards a
+        multiple of the identity; ``"shrinkage_diag"``: Schäfer-Strimmer shrinkage
+        of the correlations towards zero (towards the diagonal covariance).
+    dof : int, optional
+        Degrees of freedom of the estimate (default ``n_residuals - 1``); lower it
+        by the number of regressors for GLM residuals.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_channels, n_channels) or (n_subjects, n_channels, n_channels)
+
+    Notes
+    -----
+    Computed from ``R^T R`` and ``(R**2)^T (R**2)``: memory is O(n_channels^2),
+    never O(n_residuals n_channels^2).
+
+    References
+    ----------
+    Ledoit, O. & Wolf, M. (2004). A well-conditioned estimator for
+    large-dimensional covariance matrices. J. Multivar. Anal. 88:365-411.
+    Schäfer, J. & Strimmer, K. (2005). A shrinkage approach to large-scale
+    covariance matrix estimation. Stat. Appl. Genet. Mol. Biol. 4:32.
+    Walther, A. et al. (2016). Reliability of dissimilarity measures for
+    multi-voxel pattern analysis. NeuroImage 137:188-200.
+    """
+    check_in(method, "method", ("shrinkage_diag", "shrinkage_eye", "diag", "full"))
+    r = check_array(residuals, "residuals", ndim=(2, 3), dims="(n_residuals, n_channels)")
+    check_finite(r, "residuals")
+    if r.shape[-2] < 2:
+        raise ValueError(f"residuals needs at least 2 rows; got shape {r.shape}")
+    if r.ndim == 3:
+        return np.stack([noise_covariance(ri, method=method, dof=dof) for ri in r])
+    x = r - r.mean(axis=0, keepdims=True)
+    n, p = x.shape
+    dof = n - 1 if dof is None else int(dof)
+    if dof < 1:
+        raise ValueError(f"dof must be >= 1; got {dof}")
+    if method == "diag":
+        return np.diag((x * x).sum(axis=0) / dof)
+    xtx = x.T @ x
+    if method == "full":
+        return xtx / dof
+    x2tx2 = (x * x).T @ (x * x)
+    if method == "shrinkage_eye":
+        s = xtx / n
+        b2 = float(np.sum(x2tx2 / n - s * s)) / n
+        mu = float(np.trace(s)) / p
+        target = mu * np.eye(p)
+        d2 = float(np.sum((s - target) ** 2))
+        b2 = min(b2, d2)
+        shrunk = (b2 / d2) * target + ((d2 - b2) / d2) * s
+        return shrunk * n / dof
+    # shrinkage_diag: shrink standardised off-diagonal covariances towards zero
+    s = xtx / dof
+    var = np.diag(s).copy()
+    if np.any(var <= 0):
+        bad = np.flatnonzero(var <= 0)
+        raise ValueError(f"residuals has {bad.size} constant channel(s) at index {bad[:10].tolist()}")
+    sd = np.sqrt(var)
+    r_mean = xtx / np.outer(sd, sd) / (n - 1)
+    r2_mean = x2tx2 / np.outer(var, var) / (n - 1)
+    var_hat = n / dof**2 * (r2_mean - r_mean**2)
+    off = ~np.eye(p, dtype=bool)
+    lam = float(np.sum(var_hat[off]) / np.sum(r_mean[off] ** 2)) if p > 1 else 1.0
+    lam = min(max(lam, 0.0), 1.0)
+    return np.where(off, s * (1.0 - lam), s)
+
+
+def noise_precision(residuals: Any, method: str = "shrinkage_diag", dof: int | None = None) -> np.ndarray:
+    """Noise precision (inverse covariance) from residuals.
+
+    See :func:`noise_covariance` for the parameters; the result is its matrix
+    inverse, batched over subjects for 3-D input.
+    """
+    cov = noise_covariance(residuals, method=method, dof=dof)
+    return np.linalg.inv(cov)
+
+
+# --------------------------------------------------------------------------- RDMs
+def _check_patterns(patterns: Any) -> np.ndarray:
+    x = check_array(patterns, "patterns", ndim=(2, 3),
+                    dims="(n_observations, n_channels) or (n_subjects, n_observations, n_channels)")
+    check_finite(x, "patterns")
+    return x
+
+
+def _condition_index(conditions: Any, n_obs: int) -> tuple[np.ndarray, np.ndarray]:
+    if conditions is None:
+        return np.arange(n_obs), np.arange(n_obs)
+    cond = check_labels(conditions, "conditions", n_samples=n_obs)
+    values, index = np.unique(cond, return_inverse=True)
+    return values, index.ravel()
+
+
+def _check_precision(noise: Any, n_channels: int, n_subjects: int | None) -> np.ndarray | None:
+    if noise is None:
+        return None
+    lam = check_array(noise, "noise", ndim=(2, 3),
+                      dims="(n_channels, n_channels) or (n_subjects, n_channels, n_channels)")
+    check_finite(lam, "noise")
+    if lam.shape[-2:] != (n_channels, n_channels):
+        raise ValueError(
+            f"noise must be a (n_channels, n_channels) = ({n_channels}, {n_channels}) precision matrix; "
+            f"got shape {lam.shape}"
+        )
+    if lam.ndim == 3 and (n_subjects is None or lam.shape[0] != n_subjects):
+        raise ValueError(
+            f"a 3-D noise holds one precision per subject and needs patterns of shape "
+            f"(n_subjects, n_observations, n_channels) with n_subjects = {lam.shape[0]}"
+        )
+    asym = np.abs(lam - np.swapaxes(lam, -1, -2)).max()
+    if asym > 1e-8 * max(1.0, np.abs(lam).max()):
+        raise ValueError(f"noise must be a symmetric precision matrix; largest asymmetry {asym:.3g}")
+    return lam
+
+
+def compute_rdm(
+    patterns: Any,
+    method: str = "correlation",
+    conditions: Any = None,
+    folds: Any = None,
+    noise: Any = None,
+    fold_noise: Sequence[Any] | None = None,
+    prior_lambda: float = 1.0,
+    prior_weight: float = 0.1,
+    remove_mean: bool = False,
+    device: Any = "auto",
+    dtype: Any = None,
+) -> np.ndarray:
+    """Representational dissimilarity matrices, batched over subjects.
+
+    Observations that share a condition label are averaged; conditions are
+    sorted like :func:`numpy.unique` (the rsatoolbox order).
+
+    Parameters
+    ----------
+    patterns : array-like, shape (n_observations, n_channels) or (n_subjects, n_observations, n_channels)
+        Activity patterns. A 3-D array computes one RDM per subject in one
+        batched pass; all subjects share ``conditions`` and ``folds``.
+    method : str
+        With ``mu_i`` the mean pattern of condition ``i`` and ``P`` channels:
+
+        - ``"sqeuclidean"`` (alias ``"euclidean"``, the rsatoolbox name):
+          ``||mu_i - mu_j||^2 / P`` (squared, per channel).
+        - ``"correlation"``: ``1 - pearson_r(mu_i, mu_j)`` across channels.
+        - ``"mahalanobis"``: ``(mu_i - mu_j)^T Lambda (mu_i - mu_j) / P`` with the noise
+          precision ``Lambda`` (identity when ``noise`` is None).
+        - ``"crossnobis"``: leave-one-fold-out cross-validated Mahalanobis distance
+          ``mean_r (a_i - a_j)^T Lambda (b_i - b_j) / P``, where ``b`` are the condition
+          means in fold ``r`` and ``a`` the means over all other observations; an
+          unbiased estimate that can be negative.
+        - ``"poisson"``: symmetrised Kullback-Leibler divergence of Poisson rates
+          shrunk towards ``prior_lambda``: ``mu' = (mu + prior_lambda prior_weight) /
+          (1 + prior_weight)``, ``d = sum_p (mu'_i - mu'_j)(log mu'_i - log mu'_j) / P``.
+        - ``"poisson_cv"``: the cross-validated version, averaged over all folds
+          (rsatoolbox 0.3.2 returns only its last fold).
+    conditions : array-like, shape (n_observations,), optional
+        Condition label of each observation (default: every row is a condition).
+    folds : array-like, shape (n_observations,), optional
+        Cross-validation fold (e.g. run) of each observation, for ``"crossnobis"``
+        and ``"poisson_cv"``. Default: the k-th occurrence of a condition is in
+        fold k (needs equal counts per condition). Every fold must contain every
+        condition.
+    noise : array-like, shape (P, P) or (n_subjects, P, P), optional
+        Noise precision ``Lambda`` (e.g. from :func:`noise_precision`), shared or
+        one per subject. Used by ``"mahalanobis"`` and ``"crossnobis"``.
+    fold_noise : sequence of (P, P) arrays, optional
+        ``"crossnobis"`` only: one precision per fold (sorted fold order), as the
+        precision of that fold's mean. Folds are then paired ``r < s`` with
+        ``Lambda_rs = ((Lambda_r^-1 + Lambda_s^-1) / 2)^-1`` (rsatoolbox convention).
+    prior_lambda, prior_weight : float
+        Poisson prior rate and weight.
+    remove_mean : bool
+        Subtract each condition's mean over channels before the distance
+        (implied by ``"correlation"``).
+    device : {"auto", "cpu", "cuda"} or torch.device
+    dtype : torch/numpy dtype or str, optional
+        Default float64 on CPU, float32 on CUDA.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_pairs,) or (n_subjects, n_pairs)
+        RDM vectors, upper triangle row-major.
+
+    References
+    ----------
+    Kriegeskorte, N., Mur, M. & Bandettini, P. (2008). Representational similarity
+    analysis. Front. Syst. Neurosci. 2:4.
+    Walther, A. et al. (2016). Reliability of dissimilarity measures for
+    multi-voxel pattern analysis. NeuroImage 137:188-200.
+    Diedrichsen, J. & Kriegeskorte, N. (2017). Representational models. PLoS
+    Comput. Biol. 13:e1005508.
+    """
+    check_in(method, "method", RDM_METHODS)
+    x = _check_patterns(patterns)
+    single = x.ndim == 2
+    if single:
+        x = x[None]
+    n_sub, n_obs, n_ch = x.shape
+    values, cond_idx = _condition_index(conditions, n_obs)
+    n_cond = values.size
+    if n_cond < 2:
+        raise ValueError(f"conditions must contain at least 2 distinct conditions to form an RDM; got {n_cond}")
+    lam = _check_precision(noise, n_ch, n_sub if not single else None)
+    if fold_noise is not None and method != "crossnobis":
+        raise ValueError(f"fold_noise is only used by method='crossnobis'; got method={method!r}")
+    if fold_noise is not None and noise is not None:
+        raise ValueError("pass either noise or fold_noise, not both")
+    dev = resolve_device(device)
+    dt = resolve_dtype(dtype, dev)
+    xt = to_tensor(x, device=dev, dtype=dt)
+    ci = torch.as_tensor(cond_idx, device=dev)
+    lam_t = None if lam is None else to_tensor(lam, device=dev, dtype=dt)
+    if lam_t is not None and lam_t.ndim == 3:
+        lam_t = lam_t[:, None] if method in _CROSS_VALIDATED else lam_t
+
+    if method in _CROSS_VALIDATED:
+        fold_idx, n_folds = _fold_index(folds, cond_idx, n_cond, n_obs)
+        if fold_noise is not None:
+            out = _crossnobis_fold_noise(xt, ci, torch.as_tensor(fold_idx, device=dev), n_cond, n_folds,
+                                         fold_noise, n_ch, remove_mean)
+        else:
+            train, test = _fold_means(xt, ci, torch.as_tensor(fold_idx, device=dev), n_cond, n_folds)
+            if method == "crossnobis":
+                if remove_mean:
+                    train = train - train.mean(-1, keepdim=True)
+                    test = test - test.mean(-1, keepdim=True)
+                if lam_t is not None:
+                    test = test @ lam_t
+                kern = train @ test.transpose(-1, -2)
+            else:
+                train = _poisson_prior(train, prior_lambda, prior_weight)
+                test = _poisson_prior(test, prior_lambda, prior_weight)
+                kern = train @ torch.log(test).transpose(-1, -2)
+            diag = torch.diagonal(kern, dim1=-2, dim2=-1)
+            d = diag[..., :, None] + diag[..., None, :] - kern - kern.transpose(-1, -2)
+            out = _triu(d).mean(1) / n_ch
+    else:
+        if folds is not None:
+            raise ValueError(f"folds is only used by the cross-validated methods {list(_CROSS_VALIDATED)}; "
+                             f"got method={method!r}")
+        means = _condition_means(xt, ci, n_cond)
+        out = _rdm_from_means(means, method, lam_t, remove_mean, prior_lambda, prior_weight)
+    res = to_numpy(out)
+    return res[0] if single else res
+
+
+def _condition_means(x: torch.Tensor, ci: torch.Tensor, n_cond: int) -> torch.Tensor:
+    sums = torch.zeros(x.shape[:-2] + (n_cond, x.shape[-1]), dtype=x.dtype, device=x.device)
+    sums.index_add_(-2, ci, x)
+    counts = torch.bincount(ci, minlength=n_cond).to(x.dtype)
+    return sums / counts[:, None]
+
+
+def _poisson_prior(m: torch.Tensor, prior_lambda: float, prior_weight: float) -> torch.Tensor:
+    out = (m + prior_lambda * prior_weight) / (1 + prior_weight)
+    if bool((out <= 0).any()):
+        raise ValueError("method='poisson' needs non-negative rates: the prior-shrunk condition means "
+                         "must be > 0 (patterns holds negative values)")
+    return out
+
+
+def _rdm_from_means(means: torch.Tensor, method: str, lam: torch.Tensor | None, remove_mean: bool,
+                    prior_lambda: float, prior_weight: float) -> torch.Tensor:
+    n_ch = means.shape[-1]
+    if method == "correlation":
+        m = means - means.mean(-1, keepdim=True)
+        norm = torch.linalg.vector_norm(m, dim=-1, keepdim=True)
+        if bool((norm == 0).any()):
+            bad = torch.nonzero((norm[..., 0] == 0).reshape(-1)).flatten()[:10].tolist()
+            raise ValueError(f"method='correlation' needs condition patterns that vary across channels; "
+                             f"got constant pattern(s) at flat (subject, condition) index {bad}")
+        m = m / norm
+        return _triu(1.0 - m @ m.transpose(-1, -2))
+    if method == "poisson":
+        m = _poisson_prior(means, prior_lambda, prior_weight)
+        kern = m @ torch.log(m).transpose(-1, -2)
+        diag = torch.diagonal(kern, dim1=-2, dim2=-1)
+        return _triu(diag[..., :, None] + diag[..., None, :] - kern - kern.transpose(-1, -2)) / n_ch
+    m = means
+    if remove_mean:
+        m = m - m.mean(-1, keepdim=True)
+    # distances do not change under a common shift; centring keeps the Gram trick accurate
+    m = m - m.mean(-2, keepdim=True)
+    mw = m if (lam is None or method == "sqeuclidean" or method == "euclidean") else m @ lam
+    kern = mw @ m.transpose(-1, -2)
+    diag = torch.diagonal(kern, dim1=-2, dim2=-1)
+    return _triu(diag[..., :, None] + diag[..., None, :] - 2 * kern) / n_ch
+
+
+def _fold_index(folds: Any, cond_idx: np.ndarray, n_cond: int, n_obs: int) -> tuple[np.ndarray, int]:
+    if folds is None:
+        counts = np.bincount(cond_idx, minlength=n_cond)
+        if not np.all(counts == counts[0]):
+            raise ValueError("folds is required when conditions have different numbers of observations "
+                             f"(counts range {counts.min()}..{counts.max()})")
+        fold_idx = np.zeros(n_obs, dtype=np.int64)
+        for c in range(n_cond):
+            where = np.flatnonzero(cond_idx == c)
+            fold_idx[where] = np.arange(where.size)
+        n_folds = int(counts[0])
+    else:
+        f = check_labels(folds, "folds", n_samples=n_obs)
+        _, fold_idx = np.unique(f, return_inverse=True)
+        fold_idx = fold_idx.ravel()
+        n_folds = int(fold_idx.max()) + 1
+    if n_folds < 2:
+        raise ValueError(f"folds must define at least 2 cross-validation folds; got {n_folds}")
+    present = np.zeros((n_folds, n_cond), dtype=bool)
+    present[fold_idx, cond_idx] = True
+    if not present.all():
+        r, c = np.argwhere(~present)[0]
+        raise ValueError(f"folds: every fold must contain every condition; fold #{r} lacks condition #{c} "
+                         f"({int((~present).sum())} missing fold-condition cells)")
+    return fold_idx, n_folds
+
+
+def _fold_means(x: torch.Tensor, ci: torch.Tensor, fi: torch.Tensor, n_cond: int, n_folds: int):
+    """Per-fold condition means (test) and means over all other observations (train)."""
+    n_sub, _, n_ch = x.shape
+    cell = fi * n_cond + ci
+    sums = torch.zeros(n_sub, n_folds * n_cond, n_ch, dtype=x.dtype, device=x.device)
+    sums.index_add_(1, cell, x)
+    counts = torch.bincount(cell, minlength=n_folds * n_cond).to(x.dtype).reshape(n_folds, n_cond, 1)
+    sums = sums.reshape(n_sub, n_folds, n_cond, n_ch)
+    total = sums.sum(1, keepdim=True)
+    total_counts = counts.sum(0, keepdim=True)
+    test = sums / counts
+    train = (total - sums) / (total_counts - counts)
+    return train, test
+
+
+def _crossnobis_fold_noise(x, ci, fi, n_cond, n_folds, fold_noise, n_ch, remove_mean):
+    if len(fold_noise) != n_folds:
+        raise ValueError(f"fold_noise must hold one precision per fold ({n_folds}); got {len(fold_noise)}")
+    precs = []
+    for r, p in enumerate(fold_noise):
+        a = check_array(p, f"fold_noise[{r}]", ndim=2)
+        check_finite(a, f"fold_noise[{r}]")
+        if a.shape != (n_ch, n_ch):
+            raise ValueError(f"fold_noise[{r}] must have shape ({n_ch}, {n_ch}); got {a.shape}")
+        precs.append(a)
+    covs = [np.linalg.inv(p) for p in precs]
+    _, test = _fold_means(x, ci, fi, n_cond, n_folds)
+    if remove_mean:
+        test = test - test.mean(-1, keepdim=True)
+    total = 0.0
+    n_pairs = 0
+    # one precision per fold pair: no shared matrix lets the pairs be summed first
+    for r in range(n_folds):
+        for s in range(r + 1, n_folds):
+            lam = to_tensor(np.linalg.inv((covs[r] + covs[s]) / 2), device=x.device, dtype=x.dtype)
+            kern = test[:, r] @ lam @ test[:, s].transpose(-1, -2)
+            diag = torch.diagonal(kern, dim1=-2, dim2=-1)
+            total = total + _triu(diag[..., :, None] + diag[..., None, :] - kern - kern.transpose(-1, -2))
+            n_pairs += 1
+    return total / n_pairs / n_ch
+
+
+def compute_rdm_movie(patterns: Any, method: str = "correlation", conditions: Any = None,
+                      folds: Any = None, noise: Any = None, time_axis: int = -2,
+                      **kwargs: Any) -> np.ndarray:
+    """Time-resolved RDMs: one RDM per time point, batched in one pass.
+
+    Parameters
+    ----------
+    patterns : array-like, shape (n_observations, n_times, n_channels) or (n_subjects, n_observations, n_times, n_channels)
+        Patterns over time (``time_axis`` is the time axis, default -2).
+    method, conditions, folds, noise, **kwargs
+        As in :func:`compute_rdm` (a 2-D ``noise`` is shared by all time points).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_times, n_pairs) or (n_subjects, n_times, n_pairs)
+
+    References
+    ----------
+    Cichy, R. M., Pantazis, D. & Oliva, A. (2014). Resolving human object
+    recognition in space and time. Nat. Neurosci. 17:455-462.
+    """
+    x = check_array(patterns, "patterns", ndim=(3, 4),
+                    dims="(n_observations, n_times, n_channels) or (n_subjects, n_observations, n_times, n_channels)")
+    x = np.moveaxis(x, time_axis, 0)  # (T, [S,] n_obs, P)
+    single = x.ndim == 3
+    n_t = x.shape[0]
+    batch = x if single else x.reshape((-1,) + x.shape[2:])
+    if noise is not None and np.ndim(noise) == 3:
+        raise ValueError("compute_rdm_movie: noise must be one (n_channels, n_channels) precision")
+    out = compute_rdm(batch, method=method, conditions=conditions, folds=folds, noise=noise, **kwargs)
+    if single:
+        return out
+    return np.moveaxis(out.reshape(n_t, -1, out.shape[-1]), 0, 1)
+
+
+# --------------------------------------------------------------------------- interop
+def to_rsatoolbox(rdms: Any, dissimilarity_measure: str | None = None, **descriptors: Any):
+    """Wrap RDM vectors (or square matrices) as an ``rsatoolbox.rdm.RDMs`` object.
+
+    Needs rsatoolbox (``pip install neurodyn[bench]``).
+    """
+    try:
+        from rsatoolbox.rdm import RDMs
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("to_rsatoolbox needs the optional package rsatoolbox "
+                          "(pip install rsatoolbox)") from exc
+    v = np.asarray(rdms, dtype=float)
+    if v.ndim >= 2 and v.shape[-1] == v.shape[-2] and v.shape[-1] > 1 and v.ndim in (2, 3):
+        try:
+            v = rdm_to_vector(v)
+        except ValueError:
+            pass
+    v = np.atleast_2d(v)
+    return RDMs(v, dissimilarity_measure=dissimilarity_measure, **descriptors)
+
+
+def from_rsatoolbox(rdms_obj: Any) -> np.ndarray:
+    """RDM vectors ``(n_rdms, n_pairs)`` of an ``rsatoolbox.rdm.RDMs`` object."""
+    if not hasattr(rdms_obj, "get_vectors"):
+        raise TypeError(f"rdms_obj must be an rsatoolbox.rdm.RDMs object; got {type(rdms_obj).__name__}")
+    return np.asarray(rdms_obj.get_vectors(), dtype=float).copy()

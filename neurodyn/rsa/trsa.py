@@ -1,0 +1,404 @@
+"""Topological RSA (tRSA): which geo-topological transform best identifies a region?
+
+The model-selection protocol of Lin & Kriegeskorte: every RDM (one per
+subject/instance and region/layer) is transformed (rank-normalised RDM, RGTM
+for (l, u) drawn from a family of the (l, u) square, or RGDM), and a
+leave-one-subject-out nearest-centroid classifier (Euclidean) names its region.
+Accuracy, the confusion matrix and per-class sensitivity/specificity summarise
+how region-specific the transformed representations are; a bootstrap over
+subjects and stimuli gives their uncertainty.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from .._torch import check_random_state
+from .._validation import check_array, check_in, check_labels, check_positive_int
+from .rdm import n_conditions_from_pairs
+from .transforms import _rank01, graph_geodesic_transform, rank_transform
+
+__all__ = ["TopologicalRSA", "FAMILIES", "draw_thresholds", "geotopological_grid",
+           "loso_nearest_centroid", "sensitivity_specificity"]
+
+FAMILIES = ("rdm", "local", "global", "geometry", "topology", "intermediate", "rgdm")
+
+
+def _in_family(lo: np.ndarray, up: np.ndarray, family: str) -> np.ndarray:
+    mean = (lo + up) / 2
+    local = mean <= 0.2
+    glob = mean >= 0.8
+    geom = (up - lo) >= 0.8
+    topo = (lo >= 0.4) & (up <= 0.6)
+    if family == "local":
+        return local
+    if family == "global":
+        return glob
+    if family == "geometry":
+        return geom
+    if family == "topology":
+        return topo
+    return ~(local | glob | geom | topo)
+
+
+def draw_thresholds(family: str, n_draws: int = 10, random_state: Any = None) -> np.ndarray:
+    """Seeded (l, u) draws from a region of the (l, u) square (``l <= u``).
+
+    Regions (quantile units): ``"local"`` mean(l, u) <= 0.2; ``"global"``
+    mean(l, u) >= 0.8; ``"geometry"`` u - l >= 0.8; ``"topology"`` l >= 0.4 and
+    u <= 0.6; ``"intermediate"`` none of these; ``"rdm"`` the single pair (0, 1).
+    Pairs are drawn uniformly on ``l <= u``, rounded to 2 decimals; pairs with
+    ``l + u <= 0.01`` or ``>= 1.99`` are rejected, as in the authors' code.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_draws, 2)
+    """
+    check_in(family, "family", ("rdm", "local", "global", "geometry", "topology", "intermediate"))
+    n_draws = check_positive_int(n_draws, "n_draws")
+    if family == "rdm":
+        return np.array([[0.0, 1.0]])
+    rng = check_random_state(random_state)
+    out: list[tuple[float, float]] = []
+    while len(out) < n_draws:
+        cand = np.round(np.sort(rng.uniform(0, 1, size=(4 * n_draws, 2)), axis=1), 2)
+        lo, up = cand[:, 0], cand[:, 1]
+        ok = _in_family(lo, up, family) & (lo + up > 0.01) & (lo + up < 1.99)
+        out.extend(map(tuple, cand[ok]))
+    return np.asarray(out[:n_draws], dtype=float)
+
+
+def _gt_many(ranked: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """GT of rank-normalised vectors (n_rdms, n) for many (l, u): (n_pairs_lu, n_rdms, n)."""
+    q = np.quantile(ranked, np.concatenate([pairs[:, 0], pairs[:, 1]]), axis=1)  # (2P, n_rdms)
+    lo = q[: len(pairs)][:, :, None]
+    hi = q[len(pairs):][:, :, None]
+    span = hi - lo
+    graded = np.clip((ranked[None] - lo) / np.where(span > 0, span, 1.0), 0.0, 1.0)
+    return np.where(span > 0, graded, (ranked[None] > lo).astype(float))
+
+
+def loso_nearest_centroid(features: np.ndarray, classes: np.ndarray, subjects: np.ndarray,
+                          n_classes: int) -> np.ndarray:
+    """Leave-one-subject-out nearest-centroid predictions (Euclidean), batched.
+
+    Parameters
+    ----------
+    features : ndarray, shape (n_batch, n_rdms, n_features)
+        Several feature sets (e.g. one per (l, u) draw) classified at once.
+    classes : ndarray of int, shape (n_rdms,)
+        Class index in ``[0, n_classes)``.
+    subjects : ndarray of int, shape (n_rdms,)
+        Subject index; all RDMs of a subject are held out together.
+
+    Returns
+    -------
+    ndarray of int, shape (n_batch, n_rdms); -1 where a class has no training RDM.
+    """
+    n_sub = int(subjects.max()) + 1
+    nb, n, p = features.shape
+    cell = subjects * n_classes + classes
+    onehot = np.zeros((n, n_sub * n_classes))
+    onehot[np.arange(n), cell] = 1.0
+    sums = np.einsum("nk,bnp->bkp", onehot, features)
+    counts = np.bincount(cell, minlength=n_sub * n_classes).reshape(n_sub, n_classes)
+    sums = sums.reshape(nb, n_sub, n_classes, p)
+    total = sums.sum(1)
+    total_n = counts.sum(0)
+    pred = np.empty((nb, n), dtype=np.int64)
+    for s in range(n_sub):
+        rows = np.flatnonzero(subjects == s)
+        if rows.size == 0:
+            continue
+        n_train = total_n - counts[s]
+        cent = (total - sums[:, s]) / np.maximum(n_train, 1)[None, :, None]
+        x = features[:, rows]
+        d2 = (np.einsum("brp,brp->br", x, x)[:, :, None] - 2 * np.einsum("brp,bcp->brc", x, cent)
+              + np.einsum("bcp,bcp->bc", cent, cent)[:, None, :])
+        d2[:, :, n_train == 0] = np.inf
+        best = np.argmin(d2, axis=-1)
+        best[:, ~np.isfinite(d2.min(-1)).all(0)] = -1
+        pred[:, rows] = best
+    return pred
+
+
+def sensitivity_specificity(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-class sensitivity ``C_cc / sum_j C_cj`` and specificity
+    ``1 - sum_{t != c} C_tc / sum_{t != c} sum_j C_tj`` of a (true x predicted) confusion matrix."""
+    c = np.asarray(confusion, dtype=float)
+    row = c.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sens = np.diag(c) / row
+        false_pos = c.sum(0) - np.diag(c)
+        negatives = row.sum() - row
+        spec = 1.0 - false_pos / negatives
+    return sens, spec
+
+
+def _confusions(pred: np.ndarray, classes: np.ndarray, n_classes: int) -> np.ndarray:
+    nb = pred.shape[0]
+    conf = np.zeros((nb, n_classes, n_classes), dtype=np.int64)
+    valid = pred >= 0
+    b_idx = np.broadcast_to(np.arange(nb)[:, None], pred.shape)
+    np.add.at(conf, (b_idx[valid], np.broadcast_to(classes, pred.shape)[valid], pred[valid]), 1)
+    return conf
+
+
+def _resample_rdms(rdms: np.ndarray, pattern_idx: np.ndarray, handle_duplicates: str) -> np.ndarray:
+    """Re-index RDM vectors by resampled conditions; self-pairs of duplicates are
+    dropped (same positions for every RDM) or replaced by each RDM's mean."""
+    k = n_conditions_from_pairs(rdms.shape[1])
+    iu = np.triu_indices(k, 1)
+    lookup = np.full((k, k), -1, dtype=np.int64)
+    lookup[iu] = np.arange(iu[0].size)
+    lookup[iu[1], iu[0]] = lookup[iu]
+    a, b = pattern_idx[iu[0]], pattern_idx[iu[1]]
+    pos = lookup[a, b]
+    dup = pos < 0
+    out = rdms[:, np.where(dup, 0, pos)]
+    if handle_duplicates == "drop":
+        return out[:, ~dup]
+    if dup.any():
+        out[:, dup] = out[:, ~dup].mean(1, keepdims=True)
+    return out
+
+
+class TopologicalRSA(BaseEstimator):
+    """Topological RSA model selection: leave-one-subject-out region identification.
+
+    Parameters
+    ----------
+    family : {"topology", "local", "global", "geometry", "intermediate", "rdm", "rgdm"}
+        Which transform: a region of the (l, u) square (``n_draws`` seeded RGTM
+        draws, see :func:`draw_thresholds`), ``"rdm"`` (the rank-normalised RDM,
+        i.e. GT(0, 1)) or ``"rgdm"`` (geo-topological transform then geodesic
+        shortest paths, rank-normalised; the paper's RGDM). Ignored when
+        ``lower`` and ``upper`` are given.
+    lower, upper : float, optional
+        One explicit (l, u) pair (quantile units) instead of a family; with
+        ``family="rgdm"`` they set the RGDM's thresholds (default 0.2, 0.8).
+    n_draws : int
+        Number of (l, u) draws for a family; accuracy is averaged over draws.
+    n_bootstrap : int
+        Bootstrap samples for the uncertainty of the accuracy (0 for none).
+    bootstrap : {"subjects_stimuli", "subjects", "stimuli", "rows"}
+        What is resampled with replacement. ``"rows"`` reproduces the authors'
+        code (RDM rows, i.e. "n_sess"). Resampled subjects are held out by their
+        original identity, so a duplicated subject never trains on itself.
+    handle_duplicates : {"drop", "mean"}
+        Self-pairs of duplicated stimuli are undefined: drop these entries (for
+        every RDM) or replace them by each RDM's mean.
+    zero_edges : {"drop", "keep"}
+        RGDM only; see :func:`neurodyn.rsa.geodesic_transform`.
+    random_state : int, numpy Generator or None
+        Seeds the (l, u) draws and the bootstrap.
+    verbose : bool
+        Show a progress bar over bootstrap samples.
+
+    Attributes
+    ----------
+    classes_ : ndarray, region labels.
+    subjects_ : ndarray, subject labels.
+    thresholds_ : ndarray (n_draws, 2), the (l, u) pairs used.
+    predictions_ : ndarray (n_draws, n_rdms), LOSO predicted class index.
+    accuracies_ : ndarray (n_draws,), accuracy per draw.
+    accuracy_ : float, mean accuracy over draws (chance = 1 / n_classes).
+    confusion_ : ndarray (n_classes, n_classes), true x predicted, summed over draws.
+    sensitivity_, specificity_ : ndarray (n_classes,), from ``confusion_``.
+    bootstrap_accuracies_ : ndarray (n_bootstrap,), draw-averaged accuracy per sample.
+    accuracy_se_ : float, bootstrap standard deviation of the accuracy.
+    ci_ : ndarray (2,), 95% percentile interval of the bootstrap accuracies.
+
+    References
+    ----------
+    Lin, B. & Kriegeskorte, N. (2023). The topology and geometry of neural
+    representations. arXiv:2309.11028.
+    """
+
+    def __init__(self, family: str = "topology", lower: float | None = None, upper: float | None = None,
+                 n_draws: int = 10, n_bootstrap: int = 1000, bootstrap: str = "subjects_stimuli",
+                 handle_duplicates: str = "drop", zero_edges: str = "drop", random_state: Any = None,
+                 verbose: bool = False):
+        self.family = family
+        self.lower = lower
+        self.upper = upper
+        self.n_draws = n_draws
+        self.n_bootstrap = n_bootstrap
+        self.bootstrap = bootstrap
+        self.handle_duplicates = handle_duplicates
+        self.zero_edges = zero_edges
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ helpers
+    def _thresholds(self, rng: np.random.Generator) -> np.ndarray:
+        if (self.lower is None) != (self.upper is None):
+            raise ValueError("lower and upper must be given together")
+        if self.lower is not None:
+            lo, up = float(self.lower), float(self.upper)
+            if lo > up:
+                raise ValueError(f"lower must be <= upper; got lower={lo} > upper={up}")
+            if not (0.0 <= lo <= 1.0 and 0.0 <= up <= 1.0):
+                raise ValueError(f"lower and upper must lie in [0, 1]; got ({lo}, {up})")
+            return np.array([[lo, up]])
+        if self.family == "rgdm":
+            return np.array([[0.2, 0.8]])
+        return draw_thresholds(self.family, self.n_draws, rng)
+
+    def _features(self, rdms: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+        if self.family == "rgdm":
+            return np.stack([graph_geodesic_transform(rdms, "twostep", lower=lo, upper=up,
+                                                      zero_edges=self.zero_edges)
+                             for lo, up in thresholds])
+        return _gt_many(_rank01(rdms), thresholds)
+
+    def _score(self, rdms, cls, subj, thresholds):
+        feats = self._features(rdms, thresholds)
+        pred = loso_nearest_centroid(feats, cls, subj, len(self.classes_))
+        return pred, (pred == cls[None]).mean(1)
+
+    # ------------------------------------------------------------------ API
+    def fit(self, rdms: Any, regions: Any, subjects: Any) -> TopologicalRSA:
+        """Run the LOSO classification (and the bootstrap).
+
+        Parameters
+        ----------
+        rdms : array-like, shape (n_rdms, n_pairs)
+            One RDM vector per (subject, region); no NaN.
+        regions : array-like, shape (n_rdms,)
+            Region / layer label of each RDM (at least 2 classes).
+        subjects : array-like, shape (n_rdms,)
+            Subject / instance label of each RDM (at least 2 subjects).
+
+        Returns
+        -------
+        self
+        """
+        check_in(self.family, "family", FAMILIES)
+        check_in(self.bootstrap, "bootstrap", ("subjects_stimuli", "subjects", "stimuli", "rows"))
+        check_in(self.handle_duplicates, "handle_duplicates", ("drop", "mean"))
+        n_boot = check_positive_int(self.n_bootstrap, "n_bootstrap", minimum=0)
+        x = check_array(rdms, "rdms", ndim=2, dims="(n_rdms, n_pairs)")
+        if not np.isfinite(x).all():
+            raise ValueError("rdms must be finite (no NaN or Inf)")
+        k = n_conditions_from_pairs(x.shape[1])
+        if k < 3:
+            raise ValueError(f"rdms must have at least 3 conditions; got {k}")
+        reg = check_labels(regions, "regions", n_samples=x.shape[0], min_classes=2)
+        sub = check_labels(subjects, "subjects", n_samples=x.shape[0], min_classes=2)
+        self.classes_, cls = np.unique(reg, return_inverse=True)
+        self.subjects_, subj = np.unique(sub, return_inverse=True)
+        cls, subj = cls.ravel(), subj.ravel()
+        rng = check_random_state(self.random_state)
+        self.thresholds_ = self._thresholds(rng)
+        feats = self._features(x, self.thresholds_)
+        pred = loso_nearest_centroid(feats, cls, subj, len(self.classes_))
+        acc = (pred == cls[None]).mean(1)
+        onehot = np.eye(len(self.classes_))[cls]
+        self._centroids = np.einsum("nc,bnp->bcp", onehot / onehot.sum(0), feats)
+        self._n_features = x.shape[1]
+        self.predictions_ = pred
+        self.accuracies_ = acc
+        self.accuracy_ = float(acc.mean())
+        self.confusion_ = _confusions(pred, cls, len(self.classes_)).sum(0)
+        self.sensitivity_, self.specificity_ = sensitivity_specificity(self.confusion_)
+        self.chance_ = 1.0 / len(self.classes_)
+        boots = np.full(n_boot, np.nan)
+        iterator = range(n_boot)
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            iterator = tqdm(iterator, desc="tRSA bootstrap")
+        n_sub = len(self.subjects_)
+        for b in iterator:
+            rows = np.arange(x.shape[0])
+            bsubj = subj
+            if self.bootstrap in ("subjects_stimuli", "subjects"):
+                chosen = rng.integers(0, n_sub, n_sub)
+                rows = np.concatenate([np.flatnonzero(subj == s) for s in chosen])
+                bsubj = subj[rows]
+            elif self.bootstrap == "rows":
+                rows = rng.integers(0, x.shape[0], x.shape[0])
+                bsubj = subj[rows]
+            xb = x[rows]
+            if self.bootstrap in ("subjects_stimuli", "stimuli", "rows"):
+                pidx = rng.integers(0, k, k)
+                if np.unique(pidx).size < 3:
+                    continue
+                # geodesics need every entry of the matrix: RGDM always mean-imputes
+                handle = "mean" if self.family == "rgdm" else self.handle_duplicates
+                xb = _resample_rdms(xb, pidx, handle)
+            cb = cls[rows]
+            if np.unique(bsubj).size < 2:
+                continue
+            _, bsub_idx = np.unique(bsubj, return_inverse=True)
+            _, accb = self._score(xb, cb, bsub_idx.ravel(), self.thresholds_)
+            boots[b] = accb.mean()
+        self.bootstrap_accuracies_ = boots
+        ok = boots[np.isfinite(boots)]
+        self.accuracy_se_ = float(ok.std(ddof=1)) if ok.size > 1 else float("nan")
+        self.ci_ = np.percentile(ok, [2.5, 97.5]) if ok.size else np.array([np.nan, np.nan])
+        return self
+
+    def predict(self, rdms: Any) -> np.ndarray:
+        """Region of new RDMs: nearest centroid of all training subjects (Euclidean
+        distance summed over the (l, u) draws)."""
+        check_is_fitted(self, "thresholds_")
+        x = check_array(rdms, "rdms", ndim=(1, 2), dims="(n_rdms, n_pairs)")
+        x = np.atleast_2d(x)
+        if x.shape[1] != self._n_features:
+            raise ValueError(f"rdms must have {self._n_features} entries per RDM; got {x.shape[1]}")
+        feats = self._features(x, self.thresholds_)
+        d2 = ((feats[:, :, None, :] - self._centroids[:, None]) ** 2).sum(-1).sum(0)
+        return self.classes_[np.argmin(d2, axis=1)]
+
+    def score(self, rdms: Any, regions: Any) -> float:
+        """Accuracy of :meth:`predict` on labelled RDMs."""
+        reg = check_labels(regions, "regions", n_samples=np.atleast_2d(rdms).shape[0])
+        return float(np.mean(self.predict(rdms) == reg))
+
+
+def geotopological_grid(rdms: Any, regions: Any, subjects: Any, step: float = 0.05) -> dict:
+    """LOSO nearest-centroid accuracy over the full (l, u) grid of RGTMs.
+
+    ``l`` runs over ``0, step, ..., 1 - step`` and ``u`` over ``l, ..., 1``.
+
+    Returns
+    -------
+    dict with ``lower`` (n_l,), ``upper`` (n_u,), ``accuracy`` (n_l, n_u) (NaN where
+    ``u < l``), ``best`` (l, u) and ``best_accuracy``.
+
+    References
+    ----------
+    Lin, B. & Kriegeskorte, N. (2023). The topology and geometry of neural
+    representations. arXiv:2309.11028.
+    """
+    x = check_array(rdms, "rdms", ndim=2, dims="(n_rdms, n_pairs)")
+    if not np.isfinite(x).all():
+        raise ValueError("rdms must be finite (no NaN or Inf)")
+    if not 0 < step <= 0.5:
+        raise ValueError(f"step must lie in (0, 0.5]; got {step}")
+    reg = check_labels(regions, "regions", n_samples=x.shape[0], min_classes=2)
+    sub = check_labels(subjects, "subjects", n_samples=x.shape[0], min_classes=2)
+    _, cls = np.unique(reg, return_inverse=True)
+    _, subj = np.unique(sub, return_inverse=True)
+    n_steps = int(round(1 / step))
+    grid = np.round(np.arange(n_steps + 1) * step, 10)
+    lowers, uppers = grid[:-1], grid
+    pairs = np.array([(lo, up) for lo in lowers for up in uppers if up >= lo])
+    ranked = rank_transform(x, normalize=True)
+    acc = np.full((lowers.size, uppers.size), np.nan)
+    n_cls = int(cls.max()) + 1
+    for start in range(0, len(pairs), 40):
+        chunk = pairs[start:start + 40]
+        pred = loso_nearest_centroid(_gt_many(ranked, chunk), cls.ravel(), subj.ravel(), n_cls)
+        a = (pred == cls.ravel()[None]).mean(1)
+        for (lo, up), val in zip(chunk, a):
+            acc[np.searchsorted(lowers, lo - 1e-12), np.searchsorted(uppers, up - 1e-12)] = val
+    best = np.unravel_index(np.nanargmax(acc), acc.shape)
+    return {"lower": lowers, "upper": uppers, "accuracy": acc,
+            "best": (float(lowers[best[0]]), float(uppers[best[1]])), "best_accuracy": float(acc[best])}

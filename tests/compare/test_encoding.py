@@ -1,0 +1,152 @@
+"""Ridge encoding: parity with scikit-learn, planted maps, chance, noise ceilings, errors."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import Ridge, RidgeCV
+from sklearn.preprocessing import StandardScaler
+
+from neurodyn.compare import (EncodingModel, cross_validated_encoding, ridge_cv,
+                              split_half_noise_ceiling)
+
+GRID = np.logspace(-3, 3, 7)
+
+
+def _problem(rng, n, p, m, noise):
+    X = rng.standard_normal((n, p)) * rng.uniform(0.2, 3.0, p) + rng.standard_normal(p)
+    W = rng.standard_normal((p, m)) * (rng.uniform(size=(1, m)) < 0.5)  # some targets pure noise
+    Y = X @ W + noise * rng.standard_normal((n, m)) * rng.uniform(0.1, 5, m) + 3.0
+    return X, Y
+
+
+@pytest.mark.parametrize("n,p", [(60, 8), (20, 45)])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_per_target_alphas_equal_sklearn_ridgecv(n, p, fit_intercept):
+    rng = np.random.default_rng(n + p)
+    X, Y = _problem(rng, n, p, 12, noise=2.0)
+    ref = RidgeCV(alphas=GRID, alpha_per_target=True, fit_intercept=fit_intercept).fit(X, Y)
+    ours = ridge_cv(X, Y, alphas=GRID, fit_intercept=fit_intercept)
+    assert len(set(ref.alpha_)) > 1  # the problem does exercise per-target choices
+    np.testing.assert_array_equal(ours["alpha"], ref.alpha_)
+    np.testing.assert_allclose(ours["coef"], ref.coef_.T, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(ours["intercept"], ref.intercept_, rtol=1e-8, atol=1e-10)
+    # one target given as a vector
+    one = ridge_cv(X, Y[:, 3], alphas=GRID, fit_intercept=fit_intercept)
+    assert one["alpha"] == ref.alpha_[3]
+
+
+def test_encoding_model_equals_ridgecv_on_standardized_features():
+    rng = np.random.default_rng(1)
+    X, Y = _problem(rng, 50, 10, 6, noise=3.0)
+    Xs = StandardScaler().fit_transform(X)
+    ref = RidgeCV(alphas=GRID, alpha_per_target=True).fit(Xs, Y)
+    est = EncodingModel(alphas=GRID).fit(X, Y)
+    np.testing.assert_array_equal(est.alpha_, ref.alpha_)
+    Xn = rng.standard_normal((7, 10))
+    np.testing.assert_allclose(est.predict(Xn), ref.predict((Xn - X.mean(0)) / X.std(0)),
+                               rtol=1e-8, atol=1e-9)
+    raw = EncodingModel(alphas=GRID, standardize=False).fit(X, Y)
+    ref_raw = RidgeCV(alphas=GRID, alpha_per_target=True).fit(X, Y)
+    np.testing.assert_array_equal(raw.alpha_, ref_raw.alpha_)
+    np.testing.assert_allclose(raw.coef_, ref_raw.coef_.T, rtol=1e-8, atol=1e-10)
+
+
+def test_kfold_alpha_selection_matches_a_loop_of_sklearn_ridges():
+    rng = np.random.default_rng(2)
+    X, Y = _problem(rng, 40, 6, 5, noise=3.0)
+    est = EncodingModel(alphas=GRID, cv=4, standardize=False, random_state=3).fit(X, Y)
+    folds = np.array_split(np.random.default_rng(3).permutation(40), 4)
+    err = np.zeros((len(GRID), 5))
+    for te in folds:
+        tr = np.setdiff1d(np.arange(40), te)
+        for i, a in enumerate(GRID):
+            pred = Ridge(alpha=a).fit(X[tr], Y[tr]).predict(X[te])
+            err[i] += ((Y[te] - pred) ** 2).sum(0)
+    np.testing.assert_allclose(est.cv_errors_, err / 40, rtol=1e-9)
+    np.testing.assert_array_equal(est.alpha_, GRID[np.argmin(err, axis=0)])
+    refit = Ridge(alpha=est.alpha_[0]).fit(X, Y[:, 0])
+    np.testing.assert_allclose(est.coef_[:, 0], refit.coef_, rtol=1e-8, atol=1e-10)
+
+
+def test_recovers_planted_map_and_gives_chance_on_shuffled_targets():
+    rng = np.random.default_rng(4)
+    n, p, m = 240, 30, 40
+    X = rng.standard_normal((n, p))
+    W = rng.standard_normal((p, m))
+    Y = X @ W + 0.5 * np.sqrt(p) * rng.standard_normal((n, m))  # SNR 4 per target
+    est = EncodingModel(cv=5, random_state=0).fit(X[:180], Y[:180])
+    r = est.score_targets(X[180:], Y[180:])
+    assert r.shape == (m,)
+    assert est.score(X[180:], Y[180:]) > 0.85
+    assert np.median(r) > 0.85
+    res = cross_validated_encoding(X, Y, cv=4, random_state=0)
+    assert res["score"] > 0.85
+    Y_shuffled = Y[rng.permutation(n)]
+    null = cross_validated_encoding(X, Y_shuffled, cv=4, random_state=0)
+    assert abs(null["score"]) < 0.1
+    assert abs(np.mean(null["r"])) < 0.05
+    # the ceiling divides the median
+    ceiled = cross_validated_encoding(X, Y, cv=4, random_state=0, noise_ceiling=np.full(m, 0.9))
+    assert ceiled["ceiled_score"] == pytest.approx(ceiled["score"] / 0.9)
+
+
+def test_high_dimensional_planted_map():
+    """More features than conditions, as with model units vs voxels."""
+    rng = np.random.default_rng(5)
+    n, p, m = 120, 400, 50
+    latent = rng.standard_normal((n, 5))
+    X = latent @ rng.standard_normal((5, p)) + 0.5 * rng.standard_normal((n, p))
+    Y = latent @ rng.standard_normal((5, m)) + 0.3 * rng.standard_normal((n, m))
+    res = cross_validated_encoding(X, Y, cv=3, random_state=1)
+    assert res["score"] > 0.9
+
+
+def test_time_resolved_encoding_equals_per_time_loop():
+    rng = np.random.default_rng(6)
+    n, T = 40, 3
+    X = rng.standard_normal((n, T, 5))
+    Y = np.einsum("ntp,pm->ntm", X, rng.standard_normal((5, 4))) * np.array([1.0, 0.3, 0.0])[None, :, None]
+    Y = Y + rng.standard_normal((n, T, 4))
+    res = cross_validated_encoding(X, Y, cv=4, random_state=2)
+    assert res["r"].shape == (T, 4) and res["score"].shape == (T,)
+    for t in range(T):
+        single = cross_validated_encoding(X[:, t], Y[:, t], cv=4, random_state=2)
+        np.testing.assert_allclose(res["r"][t], single["r"], rtol=1e-9)
+    assert res["score"][0] > res["score"][1] > res["score"][2]
+
+
+def test_split_half_noise_ceiling_matches_theory():
+    rng = np.random.default_rng(7)
+    n_rep, n_cond, m = 8, 3000, 6
+    signal_sd = np.array([1.0, 1.0, 0.5, 0.5, 2.0, 0.0001])
+    noise_sd = 2.0
+    signal = rng.standard_normal((n_cond, m)) * signal_sd
+    repeats = signal[None] + noise_sd * rng.standard_normal((n_rep, n_cond, m))
+    ceiling = split_half_noise_ceiling(repeats, n_splits=50, random_state=0)
+    theory = signal_sd**2 / (signal_sd**2 + noise_sd**2 / n_rep)
+    np.testing.assert_allclose(ceiling, theory, atol=0.06)
+    half = split_half_noise_ceiling(repeats, n_splits=50, random_state=0, spearman_brown=False)
+    theory_half = signal_sd**2 / (signal_sd**2 + noise_sd**2 / (n_rep / 2))
+    np.testing.assert_allclose(half, theory_half, atol=0.06)
+
+
+def test_encoding_input_errors():
+    rng = np.random.default_rng(8)
+    X, Y = rng.standard_normal((20, 3)), rng.standard_normal((20, 2))
+    with pytest.raises(ValueError, match="same number of conditions"):
+        EncodingModel().fit(X, Y[:19])
+    Yn = Y.copy()
+    Yn[4, 1] = np.nan
+    with pytest.raises(ValueError, match="Y must be finite"):
+        EncodingModel().fit(X, Yn)
+    with pytest.raises(ValueError, match="too few conditions for cv=5"):
+        EncodingModel(cv=5).fit(X[:8], Y[:8])
+    with pytest.raises(ValueError, match="too few conditions for cv=10"):
+        cross_validated_encoding(X, Y, cv=10)
+    with pytest.raises(ValueError, match="alphas must be finite and positive"):
+        ridge_cv(X, Y, alphas=[1.0, -1.0])
+    with pytest.raises(ValueError, match="X has 2 features"):
+        EncodingModel().fit(X, Y).predict(X[:, :2])
+    with pytest.raises(ValueError, match="at least 2 repetitions"):
+        split_half_noise_ceiling(rng.standard_normal((1, 10, 3)))
+    with pytest.raises(ValueError, match="groups must have one entry per condition"):
+        cross_validated_encoding(X, Y, cv=2, groups=np.arange(5))

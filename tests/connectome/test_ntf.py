@@ -1,0 +1,259 @@
+"""Non-negative CP: numpy references, exact low rank, tensorly, masks, errors."""
+
+import itertools
+
+import numpy as np
+import pytest
+import tensorly as tl
+from tensorly.cp_tensor import CPTensor
+from tensorly.decomposition import non_negative_parafac_hals
+
+from neurodyn.connectome.ntf import NonnegativeCP, elbow_rank, factor_match_score
+
+
+def _low_rank(shape=(50, 40, 8), rank=5, seed=0):
+    rng = np.random.default_rng(seed)
+    factors = [rng.random((n, rank)) ** 2 for n in shape]
+    return np.einsum("pr,kr,wr->pkw", *factors), factors
+
+
+def _unfold(x, mode):
+    return np.moveaxis(x, mode, 0).reshape(x.shape[mode], -1)
+
+
+def _khatri_rao(u, v):
+    return np.vstack([np.kron(u[:, r], v[:, r]) for r in range(u.shape[1])]).T
+
+
+def _reference_hals(x, factors, n_iter, n_inner=5, mu=False):
+    """Textbook HALS / MU: explicit unfoldings and Khatri-Rao products, one column at a time."""
+    f = [a.copy() for a in factors]
+    errors = []
+    for _ in range(n_iter):
+        for mode in range(3):
+            others = [f[m] for m in range(3) if m != mode]
+            mttkrp = _unfold(x, mode) @ _khatri_rao(*others)
+            gram = (others[0].T @ others[0]) * (others[1].T @ others[1])
+            if mu:
+                eps = np.finfo(float).eps
+                f[mode] = f[mode] * np.maximum(mttkrp, eps) / np.maximum(f[mode] @ gram, eps)
+                continue
+            for _ in range(n_inner):
+                for r in range(f[mode].shape[1]):
+                    col = f[mode][:, r] + (mttkrp[:, r] - f[mode] @ gram[:, r]) / gram[r, r]
+                    f[mode][:, r] = np.maximum(col, 0.0)
+        model = np.einsum("pr,kr,wr->pkw", *f)
+        errors.append(np.linalg.norm(x - model) / np.linalg.norm(x))
+    return f, errors
+
+
+def _brute_force_fms(fa, fb):
+    r = fa[0].shape[1]
+    best = -1.0
+    for perm in itertools.permutations(range(fb[0].shape[1]), r):
+        total = 0.0
+        for i, j in enumerate(perm):
+            prod = 1.0
+            for x, y in zip(fa, fb):
+                prod *= abs(x[:, i] @ y[:, j]) / (np.linalg.norm(x[:, i]) * np.linalg.norm(y[:, j]))
+            total += prod
+        best = max(best, total / r)
+    return best
+
+
+@pytest.mark.parametrize("solver", ["hals", "mu"])
+def test_updates_match_numpy_reference(solver):
+    rng = np.random.default_rng(2)
+    x = rng.random((9, 7, 4))
+    init = [rng.random((n, 3)) + 0.1 for n in x.shape]
+    est = NonnegativeCP(3, solver=solver, init=init, n_restarts=1, max_iter=6, tol=0,
+                        device="cpu").fit(x)
+    ref, ref_err = _reference_hals(x, init, 6, mu=solver == "mu")
+    np.testing.assert_allclose(est.errors_, ref_err, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(est.reconstruct(), np.einsum("pr,kr,wr->pkw", *ref), atol=1e-10)
+    assert est.n_iter_ == 6 and not est.converged_
+
+
+def test_same_init_as_tensorly():
+    rng = np.random.default_rng(5)
+    x, _ = _low_rank((20, 15, 6), 3, seed=5)
+    x = x + 0.05 * rng.random(x.shape)
+    init = [rng.random((n, 3)) for n in x.shape]
+    tl.set_backend("numpy")
+    _, tl_err = non_negative_parafac_hals(x, 3, init=CPTensor((np.ones(3), [f.copy() for f in init])),
+                                          n_iter_max=40, tol=1e-15, return_errors=True)
+    est = NonnegativeCP(3, init=init, n_restarts=1, max_iter=40, tol=0, device="cpu").fit(x)
+    assert len(tl_err) == 40
+    np.testing.assert_allclose(est.errors_, np.asarray(tl_err), rtol=0, atol=1e-6)
+
+
+def test_exact_low_rank_recovery():
+    x, truth = _low_rank()
+    est = NonnegativeCP(5, n_restarts=5, max_iter=1000, tol=1e-10, random_state=0,
+                        device="cpu").fit(x)
+    assert est.reconstruction_error_ < 1e-6
+    assert factor_match_score(est.factors_, truth) >= 0.999
+    assert np.max(np.diff(est.errors_)) <= 1e-7
+    # the true error, not only the Gram-identity estimate, is small
+    assert np.linalg.norm(x - est.reconstruct()) / np.linalg.norm(x) < 1e-6
+
+
+def test_batched_restarts_equal_single_runs():
+    rng = np.random.default_rng(4)
+    x = rng.random((12, 9, 5))
+    inits = [[rng.random((n, 2)) for n in x.shape] for _ in range(3)]
+    batch = NonnegativeCP(2, init=inits, n_restarts=3, max_iter=15, tol=0, device="cpu").fit(x)
+    singles = [NonnegativeCP(2, init=i, n_restarts=1, max_iter=15, tol=0, device="cpu").fit(x)
+               for i in inits]
+    np.testing.assert_allclose(np.sort([s.reconstruction_error_ for s in singles]),
+                               batch.restart_errors_, rtol=0, atol=1e-13)
+
+
+def test_early_stopping_freezes_converged_restarts():
+    x, _ = _low_rank((15, 10, 4), 2, seed=1)
+    est = NonnegativeCP(2, n_restarts=4, max_iter=400, tol=1e-5, random_state=1,
+                        device="cpu").fit(x)
+    assert est.converged_
+    for i in range(4):
+        model = est.restart_models_[i]
+        err = np.linalg.norm(x - np.einsum("r,pr,kr,wr->pkw", model[0], *model[1])) / np.linalg.norm(x)
+        assert abs(err - est.restart_errors_[i]) < 1e-10
+    assert len(est.errors_) == est.n_iter_
+
+
+def test_normalised_sorted_and_exported():
+    rng = np.random.default_rng(0)
+    x = rng.random((10, 8, 3))
+    est = NonnegativeCP(3, n_restarts=2, max_iter=30, random_state=0, device="cpu").fit(x)
+    for f in est.factors_:
+        np.testing.assert_allclose(np.linalg.norm(f, axis=0), 1.0, atol=1e-12)
+        assert f.min() >= 0
+    assert np.all(np.diff(est.weights_) <= 0)
+    np.testing.assert_allclose(tl.cp_to_tensor(est.to_cptensor()), est.reconstruct(), atol=1e-12)
+
+
+def test_svd_init_exact_for_rank_one():
+    rng = np.random.default_rng(0)
+    u = [rng.random(n) + 0.1 for n in (12, 9, 4)]
+    x = np.einsum("p,k,w->pkw", *u)
+    est = NonnegativeCP(1, init="svd", n_restarts=1, max_iter=1, tol=0, device="cpu").fit(x)
+    assert est.reconstruction_error_ < 1e-12
+
+
+def test_determinism_and_seed_effect():
+    rng = np.random.default_rng(0)
+    x = rng.random((10, 8, 3))
+    a = NonnegativeCP(3, n_restarts=3, max_iter=20, random_state=7, device="cpu").fit(x)
+    b = NonnegativeCP(3, n_restarts=3, max_iter=20, random_state=7, device="cpu").fit(x)
+    c = NonnegativeCP(3, n_restarts=3, max_iter=20, random_state=8, device="cpu").fit(x)
+    for fa, fb in zip(a.factors_, b.factors_):
+        np.testing.assert_array_equal(fa, fb)
+    assert not np.array_equal(a.factors_[0], c.factors_[0])
+
+
+def test_mask_ignores_masked_values_and_recovers():
+    x, truth = _low_rank((30, 20, 6), 3, seed=3)
+    rng = np.random.default_rng(0)
+    mask = rng.random(x.shape) > 0.1
+    garbage1 = np.where(mask, x, 5.0)
+    garbage2 = np.where(mask, x, np.nan)
+    kw = dict(n_restarts=3, max_iter=600, tol=1e-12, random_state=0, device="cpu")
+    a = NonnegativeCP(3, **kw).fit(garbage1, mask=mask)
+    b = NonnegativeCP(3, **kw).fit(garbage2, mask=mask)
+    np.testing.assert_array_equal(a.factors_[0], b.factors_[0])
+    assert a.reconstruction_error_ < 1e-5
+    assert factor_match_score(a.factors_, truth) > 0.999
+    model = a.reconstruct()
+    observed_err = np.linalg.norm((x - model)[mask]) / np.linalg.norm(x[mask])
+    assert abs(observed_err - a.reconstruction_error_) < 1e-9
+
+
+def test_factor_match_score_against_brute_force():
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        fa = [rng.random((n, 4)) for n in (8, 6, 5)]
+        fb = [rng.random((n, 4)) for n in (8, 6, 5)]
+        assert abs(factor_match_score(fa, fb) - _brute_force_fms(fa, fb)) < 1e-12
+    perm = [2, 0, 3, 1]
+    scaled = [f[:, perm] * rng.uniform(0.5, 2, 4) for f in fa]
+    score, match = factor_match_score(fa, scaled, return_permutation=True)
+    assert abs(score - 1.0) < 1e-12
+    np.testing.assert_array_equal(np.asarray(perm)[match], np.arange(4))
+    # weights: equal norms give 1, different norms are penalised
+    assert abs(factor_match_score((np.ones(4), fa), (np.ones(4), fa), consider_weights=True) - 1) < 1e-12
+    halved = [fa[0] * 0.5, fa[1], fa[2]]
+    assert abs(factor_match_score(fa, halved, consider_weights=True) - 0.5) < 1e-12
+
+
+def test_elbow_rank():
+    errors = [0.9, 0.6, 0.3, 0.29, 0.28, 0.27]
+    assert elbow_rank(range(1, 7), errors) == 3
+    with pytest.raises(ValueError, match="at least three consecutive ranks"):
+        elbow_rank([1, 3, 5], [0.5, 0.4, 0.3])
+
+
+def test_stability_needs_two_restarts():
+    est = NonnegativeCP(2, n_restarts=1, max_iter=5, device="cpu").fit(np.random.default_rng(0).random((5, 4, 3)))
+    with pytest.raises(ValueError, match="at least 2 restarts"):
+        est.stability()
+
+
+@pytest.mark.parametrize(
+    "x, kwargs, match",
+    [
+        (-np.ones((4, 3, 2)), {}, "X must be non-negative; got 24 negative values"),
+        (np.zeros((4, 3, 2)), {}, "X is all zero"),
+        (np.ones((4, 3)), {}, r"X must be 3-D \(n_pairs, n_windows, n_animals\)"),
+        (np.ones((4, 3, 2)), dict(n_components=10), "n_components=10 is larger than the data supports"),
+        (np.ones((4, 3, 2)), dict(solver="als"), "solver must be one of"),
+        (np.ones((4, 3, 2)), dict(init="nndsvd"), "init must be one of"),
+        (np.ones((4, 3, 2)), dict(tol=-1.0), "tol must be a finite number >= 0"),
+        (np.ones((4, 3, 2)), dict(init=[np.ones((4, 2)), np.ones((3, 2)), np.ones((5, 2))]),
+         r"init\[0\] factor 2 must have shape \(2, 2\)"),
+    ],
+)
+def test_ntf_errors(x, kwargs, match):
+    params = dict(n_components=2, n_restarts=1, max_iter=3, device="cpu")
+    params.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        NonnegativeCP(**params).fit(x)
+
+
+def test_nan_needs_a_mask():
+    x = np.ones((4, 3, 2))
+    x[1, 1, 1] = np.nan
+    with pytest.raises(ValueError, match="X has 1 NaN values outside a mask"):
+        NonnegativeCP(1, device="cpu").fit(x)
+    mask = np.ones_like(x, dtype=bool)
+    with pytest.raises(ValueError, match="X has 1 NaN values outside a mask"):
+        NonnegativeCP(1, device="cpu").fit(x, mask=mask)
+    x[0, 0, 0] = np.inf
+    mask[1, 1, 1] = False
+    with pytest.raises(ValueError, match="X must be finite; got 1 Inf"):
+        NonnegativeCP(1, device="cpu").fit(x, mask=mask)
+
+
+def test_pair_mask_closed_form_equals_dense_imputation():
+    """A (P, 1, W) mask takes the closed-form path; it must equal explicit EM imputation."""
+    import torch
+
+    from neurodyn.connectome.ntf import fit_nonnegative_cp
+
+    rng = np.random.default_rng(0)
+    mask = rng.random((15, 1, 4)) > 0.3
+    x = rng.random((15, 6, 4)) * mask
+    init = [[rng.random((n, 3)) for n in x.shape] for _ in range(2)]
+    xt = torch.from_numpy(x)
+    compact = fit_nonnegative_cp(xt, 3, mask=torch.from_numpy(mask), n_restarts=2, init=init,
+                                 max_iter=20, tol=0)
+    dense = fit_nonnegative_cp(xt, 3, mask=torch.from_numpy(np.broadcast_to(mask, x.shape).copy()),
+                               n_restarts=2, init=init, max_iter=20, tol=0)
+    np.testing.assert_allclose(compact["errors"], dense["errors"], rtol=0, atol=1e-12)
+    for fc, fd in zip(compact["factors"], dense["factors"]):
+        np.testing.assert_allclose(fc.numpy(), fd.numpy(), rtol=0, atol=1e-11)
+    # and the reported error is the observed-entry error of the returned model
+    f = [t[0].numpy() for t in compact["factors"]]
+    model = np.einsum("pr,kr,wr->pkw", *f)
+    full_mask = np.broadcast_to(mask, x.shape)
+    ref = np.linalg.norm((x - model)[full_mask]) / np.linalg.norm(x)
+    assert abs(compact["errors"][0][-1] - ref) < 1e-10

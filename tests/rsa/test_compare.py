@@ -1,0 +1,141 @@
+"""compare_rdms against scipy / brute-force references."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from neurodyn.rsa import compare_rdms, kendall_tau_counts
+
+
+def _rdms(seed, n_rdm, n_cond=9, ties=False):
+    rng = np.random.default_rng(seed)
+    n = n_cond * (n_cond - 1) // 2
+    v = rng.random((n_rdm, n))
+    if ties:
+        v = np.round(v * 3)  # heavy ties, like categorical models
+    return v
+
+
+def _tau_brute(x, y):
+    n = len(x)
+    s = sum(np.sign(x[i] - x[j]) * np.sign(y[i] - y[j]) for i in range(n) for j in range(i + 1, n))
+    return s / (n * (n - 1) / 2)
+
+
+def test_tau_a_exact_with_ties_vs_brute_force():
+    a = np.vstack([_rdms(0, 2, ties=True), _rdms(1, 1)])
+    b = np.vstack([_rdms(2, 2), _rdms(3, 2, ties=True)])
+    got = compare_rdms(a, b, "tau-a")
+    ref = np.array([[_tau_brute(x, y) for y in b] for x in a])
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)
+
+
+def test_kendall_counts_long_vectors_vs_scipy():
+    # length not a power of two, many ties: exercises padding and the merge levels
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 40, (3, 1000)).astype(float)
+    y = np.vstack([rng.random(1000), rng.integers(0, 5, 1000)])
+    s, tx, ty = kendall_tau_counts(x, y)
+    n0 = 1000 * 999 // 2
+    for i in range(3):
+        for j in range(2):
+            tb = stats.kendalltau(x[i], y[j]).statistic
+            np.testing.assert_allclose(s[i, j] / np.sqrt((n0 - tx[i]) * (n0 - ty[j])), tb, rtol=0, atol=1e-12)
+
+
+def test_tau_b_vs_scipy_and_rank_methods():
+    a = np.vstack([_rdms(5, 2, ties=True), _rdms(6, 2)])
+    b = _rdms(7, 3)
+    tb = compare_rdms(a, b, "tau-b")
+    sp = compare_rdms(a, b, "spearman")
+    co = compare_rdms(a, b, "corr")
+    ra = compare_rdms(a, b, "rho-a")
+    cs = compare_rdms(a, b, "cosine")
+    n = a.shape[1]
+    for i in range(4):
+        for j in range(3):
+            assert tb[i, j] == pytest.approx(stats.kendalltau(a[i], b[j]).statistic, abs=1e-12)
+            assert sp[i, j] == pytest.approx(stats.spearmanr(a[i], b[j]).statistic, abs=1e-12)
+            assert co[i, j] == pytest.approx(np.corrcoef(a[i], b[j])[0, 1], abs=1e-12)
+            ri, rj = stats.rankdata(a[i]), stats.rankdata(b[j])
+            assert ra[i, j] == pytest.approx(12 * np.sum((ri - ri.mean()) * (rj - rj.mean())) / (n**3 - n), abs=1e-12)
+            assert cs[i, j] == pytest.approx(a[i] @ b[j] / np.linalg.norm(a[i]) / np.linalg.norm(b[j]), abs=1e-12)
+
+
+def test_cosine_cov_is_cosine_of_double_centred_kernels():
+    k = 7
+    a, b = _rdms(8, 2, k), _rdms(9, 2, k)
+    h = np.eye(k) - np.ones((k, k)) / k
+    iu = np.triu_indices(k, 1)
+
+    def g(v):
+        d = np.zeros((k, k))
+        d[iu] = v
+        d = d + d.T
+        return -0.5 * h @ d @ h
+
+    got = compare_rdms(a, b, "cosine_cov")
+    for i in range(2):
+        for j in range(2):
+            gi, gj = g(a[i]), g(b[j])
+            assert got[i, j] == pytest.approx(np.sum(gi * gj) / np.linalg.norm(gi) / np.linalg.norm(gj), abs=1e-12)
+
+
+def test_nan_masked_jointly():
+    a, b = _rdms(10, 2), _rdms(11, 2)
+    a_nan, b_nan = a.copy(), b.copy()
+    a_nan[:, [0, 5]] = np.nan
+    b_nan[:, [0, 5]] = np.nan
+    keep = np.ones(a.shape[1], bool)
+    keep[[0, 5]] = False
+    for m in ("corr", "spearman", "tau-a"):
+        np.testing.assert_allclose(compare_rdms(a_nan, b_nan, m), _masked(a, b, keep, m), atol=1e-12)
+    # different NaN positions per RDM: each pair uses the entries both hold
+    b_nan[1, 3] = np.nan
+    got = compare_rdms(a_nan, b_nan, "corr")
+    k2 = keep.copy()
+    k2[3] = False
+    assert got[0, 1] == pytest.approx(np.corrcoef(a[0, k2], b[1, k2])[0, 1], abs=1e-12)
+    assert got[0, 0] == pytest.approx(np.corrcoef(a[0, keep], b[0, keep])[0, 1], abs=1e-12)
+
+
+def _masked(a, b, keep, m):
+    out = np.empty((a.shape[0], b.shape[0]))
+    for i in range(a.shape[0]):
+        for j in range(b.shape[0]):
+            x, y = a[i, keep], b[j, keep]
+            if m == "corr":
+                out[i, j] = np.corrcoef(x, y)[0, 1]
+            elif m == "spearman":
+                out[i, j] = stats.spearmanr(x, y).statistic
+            else:
+                out[i, j] = _tau_brute(x, y)
+    return out
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="rdms1 and rdms2 must be RDMs of the same size"):
+        compare_rdms(np.ones(10), np.ones(15))
+    with pytest.raises(ValueError, match="method must be one of"):
+        compare_rdms(np.ones(10), np.ones(10), "bogus")
+    with pytest.raises(ValueError, match="K\\(K-1\\)/2"):
+        compare_rdms(np.ones(11), np.ones(11))
+    with pytest.raises(ValueError, match="rdms2 must not contain Inf"):
+        compare_rdms(np.ones(10), np.full(10, np.inf))
+
+
+def test_cosine_cov_sigma_k_vs_rsatoolbox():
+    rsa_compare = pytest.importorskip("rsatoolbox.rdm.compare", reason="rsatoolbox (bench extra) not installed")
+    from rsatoolbox.rdm import RDMs
+
+    k = 8
+    a, b = _rdms(12, 2, k), _rdms(13, 3, k)
+    rng = np.random.default_rng(0)
+    s = rng.normal(size=(k, k))
+    sig = s @ s.T / k + np.eye(k)
+    for sk in (None, np.diag(sig).copy(), sig):
+        for m in ("cosine_cov", "corr_cov"):
+            ref = rsa_compare.compare(RDMs(a), RDMs(b), m, sigma_k=sk)
+            # rsatoolbox solves V x = v by CG stopped at relative residual 1e-5; ours solves exactly
+            tol = 1e-10 if sk is None or sk.ndim == 1 else 5e-5
+            np.testing.assert_allclose(compare_rdms(a, b, m, sigma_k=sk), ref, rtol=tol, atol=tol)

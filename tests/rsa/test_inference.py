@@ -1,0 +1,103 @@
+"""Bootstrap, noise ceiling and fixed evaluation against explicit references."""
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import squareform
+
+from neurodyn.rsa import (
+    bootstrap_indices,
+    compare_rdms,
+    evaluate_fixed,
+    evaluate_models,
+    noise_ceiling,
+    pool_rdms,
+    subsample_patterns,
+)
+
+
+def _data(seed=0, k=8, n_data=5, n_models=3):
+    rng = np.random.default_rng(seed)
+    truth = rng.random(k * (k - 1) // 2)
+    data = truth + 0.3 * rng.random((n_data, truth.size))
+    models = np.vstack([truth + 0.2 * rng.random((1, truth.size)), rng.random((n_models - 1, truth.size))])
+    return models, data
+
+
+def test_subsample_patterns_matches_matrix_indexing():
+    rng = np.random.default_rng(1)
+    v = rng.random(15)
+    idx = np.array([0, 0, 2, 3, 3, 5])
+    m = squareform(v)
+    np.fill_diagonal(m, np.nan)
+    ref = m[idx][:, idx][np.triu_indices(6, 1)]
+    got = subsample_patterns(v, idx)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    np.testing.assert_array_equal(got[~np.isnan(got)], ref[~np.isnan(ref)])
+    with pytest.raises(ValueError, match="pattern_idx must index conditions"):
+        subsample_patterns(v, [0, 6])
+
+
+def test_noise_ceiling_leave_one_out_by_hand():
+    _, data = _data(2)
+    lower, upper = noise_ceiling(data, "corr")
+    z = (data - data.mean(1, keepdims=True)) / data.std(1, keepdims=True)
+    up = np.mean([np.corrcoef(z.mean(0), d)[0, 1] for d in data])
+    lo = np.mean([np.corrcoef(np.delete(z, s, 0).mean(0), data[s])[0, 1] for s in range(len(data))])
+    assert upper == pytest.approx(up, abs=1e-12)
+    assert lower == pytest.approx(lo, abs=1e-12)
+    assert lower <= upper
+
+
+def test_evaluate_fixed_sem_formula():
+    models, data = _data(3)
+    res = evaluate_fixed(models, data, "spearman")
+    ev = compare_rdms(models, data, "spearman")
+    np.testing.assert_allclose(res.evaluations, ev, atol=1e-15)
+    np.testing.assert_allclose(res.sem, np.std(ev, axis=1, ddof=0) / np.sqrt(data.shape[0]), atol=1e-15)
+    assert res.dof == data.shape[0] - 1
+
+
+def test_bootstrap_per_sample_values_and_reproducibility():
+    models, data = _data(4)
+    rdm_idx, pat_idx = bootstrap_indices(data.shape[0], 8, 20, random_state=0)
+    res = evaluate_models(models, data, "corr", indices=(rdm_idx, pat_idx), with_noise_ceiling=False)
+    for b in (0, 7, 19):
+        sample = subsample_patterns(data[rdm_idx[b]], pat_idx[b])
+        msub = subsample_patterns(models, pat_idx[b])
+        keep = ~np.isnan(sample[0])
+        ref = [np.mean([np.corrcoef(mm[keep], s[keep])[0, 1] for s in sample]) for mm in msub]
+        np.testing.assert_allclose(res.evaluations[b], ref, atol=1e-12)
+    again = evaluate_models(models, data, "corr", n_bootstrap=20, random_state=0, with_noise_ceiling=False)
+    np.testing.assert_array_equal(again.evaluations, res.evaluations)
+    # the true model wins the pairwise tests
+    full = evaluate_models(models, data, "corr", n_bootstrap=100, random_state=1)
+    assert np.argmax(full.mean) == 0
+    assert full.pairwise_tests()[0, 1] < 0.05
+    assert full.noise_ceiling[0] <= full.noise_ceiling[1]
+
+
+def test_pool_rdms_rank_methods_average_ranks():
+    _, data = _data(5)
+    from scipy.stats import rankdata
+
+    np.testing.assert_allclose(pool_rdms(data, "spearman"), np.mean([rankdata(d) for d in data], axis=0))
+
+
+def test_bootstrap_matches_rsatoolbox_with_same_indices():
+    pytest.importorskip("rsatoolbox", reason="rsatoolbox (bench extra) not installed")
+    from rsatoolbox.inference import bootstrap_sample
+    from rsatoolbox.rdm import RDMs, compare
+
+    models, data = _data(6)
+    rd = RDMs(data)
+    n_b = 8
+    rdm_idx = np.empty((n_b, data.shape[0]), dtype=int)
+    pat_idx = np.empty((n_b, 8), dtype=int)
+    ref = np.empty((n_b, models.shape[0]))
+    np.random.seed(0)
+    for b in range(n_b):
+        sample, ri, pi = bootstrap_sample(rd)
+        rdm_idx[b], pat_idx[b] = ri, np.sort(pi)
+        ref[b] = [np.mean(compare(RDMs(mm).subsample_pattern("index", pi), sample, "corr")) for mm in models]
+    res = evaluate_models(models, data, "corr", indices=(rdm_idx, pat_idx), with_noise_ceiling=False)
+    np.testing.assert_allclose(res.evaluations, ref, rtol=1e-10, atol=1e-12)

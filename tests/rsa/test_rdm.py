@@ -1,0 +1,175 @@
+"""compute_rdm and noise estimators against slow numpy references."""
+
+import numpy as np
+import pytest
+
+from neurodyn.rsa import compute_rdm, compute_rdm_movie, noise_covariance, noise_precision, rdm_to_matrix, rdm_to_vector
+
+RTOL, ATOL = 1e-10, 1e-12
+
+
+def _means(x, cond):
+    values = np.unique(cond)
+    return np.stack([x[cond == v].mean(0) for v in values])
+
+
+def _pairs(k):
+    return [(i, j) for i in range(k) for j in range(i + 1, k)]
+
+
+def _data(seed=0, n_cond=6, n_rep=3, p=5):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n_cond * n_rep, p)) + 2.0
+    cond = np.tile(np.arange(n_cond), n_rep)
+    folds = np.repeat(np.arange(n_rep), n_cond)
+    a = rng.normal(size=(p, p))
+    prec = np.linalg.inv(a @ a.T / p + np.eye(p))
+    return x, cond, folds, prec
+
+
+def test_distances_match_loops():
+    x, cond, _, prec = _data()
+    mu = _means(x, cond)
+    p = x.shape[1]
+    sq = [np.sum((mu[i] - mu[j]) ** 2) / p for i, j in _pairs(6)]
+    cor = [1 - np.corrcoef(mu[i], mu[j])[0, 1] for i, j in _pairs(6)]
+    mah = [(mu[i] - mu[j]) @ prec @ (mu[i] - mu[j]) / p for i, j in _pairs(6)]
+    np.testing.assert_allclose(compute_rdm(x, "sqeuclidean", conditions=cond), sq, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(compute_rdm(x, "euclidean", conditions=cond), sq, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(compute_rdm(x, "correlation", conditions=cond), cor, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(compute_rdm(x, "mahalanobis", conditions=cond, noise=prec), mah, rtol=RTOL, atol=ATOL)
+
+
+def test_crossnobis_matches_leave_one_fold_out_loop_unbalanced_counts():
+    x, cond, folds, prec = _data(1, n_rep=4)
+    # make fold 0 hold an extra observation of condition 2: unequal counts
+    x = np.vstack([x, x[:1] + 0.3])
+    cond = np.append(cond, 2)
+    folds = np.append(folds, 0)
+    p = x.shape[1]
+    ref = np.zeros(15)
+    for r in range(4):
+        a = _means(x[folds != r], cond[folds != r])
+        b = _means(x[folds == r], cond[folds == r])
+        ref += [(a[i] - a[j]) @ prec @ (b[i] - b[j]) / p for i, j in _pairs(6)]
+    ref /= 4
+    got = compute_rdm(x, "crossnobis", conditions=cond, folds=folds, noise=prec)
+    np.testing.assert_allclose(got, ref, rtol=RTOL, atol=ATOL)
+
+
+def test_crossnobis_fold_noise_pairs():
+    x, cond, folds, _ = _data(2)
+    rng = np.random.default_rng(3)
+    precs = []
+    for _ in range(3):
+        a = rng.normal(size=(5, 5))
+        precs.append(np.linalg.inv(a @ a.T / 5 + np.eye(5)))
+    ref = np.zeros(15)
+    n = 0
+    for r in range(3):
+        for s in range(r + 1, 3):
+            lam = np.linalg.inv((np.linalg.inv(precs[r]) + np.linalg.inv(precs[s])) / 2)
+            a = _means(x[folds == r], cond[folds == r])
+            b = _means(x[folds == s], cond[folds == s])
+            ref += [(a[i] - a[j]) @ lam @ (b[i] - b[j]) / 5 for i, j in _pairs(6)]
+            n += 1
+    got = compute_rdm(x, "crossnobis", conditions=cond, folds=folds, fold_noise=precs)
+    np.testing.assert_allclose(got, ref / n, rtol=RTOL, atol=ATOL)
+
+
+def test_poisson_and_poisson_cv_average_over_folds():
+    rng = np.random.default_rng(4)
+    x = rng.poisson(3.0, size=(18, 7)).astype(float)
+    cond = np.tile(np.arange(6), 3)
+    folds = np.repeat(np.arange(3), 6)
+    lam, w = 1.0, 0.1
+
+    def prior(m):
+        return (m + lam * w) / (1 + w)
+
+    mu = prior(_means(x, cond))
+    ref = [np.sum((mu[i] - mu[j]) * (np.log(mu[i]) - np.log(mu[j]))) / 7 for i, j in _pairs(6)]
+    np.testing.assert_allclose(compute_rdm(x, "poisson", conditions=cond), ref, rtol=RTOL, atol=ATOL)
+    ref_cv = np.zeros(15)
+    for r in range(3):
+        a = prior(_means(x[folds != r], cond[folds != r]))
+        b = prior(_means(x[folds == r], cond[folds == r]))
+        ref_cv += [np.sum((a[i] - a[j]) * (np.log(b[i]) - np.log(b[j]))) / 7 for i, j in _pairs(6)]
+    got = compute_rdm(x, "poisson_cv", conditions=cond, folds=folds)
+    np.testing.assert_allclose(got, ref_cv / 3, rtol=RTOL, atol=ATOL)
+
+
+def test_batched_subjects_equal_single_and_input_untouched():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3, 12, 4))
+    cond = np.tile(np.arange(4), 3)
+    folds = np.repeat(np.arange(3), 4)
+    keep = x.copy()
+    prec = np.stack([np.eye(4) * (s + 1) for s in range(3)])
+    for method, kw in [("correlation", {}), ("crossnobis", {"folds": folds}),
+                       ("mahalanobis", {"noise": prec}), ("crossnobis", {"folds": folds, "noise": prec})]:
+        batched = compute_rdm(x, method, conditions=cond, **kw)
+        for s in range(3):
+            kws = {k: (v[s] if k == "noise" else v) for k, v in kw.items()}
+            np.testing.assert_allclose(batched[s], compute_rdm(x[s], method, conditions=cond, **kws),
+                                       rtol=RTOL, atol=ATOL)
+    np.testing.assert_array_equal(x, keep)
+
+
+def test_float32_close_to_float64():
+    x, cond, folds, prec = _data(6)
+    a = compute_rdm(x, "crossnobis", conditions=cond, folds=folds, noise=prec)
+    b = compute_rdm(x, "crossnobis", conditions=cond, folds=folds, noise=prec, dtype="float32")
+    np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+
+
+def test_movie_matches_per_time():
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(5, 4, 6))  # conditions x time x channels
+    movie = compute_rdm_movie(x, "correlation")
+    assert movie.shape == (4, 10)
+    for t in range(4):
+        np.testing.assert_allclose(movie[t], compute_rdm(x[:, t], "correlation"), rtol=RTOL, atol=ATOL)
+
+
+def test_matrix_vector_roundtrip():
+    v = np.arange(1.0, 11.0)
+    m = rdm_to_matrix(v)
+    assert m.shape == (5, 5) and m[0, 1] == 1.0 and m[1, 0] == 1.0 and m[3, 4] == 10.0
+    np.testing.assert_array_equal(rdm_to_vector(m), v)
+
+
+def test_noise_covariance_full_and_diag_vs_numpy():
+    rng = np.random.default_rng(8)
+    r = rng.normal(size=(40, 6))
+    np.testing.assert_allclose(noise_covariance(r, "full"), np.cov(r.T), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(noise_covariance(r, "diag"), np.diag(np.var(r, axis=0, ddof=1)), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(noise_precision(r, "full"), np.linalg.inv(np.cov(r.T)), rtol=1e-9)
+
+
+def test_shrinkage_estimators_vs_rsatoolbox():
+    noise = pytest.importorskip("rsatoolbox.data.noise", reason="rsatoolbox (bench extra) not installed")
+    rng = np.random.default_rng(9)
+    r = rng.normal(size=(30, 8)) @ rng.normal(size=(8, 8))
+    for method in ("shrinkage_diag", "shrinkage_eye", "diag", "full"):
+        np.testing.assert_allclose(noise_precision(r, method), noise.prec_from_residuals(r.copy(), method=method),
+                                   rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"patterns": np.array([[np.nan, 1.0], [1.0, 2.0]])}, "patterns must be finite"),
+        ({"patterns": np.ones((3, 2)), "conditions": [0, 0, 0]}, "at least 2 distinct conditions"),
+        ({"patterns": np.ones(4)}, "patterns must be 2-D or 3-D"),
+        ({"patterns": np.random.default_rng(0).normal(size=(4, 3)), "method": "crossnobis",
+          "conditions": [0, 1, 0, 0], "folds": [0, 0, 1, 1]}, "fold #1 lacks condition"),
+        ({"patterns": np.random.default_rng(0).normal(size=(4, 3)), "method": "mahalanobis",
+          "noise": np.eye(2)}, "noise must be a"),
+        ({"patterns": np.ones((4, 3)), "method": "bogus"}, "method must be one of"),
+        ({"patterns": np.random.default_rng(0).normal(size=(4, 3)), "conditions": [0, 1]}, "conditions must have 4"),
+    ],
+)
+def test_bad_input_errors(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        compute_rdm(**kwargs)

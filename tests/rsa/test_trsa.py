@@ -1,0 +1,122 @@
+"""TopologicalRSA: protocol pieces against references, and layer identification in simulation."""
+
+import numpy as np
+import pytest
+from sklearn.neighbors import NearestCentroid
+
+from neurodyn.datasets.simulate import add_rdm_noise, make_layer_rdms
+from neurodyn.rsa import (
+    TopologicalRSA,
+    draw_thresholds,
+    geotopological_grid,
+    loso_nearest_centroid,
+    sensitivity_specificity,
+)
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return make_layer_rdms(n_layers=5, n_subjects=8, n_stimuli=30, width=96, random_state=0)
+
+
+def test_loso_nearest_centroid_vs_sklearn():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(24, 6))
+    cls = np.tile(np.arange(3), 8)
+    subj = np.repeat(np.arange(8), 3)
+    x += cls[:, None] * 0.8
+    got = loso_nearest_centroid(x[None], cls, subj, 3)[0]
+    ref = np.empty(24, dtype=int)
+    for s in range(8):
+        train = subj != s
+        ref[~train] = NearestCentroid().fit(x[train], cls[train]).predict(x[~train])
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_sensitivity_specificity_by_hand():
+    c = np.array([[8, 2, 0], [1, 7, 2], [0, 0, 10]])
+    sens, spec = sensitivity_specificity(c)
+    np.testing.assert_allclose(sens, [0.8, 0.7, 1.0])
+    # class 0: false positives 1 of the 20 non-class-0 RDMs
+    np.testing.assert_allclose(spec, [1 - 1 / 20, 1 - 2 / 20, 1 - 2 / 20])
+
+
+def test_draws_lie_in_family_regions():
+    for fam in ("local", "global", "geometry", "topology", "intermediate"):
+        d = draw_thresholds(fam, 10, random_state=1)
+        lo, up = d[:, 0], d[:, 1]
+        assert d.shape == (10, 2) and np.all(lo <= up)
+        assert np.allclose(d, np.round(d, 2))
+        if fam == "topology":
+            assert np.all(lo >= 0.4) and np.all(up <= 0.6)
+        if fam == "local":
+            assert np.all((lo + up) / 2 <= 0.2)
+    np.testing.assert_array_equal(draw_thresholds("rdm"), [[0.0, 1.0]])
+
+
+def test_layer_identification_noise_free_and_reproducible(sim):
+    est = TopologicalRSA(family="rdm", n_bootstrap=30, random_state=0).fit(sim["rdms"], sim["layers"], sim["subjects"])
+    assert est.accuracy_ >= 0.9
+    assert est.confusion_.sum() == len(sim["layers"])
+    assert est.ci_[0] <= est.ci_[1] <= 1.0
+    assert np.isfinite(est.bootstrap_accuracies_).all() and est.accuracy_se_ > 0
+    again = TopologicalRSA(family="rdm", n_bootstrap=30, random_state=0).fit(sim["rdms"], sim["layers"], sim["subjects"])
+    np.testing.assert_array_equal(again.bootstrap_accuracies_, est.bootstrap_accuracies_)
+    topo = TopologicalRSA(family="topology", n_draws=5, n_bootstrap=0, random_state=0).fit(
+        sim["rdms"], sim["layers"], sim["subjects"])
+    assert topo.accuracy_ >= 0.8
+    assert np.all(est.predict(sim["rdms"][:5]) == sim["layers"][:5])
+
+
+def test_label_permutation_control_is_at_chance(sim):
+    rng = np.random.default_rng(3)
+    labels = sim["layers"].copy()
+    for s in np.unique(sim["subjects"]):  # shuffle layer labels within each subject
+        rows = np.flatnonzero(sim["subjects"] == s)
+        labels[rows] = rng.permutation(labels[rows])
+    est = TopologicalRSA(family="rdm", n_bootstrap=60, random_state=0).fit(sim["rdms"], labels, sim["subjects"])
+    assert abs(est.accuracy_ - 1 / 5) <= 3 * est.accuracy_se_
+
+
+def test_accuracy_does_not_rise_with_noise(sim):
+    accs, ses = [], []
+    for k in (0, 2, 4):
+        x = add_rdm_noise(sim["clean_rdms"], k, random_state=k)
+        est = TopologicalRSA(family="rdm", n_bootstrap=40, random_state=0).fit(x, sim["layers"], sim["subjects"])
+        accs.append(est.accuracy_)
+        ses.append(est.accuracy_se_)
+    assert accs[1] <= accs[0] + 2 * ses[0]
+    assert accs[2] <= accs[0] + 2 * ses[0]
+
+
+def test_rgdm_family_runs_geodesics(sim):
+    est = TopologicalRSA(family="rgdm", n_bootstrap=0).fit(sim["rdms"], sim["layers"], sim["subjects"])
+    assert est.thresholds_.tolist() == [[0.2, 0.8]]
+    assert est.accuracy_ > 1 / 5 + 0.2
+
+
+def test_grid_heatmap_shape_and_consistency(sim):
+    g = geotopological_grid(sim["rdms"], sim["layers"], sim["subjects"], step=0.1)
+    assert g["accuracy"].shape == (10, 11)
+    assert np.isnan(g["accuracy"][5, 2]) and np.isfinite(g["accuracy"][2, 5])
+    one = TopologicalRSA(lower=0.2, upper=0.5, n_bootstrap=0).fit(sim["rdms"], sim["layers"], sim["subjects"])
+    assert g["accuracy"][2, 5] == pytest.approx(one.accuracy_)
+
+
+@pytest.mark.parametrize(
+    "params, fit_args, match",
+    [
+        ({"lower": 0.8, "upper": 0.2}, None, "lower must be <= upper"),
+        ({"family": "bogus"}, None, "family must be one of"),
+        ({}, "one_region", "regions must contain at least 2 classes"),
+        ({}, "nan", "rdms must be finite"),
+    ],
+)
+def test_errors(sim, params, fit_args, match):
+    x, reg, sub = sim["rdms"].copy(), sim["layers"], sim["subjects"]
+    if fit_args == "one_region":
+        reg = np.zeros_like(reg)
+    if fit_args == "nan":
+        x[0, 0] = np.nan
+    with pytest.raises(ValueError, match=match):
+        TopologicalRSA(n_bootstrap=0, **params).fit(x, reg, sub)
