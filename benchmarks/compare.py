@@ -83,7 +83,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    n, p, q = (1000, 4096, 20000) if args.full else (300, 512, 2000)
+    n, p, q = (1000, 4096, 20000) if args.full else (300, 512, 1000)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n, p))
     W = rng.standard_normal((p, q)) / np.sqrt(p)

@@ -17,12 +17,21 @@ Metrics accept ``(n_conditions, n_features)`` or time-resolved
 """
 
 from .cka import RBFCKA, LinearCKA, cka_matrix, hsic, linear_cka, rbf_cka
-from .encoding import (EncodingModel, cross_validated_encoding, pearson_r_columns, ridge_cv,
-                       split_half_noise_ceiling)
+from .encoding import (
+    EncodingModel,
+    cross_validated_encoding,
+    pearson_r_columns,
+    ridge_cv,
+    split_half_noise_ceiling,
+)
 from .inference import FAST_METRICS, bootstrap_metric, permutation_test
+from .shape import (
+    ShapeMetric,
+    cross_validated_shape_distance,
+    pairwise_shape_distances,
+    shape_distance,
+)
 from .table import METHODS, ComparisonTable, compare_representations
-from .shape import (ShapeMetric, cross_validated_shape_distance, pairwise_shape_distances,
-                    shape_distance)
 
 __all__ = [
     "linear_cka",

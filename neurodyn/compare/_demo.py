@@ -28,8 +28,8 @@ def run_demo(out_dir: Path, quick: bool = False, data_home: Path | None = None) 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     sim = simulate_layers_and_regions(
-        n_conditions=60 if quick else 200, n_layers=5, layer_width=32 if quick else 64,
-        region_layers=(0, 2, 4), voxels_per_region=60 if quick else 300, n_repeats=4,
+        n_conditions=45 if quick else 200, n_layers=5, layer_width=24 if quick else 64,
+        region_layers=(0, 2, 4), voxels_per_region=40 if quick else 300, n_repeats=4,
         noise_sd=1.0, random_state=0)
     methods = ("rsa", "cka", "procrustes", "encoding")
     table = compare_representations(sim["layers"], sim["regions"], methods=methods, cv=5,
@@ -39,7 +39,7 @@ def run_demo(out_dir: Path, quick: bool = False, data_home: Path | None = None) 
     for method in methods:
         M, layers, regions = table.matrix(method)
         best = np.argmin(M, axis=0) if method == "procrustes" else np.argmax(M, axis=0)
-        chosen[method] = {reg: layers[b] for reg, b in zip(regions, best)}
+        chosen[method] = {reg: layers[b] for reg, b in zip(regions, best, strict=True)}
         accuracy[method] = float(np.mean([chosen[method][reg] == sim["true_layer"][reg] for reg in regions]))
 
     ceilings = {reg: split_half_noise_ceiling(rep, n_splits=20, random_state=0)
@@ -52,7 +52,7 @@ def run_demo(out_dir: Path, quick: bool = False, data_home: Path | None = None) 
 
     figures = []
     fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.8))
-    for ax, method in zip(axes, methods):
+    for ax, method in zip(axes, methods, strict=True):
         plot_score_matrix(table, method, ax=ax)
     fig.suptitle("layer x region scores (truth: region0<-layer0, region1<-layer2, region2<-layer4)")
     fig.tight_layout()
@@ -61,7 +61,7 @@ def run_demo(out_dir: Path, quick: bool = False, data_home: Path | None = None) 
     figures.append("compare_layer_region_scores.png")
 
     fig, axes = plt.subplots(1, len(enc), figsize=(4 * len(enc), 3.2))
-    for ax, (reg, res) in zip(np.atleast_1d(axes), enc.items()):
+    for ax, (reg, res) in zip(np.atleast_1d(axes), enc.items(), strict=True):
         plot_encoding_scores(res["r"], ceilings[reg], ax=ax)
         ax.set_title(f"{reg} from {sim['true_layer'][reg]}")
     fig.tight_layout()

@@ -200,8 +200,8 @@ def _check_enough(n: int, cv: int | None) -> None:
 
 def pearson_r_columns(A: Any, B: Any) -> np.ndarray:
     """Pearson correlation between matching columns of ``A`` and ``B`` (NaN for constant columns)."""
-    a = torch.as_tensor(np.asarray(A, dtype=float)) if not isinstance(A, torch.Tensor) else A
-    b = torch.as_tensor(np.asarray(B, dtype=float)) if not isinstance(B, torch.Tensor) else B
+    a = A if isinstance(A, torch.Tensor) else to_tensor(np.asarray(A, dtype=float))
+    b = B if isinstance(B, torch.Tensor) else to_tensor(np.asarray(B, dtype=float))
     return _pearson(a, b).cpu().numpy()
 
 

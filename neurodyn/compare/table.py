@@ -9,7 +9,7 @@ region, method and time point).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -286,7 +286,7 @@ def compare_representations(model_activity: Any, brain_activity: Any,
     models = [(k, _average_conditions(a, cond, lab), lab) for k, a, lab in models]
     brains = [(k, _average_conditions(a, cond, lab), lab) for k, a, lab in brains]
     n = models[0][1].shape[0]
-    for k, a, lab in models + brains:
+    for _k, a, lab in models + brains:
         if a.shape[0] != n:
             raise ValueError(f"all representations must have the same number of conditions; "
                              f"{lab} has {a.shape[0]} but {models[0][2]} has {n}")

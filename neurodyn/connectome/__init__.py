@@ -14,7 +14,13 @@ neurobiological networks. ICLR 2024, arXiv:2402.14102.
 """
 
 from .affinity import affinity_tensor, matrix_to_pairs, pairs_to_matrix
-from .communities import component_graph, louvain_labels, strength_two_means
+from .communities import (
+    component_graph,
+    louvain_labels,
+    sbm_description_length,
+    strength_two_means,
+    weighted_sbm,
+)
 from .estimator import DynamicConnectome
 from .ntf import NonnegativeCP, elbow_rank, factor_match_score, rank_sweep
 
@@ -30,4 +36,6 @@ __all__ = [
     "component_graph",
     "louvain_labels",
     "strength_two_means",
+    "weighted_sbm",
+    "sbm_description_length",
 ]

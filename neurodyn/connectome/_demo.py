@@ -50,9 +50,9 @@ def run_demo(out_dir: Path, quick: bool = False, data_home: Path | None = None) 
         traces, membership, windows, animals = sim["traces"], sim["membership"], sim["windows"], sim["animals"]
         source, rank, ranks, restarts = "simulated (fixture generator, seed 0)", 4, range(1, 8), 6
 
-    dc = DynamicConnectome(rank, n_restarts=restarts if quick else 10, max_iter=300, tol=1e-7,
-                           random_state=0).fit(traces)
-    sweep = dc.rank_sweep(ranks, n_restarts=restarts, max_iter=200 if quick else 300)
+    dc = DynamicConnectome(rank, n_restarts=restarts if quick else 10, max_iter=200 if quick else 300,
+                           tol=1e-6 if quick else 1e-7, random_state=0).fit(traces)
+    sweep = dc.rank_sweep(ranks, n_restarts=restarts, max_iter=100 if quick else 300)
     truth = planted_connectome_factors(membership, windows, animals, traces.shape[2])
     factors = [dc.pair_factors_, dc.time_factors_, dc.animal_factors_]
     overall, match = factor_match_score(truth, factors, return_permutation=True)

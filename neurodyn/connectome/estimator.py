@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._torch import TorchEstimatorMixin
 from .._validation import check_in, check_positive_int
 from .affinity import AFFINITIES, affinity_tensor, n_nodes_from_pairs, pair_indices, pairs_to_matrix
-from .communities import louvain_labels, strength_two_means
+from .communities import louvain_labels, strength_two_means, weighted_sbm
 from .ntf import NonnegativeCP, check_nonnegative_tensor, rank_sweep
 
 __all__ = ["DynamicConnectome", "BACKGROUND_TIME_CV", "BACKGROUND_ANIMAL_CV"]
@@ -61,10 +61,13 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
         Stop when the relative error changes by less than ``tol``.
     n_inner : int
         HALS sweeps per mode update.
-    community_method : {"louvain"}
-        Louvain communities of each component graph (``communities_``) plus the
-        2-means split of node strengths into motif and background neurons
-        (``motif_nodes_``).
+    community_method : {"louvain", "sbm"}
+        How ``communities_`` are found in each component graph: Louvain
+        modularity (networkx), or a weighted stochastic block model with
+        exponential weights fitted by minimum description length (degree
+        correction chosen by description length; see
+        :func:`~neurodyn.connectome.communities.weighted_sbm`). Either way,
+        ``motif_nodes_`` is the 2-means split of node strengths.
     community_threshold : float in [0, 1)
         Edges below ``community_threshold * max`` are dropped before Louvain.
     random_state : None, int or numpy Generator
@@ -93,7 +96,7 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
     converged_ : bool
     restart_errors_ : ndarray (n_restarts,)
     communities_ : list of R ndarrays (N,)
-        Louvain community labels of each component graph.
+        Community labels of each component graph (``community_method``).
     motif_nodes_ : list of R boolean ndarrays (N,)
         Neurons in the high-strength group of each component (2-means).
     background_ : ndarray of bool (R,)
@@ -157,7 +160,7 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
         self
         """
         check_positive_int(self.n_components, "n_components")
-        check_in(self.community_method, "community_method", ("louvain",))
+        check_in(self.community_method, "community_method", ("louvain", "sbm"))
         if not (isinstance(self.community_threshold, numbers.Real)
                 and 0.0 <= self.community_threshold < 1.0):
             raise ValueError(f"community_threshold must be in [0, 1); got {self.community_threshold!r}")
@@ -204,8 +207,13 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
         for r in range(self.weights_.size):
             mat = self.component_matrix(r)
             if mat.max() > 0:
-                self.communities_.append(louvain_labels(mat, threshold=self.community_threshold,
-                                                        random_state=self.random_state or 0))
+                seed = self.random_state if isinstance(self.random_state, (int, np.integer)) else 0
+                if self.community_method == "sbm":
+                    cut = self.community_threshold * mat.max()
+                    labels = weighted_sbm(np.where(mat > cut, mat, 0.0), random_state=seed)["labels"]
+                else:
+                    labels = louvain_labels(mat, threshold=self.community_threshold, random_state=seed)
+                self.communities_.append(labels)
                 self.motif_nodes_.append(strength_two_means(mat).astype(bool))
             else:
                 self.communities_.append(np.arange(self.n_nodes_))

@@ -288,7 +288,9 @@ def fit_nonnegative_cp(x: torch.Tensor, rank: int, *, mask: torch.Tensor | None 
     s = n_restarts
     a, b, c = _initial_factors(x, rank, s, init, generator)
     x1 = x.reshape(p, k * w)
-    norm_x = torch.linalg.vector_norm(x1)  # masked entries are zero
+    # the error bookkeeping runs in float64: a float32 norm of millions of entries is off by ~1e-4
+    f64 = torch.float64
+    norm_x = torch.linalg.vector_norm(x1, dtype=f64)  # masked entries are zero
     norm_x2 = norm_x ** 2
     mode = "full" if mask is None else ("pairs" if mask.shape[1] == 1 and k > 1 else "dense")
     if mode == "pairs":
@@ -303,7 +305,7 @@ def fit_nonnegative_cp(x: torch.Tensor, rank: int, *, mask: torch.Tensor | None 
             return filled, model
 
         filled, _ = impute(a, b, c)
-    errors = torch.zeros((max_iter, s), dtype=x.dtype, device=x.device)
+    errors = torch.zeros((max_iter, s), dtype=f64, device=x.device)
     active = torch.ones(s, dtype=torch.bool, device=x.device)
     n_iter = np.zeros(s, dtype=int)
     converged = np.zeros(s, dtype=bool)
@@ -352,22 +354,23 @@ def fit_nonnegative_cp(x: torch.Tensor, rank: int, *, mask: torch.Tensor | None 
             c = torch.where(keep, c, old[2])
         if mode == "full":
             # Gram identity: ||X - M||^2 = ||X||^2 - 2 <M_C, C> + 1^T (G_C * C^T C) 1
-            sq = norm_x2 - 2 * (m_c * c).sum(dim=(1, 2)) + (g_ab * _gram(c)).sum(dim=(1, 2))
+            sq = norm_x2 - 2 * (m_c * c).sum(dim=(1, 2), dtype=f64) \
+                + (g_ab * _gram(c)).sum(dim=(1, 2), dtype=f64)
             err = sq.clamp(min=0).sqrt() / norm_x
         elif mode == "pairs":
             # observed error: ||X||^2 - 2 <X, M> + ||M||^2 - ||M on missing pairs||^2
             if old is not None:
                 z_x = (a.transpose(1, 2).reshape(s * rank, p) @ x1).reshape(s, rank, k, w)
             g_a, g_b, g_c = _gram(a), _gram(b), _gram(c)
-            inner = torch.einsum("srkw,skr,swr->s", z_x, b, c)
+            inner = torch.einsum("srkw,skr,swr->s", z_x, b, c).to(f64)
             t2 = torch.einsum("pw,spr,spq->swrq", missing, a, a)
-            miss_sq = torch.einsum("swrq,swr,swq,srq->s", t2, c, c, g_b)
-            sq = norm_x2 - 2 * inner + (g_a * g_b * g_c).sum(dim=(1, 2)) - miss_sq
+            miss_sq = torch.einsum("swrq,swr,swq,srq->s", t2, c, c, g_b).to(f64)
+            sq = norm_x2 - 2 * inner + (g_a * g_b * g_c).sum(dim=(1, 2), dtype=f64) - miss_sq
             err = sq.clamp(min=0).sqrt() / norm_x
         else:
             filled, model = impute(a, b, c)
             # on observed entries filled - model = X - model; elsewhere it is 0
-            err = torch.linalg.vector_norm((filled - model).reshape(s, -1), dim=1) / norm_x
+            err = torch.linalg.vector_norm((filled - model).reshape(s, -1), dim=1, dtype=f64) / norm_x
         errors[it] = torch.where(active, err, errors[it - 1] if it else err)
         n_iter[to_numpy(active)] = it + 1
         if tol > 0 and it >= 1:

@@ -94,12 +94,14 @@ def make_batch(trials: list[np.ndarray], basis: np.ndarray, device, dtype) -> Tr
 
 def lbfgs_minimize(params: list[torch.Tensor], objective, max_iter: int, tol: float,
                    inner_iter: int = 20, history_size: int = 20, progress=None,
-                   value_and_grad=None):
+                   value_and_grad=None, grad_tol: float = 1e-9):
     """Minimise ``objective()`` over ``params`` with L-BFGS (strong Wolfe line search).
 
     Runs blocks of ``inner_iter`` L-BFGS iterations (the curvature history is kept
-    across blocks) until the relative decrease of the objective between blocks
-    falls below ``tol``, the gradient vanishes, or ``max_iter`` iterations are used.
+    across blocks) until the largest gradient entry falls below ``grad_tol``, the
+    relative decrease of the objective between blocks falls below ``tol``, or
+    ``max_iter`` iterations are used. (Near the optimum the objective changes with
+    the square of the parameter error, so the gradient test is the tight one.)
 
     ``value_and_grad()``, when given, returns the objective and the list of
     gradients (same order as ``params``) computed by hand, and replaces autograd.
@@ -112,7 +114,7 @@ def lbfgs_minimize(params: list[torch.Tensor], objective, max_iter: int, tol: fl
     converged : bool
     """
     opt = torch.optim.LBFGS(params, lr=1.0, max_iter=inner_iter, history_size=history_size,
-                            tolerance_grad=1e-10, tolerance_change=1e-14,
+                            tolerance_grad=grad_tol, tolerance_change=1e-16,
                             line_search_fn="strong_wolfe")
 
     def closure():

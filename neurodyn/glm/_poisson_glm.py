@@ -46,7 +46,9 @@ class PoissonGLM(TorchEstimatorMixin, BaseEstimator):
     max_iter : int
         Maximum number of L-BFGS iterations.
     tol : float
-        Relative change of the objective that stops the optimiser.
+        Relative change of the objective between blocks of 20 L-BFGS iterations
+        that stops the optimiser (it also stops once the largest gradient entry is
+        below 1e-9).
     device, dtype, random_state, verbose
         See :class:`neurodyn._torch.TorchEstimatorMixin`; ``verbose`` prints
         the objective per L-BFGS block.
@@ -75,7 +77,7 @@ class PoissonGLM(TorchEstimatorMixin, BaseEstimator):
     """
 
     def __init__(self, link="softplus", n_lags=5, basis="exp", decay=1.0, time_span=None,
-                 n_basis=3, alpha=0.0, max_iter=500, tol=1e-9, device="auto", dtype=None,
+                 n_basis=3, alpha=0.0, max_iter=1000, tol=1e-12, device="auto", dtype=None,
                  random_state=None, verbose=False):
         self.link = link
         self.n_lags = n_lags
@@ -206,7 +208,7 @@ def bits_per_spike(log_likelihood: float, counts: torch.Tensor, mean_rate) -> fl
     return (log_likelihood - base) / (float(counts.sum()) * LOG2)
 
 
-def fit_glm_parameters(counts, feats, link, *, alpha=0.0, max_iter=500, tol=1e-9,
+def fit_glm_parameters(counts, feats, link, *, alpha=0.0, max_iter=1000, tol=1e-12,
                        weights=None, verbose=False, estimator=None,
                        init_weights=None, init_bias=None):
     """Weighted Poisson GLM fit by L-BFGS on flattened bins.

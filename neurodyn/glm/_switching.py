@@ -296,7 +296,7 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
                 gW = gW - inv_var * dev  # the shared mean's own derivative cancels
             return -value / n_bins, [-gW / n_bins, -gb / n_bins]
 
-        lbfgs_minimize([W, b], lambda: value_and_grad()[0], self.m_step_max_iter, tol=1e-10,
+        lbfgs_minimize([W, b], lambda: value_and_grad()[0], self.m_step_max_iter, tol=1e-12,
                        value_and_grad=value_and_grad)
         params["W"] = W
         params["b"] = b
@@ -332,7 +332,8 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         dtype, device = self.dtype_, self.device_
         noise = torch.randn((S,) + tuple(glm_W.shape), generator=self._generator, dtype=dtype,
                             device=device) * self.init_noise
-        W = glm_W[None] + noise
+        # one state has no symmetry to break: start from the GLM itself
+        W = glm_W[None] + (noise if S > 1 else 0.0)
         b = glm_b[None].clone() if self.shared_bias else glm_b[None].repeat(S, 1)
         if S == 1:
             A = torch.ones(1, 1, dtype=dtype, device=device)
@@ -424,7 +425,7 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         if bool((mean_rate == 0).any()):
             silent = torch.nonzero(mean_rate == 0).ravel().tolist()[:10]
             raise ValueError(f"X has neurons that never spike (index {silent}); remove them")
-        glm_W, glm_b = fit_glm_parameters(counts, flat[1], self.link, max_iter=500, tol=1e-9)
+        glm_W, glm_b = fit_glm_parameters(counts, flat[1], self.link)
 
         bar = None
         if self.verbose:

@@ -27,6 +27,7 @@ SIAM, section 3.1 (error bound of inner products).
 from __future__ import annotations
 
 import numbers
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -153,6 +154,17 @@ def _check_threshold_args(threshold, density, absolute):
             raise ValueError(f"density must be in (0, 1] (fraction of node pairs kept); got {density!r}")
 
 
+@contextmanager
+def _ieee_float32_matmul():
+    """Full float32 products (no TF32/bf16 shortcuts), which the error bound assumes."""
+    previous = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("highest")
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(previous)
+
+
 class _PairScanner:
     """Row blocks of the upper triangle of ``Z Z^T / T`` in float32, refined in float64."""
 
@@ -170,7 +182,8 @@ class _PairScanner:
         """Yield ``(i0, values)`` with values[a, b] = r(i0 + a, i0 + b) as float32 numpy."""
         for i0 in range(0, self.n, self.block_size):
             i1 = min(i0 + self.block_size, self.n)
-            R = self.Z32[i0:i1] @ self.Z32[i0:].T
+            with _ieee_float32_matmul():
+                R = self.Z32[i0:i1] @ self.Z32[i0:].T
             R /= self.T
             if self.absolute:
                 R.abs_()
@@ -364,12 +377,12 @@ def threshold_matrix(matrix, threshold: float | None = None, *, density: float |
     """
     from .._validation import check_symmetric
 
-    if (threshold is None) == (density is None):
+    if threshold is not None and density is None:
+        if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) \
+                or not np.isfinite(threshold):
+            raise ValueError(f"threshold must be a finite real number; got {threshold!r}")
+    else:
         _check_threshold_args(threshold, density, absolute)
-    if threshold is not None and (isinstance(threshold, bool) or not np.isfinite(threshold)):
-        raise ValueError(f"threshold must be a finite number; got {threshold!r}")
-    if density is not None:
-        _check_threshold_args(None, density, absolute)
     M = check_symmetric(matrix, name, atol=0.0)
     n = M.shape[0]
     iu, ju = np.triu_indices(n, 1)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from joblib import Memory, Parallel, delayed
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_in, check_positive_int, check_recordings
@@ -202,21 +202,22 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
         check_in(self.engine, "engine", ("auto", "bitset", "sparse", "torch"))
         return threshold, density, _normalise_features(self.features)
 
-    def _subjects(self, X) -> list[np.ndarray]:
+    def _subjects(self, X, fit=False) -> list[np.ndarray]:
         if isinstance(X, (list, tuple)) and len(X) and any(_is_image(x) for x in X):
             if self.masker is None:
                 raise ValueError("X holds images; pass masker= (e.g. a nilearn NiftiMasker) "
                                  "to turn them into (time, voxels) arrays")
-            masker = self.masker
-            if not hasattr(masker, "mask_img_"):
-                masker = masker.fit(X[0])
-            X = [masker.transform(x) for x in X]
+            if fit or not hasattr(self, "masker_"):
+                # an unfitted masker is fitted on a copy, leaving the parameter untouched
+                fitted = hasattr(self.masker, "mask_img_")
+                self.masker_ = self.masker if fitted else clone(self.masker).fit(X[0])
+            X = [self.masker_.transform(x) for x in X]
         return check_recordings(X, "X", min_timepoints=3, same_length=True, allow_constant=True)
 
     def fit(self, X, y=None):
         """Validate the cohort and parameters; learns only the layout of the columns."""
         self._check_params()
-        subjects = self._subjects(X)
+        subjects = self._subjects(X, fit=True)
         self._set_layout(subjects[0].shape[1])
         return self
 
@@ -253,7 +254,7 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
     def fit_transform(self, X, y=None, **fit_params):
         """Fit and transform in one validation pass."""
         self._check_params()
-        subjects = self._subjects(X)
+        subjects = self._subjects(X, fit=True)
         self._set_layout(subjects[0].shape[1])
         return self.transform(subjects)
 
@@ -280,9 +281,10 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
             A row of :meth:`transform`, or any vector laid out the same way
             (e.g. a PCA-LDA weight map).
         masker : fitted nilearn masker, optional
-            Defaults to the ``masker`` given at construction.
+            Defaults to the masker used in :meth:`fit` (``masker_``, else ``masker``).
         """
-        masker = masker if masker is not None else self.masker
+        if masker is None:
+            masker = getattr(self, "masker_", self.masker)
         if masker is None:
             raise ValueError("to_nifti needs a fitted masker (e.g. nilearn NiftiMasker)")
         return {name: masker.inverse_transform(values)

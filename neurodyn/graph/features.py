@@ -164,17 +164,19 @@ def strength(weights, name: str = "weights") -> np.ndarray:
     return W.sum(axis=1) - np.diag(W)
 
 
-def _packed_rows(A: sp.csr_array) -> np.ndarray:
-    """Neighbourhoods as bit rows: (n, ceil(n / 64)) uint64, bit j of row i = A_ij."""
+def _packed_rows(A: sp.csr_array, block_size: int = 1024) -> np.ndarray:
+    """Neighbourhoods as bit rows: (n, ceil(n / 64)) uint64, bit j of row i = A_ij.
+
+    Rows are unpacked to bool and packed again block by block, so the temporary
+    memory is ``block_size * n`` bytes on top of the ``n^2 / 8`` bytes of the result.
+    """
     n = A.shape[0]
     n_bytes = -(-n // 64) * 8
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(A.indptr))
-    cols = A.indices.astype(np.int64)
-    byte_index = rows * n_bytes + (cols >> 3)
-    bit_value = (np.left_shift(1, cols & 7)).astype(np.float64)
-    # Distinct bits of one byte add up to their OR.
-    packed = np.bincount(byte_index, weights=bit_value, minlength=n * n_bytes).astype(np.uint8)
-    return packed.reshape(n, n_bytes).view(np.uint64)
+    packed = np.zeros((n, n_bytes), dtype=np.uint8)
+    for i0 in range(0, n, block_size):
+        rows = A[i0:i0 + block_size].toarray().astype(bool, copy=False)
+        packed[i0:i0 + rows.shape[0], : -(-n // 8)] = np.packbits(rows, axis=1, bitorder="little")
+    return packed.view(np.uint64)
 
 
 def _triangles_bitset(A: sp.csr_array, chunk: int = 16384) -> np.ndarray:

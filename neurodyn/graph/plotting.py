@@ -107,9 +107,11 @@ def plot_mask_recovery(scores, n_nodes, truth_mask=None, support=None, ax=None, 
         ax.plot(truth, np.full(truth.size, scores.max() * 1.05), "v", color="C3", label="planted")
     ax.set_xlabel("node")
     ax.set_ylabel("statistic")
-    ax.legend(frameon=False, ncol=3, fontsize=8)
+    ax.legend(frameon=False, ncol=3, fontsize=8, loc="upper right")
+    ax.set_ylim(0, scores.max() * 1.25 if scores.max() > 0 else 1)
     if title:
         ax.set_title(title)
+    fig.tight_layout()
     return fig
 
 

@@ -35,7 +35,7 @@ def run_demo(out_dir: pathlib.Path, quick: bool = False, data_home: pathlib.Path
 
     # 1. ground truth: OU units with known time constants
     taus_true = np.array([2.0, 5.0, 20.0])
-    x = simulate_ou_activity(taus_true, n_timepoints=5000 if quick else 10_000, n_trials=10, random_state=0)
+    x = simulate_ou_activity(taus_true, n_timepoints=4000 if quick else 10_000, n_trials=10, random_state=0)
     ac = autocorrelation(x, max_lag=100)
     fit = fit_timescales(ac, fit_lags=30, model="single")
     fig, ax = plot_autocorrelation(ac, fit, units=(0, 1, 2))
@@ -45,7 +45,7 @@ def run_demo(out_dir: pathlib.Path, quick: bool = False, data_home: pathlib.Path
     figures.append("ou_autocorrelation.png")
 
     # 2. multi-head curriculum on N-parity
-    n_units, budget = (32, 600) if quick else (128, 4000)
+    n_units, budget = (32, 500) if quick else (128, 4000)
     net = LeakyRNN(n_units=n_units, n_heads=40, h0="paper", device="auto", random_state=0)
     tau_start = float(net.tau_.mean())
     hist = train_curriculum(net, NParity, curriculum="multi-head", n_start=2, threshold=0.98,
@@ -67,8 +67,8 @@ def run_demo(out_dir: pathlib.Path, quick: bool = False, data_home: pathlib.Path
         probe = LeakyRNN(n_units=n_units, n_heads=40, h0="paper", device="auto", random_state=0)
         probe.load_state_dict(hist.checkpoints_[n])
         with torch.no_grad():
-            tf = network_timescales(probe, n_trials=4 if quick else 10,
-                                    n_timesteps=2000 if quick else 10_000, model="single", random_state=0)
+            tf = network_timescales(probe, n_trials=2 if quick else 10,
+                                    n_timesteps=1000 if quick else 10_000, model="single", random_state=0)
         tau_net[str(n)] = float(np.nanmedian(tf.tau)) if np.isfinite(tf.tau).any() else None
 
     return {

@@ -386,20 +386,27 @@ def find_fixed_points(net: Any, initial_states: Any, inputs: Any = None, n_iter:
     x = torch.zeros(net.n_inputs, device=net.device_, dtype=net.dtype_) if inputs is None else \
         torch.as_tensor(np.asarray(inputs, dtype=np.float64), device=net.device_, dtype=net.dtype_)
     h = torch.tensor(h0, device=net.device_, dtype=net.dtype_, requires_grad=True)
-    opt = torch.optim.Adam([h], lr=lr)
+    xb = x.expand(h.shape[0], -1)
+    # Adam written out: torch.optim.Adam's first step imports the compiler stack (seconds on CPU).
+    m = torch.zeros_like(h)
+    v = torch.zeros_like(h)
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
     frozen = [p.requires_grad for p in net.parameters()]
     for p in net.parameters():
         p.requires_grad_(False)
     try:
-        for _ in range(n_iter):
-            q = 0.5 * ((net.step(h, x.expand(h.shape[0], -1)) - h) ** 2).sum(-1)
+        for it in range(1, n_iter + 1):
+            q = 0.5 * ((net.step(h, xb) - h) ** 2).sum(-1)
             if bool((q < tol).all()):
                 break
-            opt.zero_grad()
-            q.sum().backward()
-            opt.step()
+            (g,) = torch.autograd.grad(q.sum(), h)
+            with torch.no_grad():
+                m.mul_(beta1).add_(g, alpha=1 - beta1)
+                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+                step = lr * (m / (1 - beta1**it)) / ((v / (1 - beta2**it)).sqrt() + eps)
+                h.sub_(step)
         with torch.no_grad():
-            q = 0.5 * ((net.step(h, x.expand(h.shape[0], -1)) - h) ** 2).sum(-1)
+            q = 0.5 * ((net.step(h, xb) - h) ** 2).sum(-1)
     finally:
         for p, flag in zip(net.parameters(), frozen, strict=True):
             p.requires_grad_(flag)

@@ -258,6 +258,10 @@ class LeakyRNN(_RecurrentBase):
         Allow self-connections; False masks the diagonal of W with a constant mask.
     recurrent_mask : array-like (H, H), optional
         Constant 0/1 mask multiplied into W (connectivity structure).
+    dale_ratio : float, optional
+        Dale's law: the first ``round(dale_ratio * H)`` units are excitatory, the rest
+        inhibitory; the recurrent weights used are ``|W| * M * sign`` (sign per presynaptic
+        column), so every unit keeps its sign under training (Song, Yang & Wang 2016).
     init : {"uniform", "gaussian"}
         W drawn U(±1/sqrt(H)) (PyTorch Linear default, paper (a)) or ``gain * N(0, 1/H)``.
     gain : float
@@ -295,8 +299,8 @@ class LeakyRNN(_RecurrentBase):
                  nonlinearity: str = "relu", placement: str = "post", dt: float = 1.0,
                  tau_init: Any = "paper", tau_min: float | None = None, tau_max: float | None = None,
                  train_tau: bool = True, bias: bool = True, autapses: bool = False,
-                 recurrent_mask: Any = None, init: str = "uniform", gain: float = 1.0,
-                 init_rank: int | None = None, h0: str = "zeros", rec_noise: float = 0.0,
+                 recurrent_mask: Any = None, dale_ratio: float | None = None, init: str = "uniform",
+                 gain: float = 1.0, init_rank: int | None = None, h0: str = "zeros", rec_noise: float = 0.0,
                  fused: Any = "auto", random_state: Any = None, device: Any = "auto",
                  dtype: Any = "float32") -> None:
         super().__init__()
@@ -325,6 +329,8 @@ class LeakyRNN(_RecurrentBase):
             raise ValueError(f"fused must be 'auto', True or False; got {fused!r}")
         if rec_noise < 0:
             raise ValueError(f"rec_noise must be >= 0; got {rec_noise}")
+        if dale_ratio is not None and not 0 <= dale_ratio <= 1:
+            raise ValueError(f"dale_ratio must be in [0, 1] or None; got {dale_ratio}")
 
         self.n_units, self.n_inputs = int(n_units), int(n_inputs)
         self.n_outputs, self.n_heads = int(n_outputs), int(n_heads)
@@ -333,6 +339,7 @@ class LeakyRNN(_RecurrentBase):
         self.bias, self.autapses, self.init, self.gain = bool(bias), bool(autapses), init, float(gain)
         self.init_rank, self.h0_mode, self.rec_noise, self.fused = init_rank, h0, float(rec_noise), fused
         self.random_state = random_state
+        self.dale_ratio = dale_ratio
 
         dev = resolve_device(device)
         dt_ = resolve_dtype(dtype, dev)
@@ -383,6 +390,12 @@ class LeakyRNN(_RecurrentBase):
         if not self.autapses:
             mask = mask * (1 - torch.eye(h, device=dev, dtype=dt_))
         self.register_buffer("recurrent_mask", mask)
+        if dale_ratio is not None:
+            n_exc = int(round(dale_ratio * h))
+            sign = torch.cat([torch.ones(n_exc), -torch.ones(h - n_exc)]).to(device=dev, dtype=dt_)
+            self.register_buffer("dale_sign", sign)
+        else:
+            self.dale_sign = None
         if h0 == "learned":
             self.h0 = nn.Parameter(torch.zeros(h, device=dev, dtype=dt_))
         else:
@@ -413,7 +426,9 @@ class LeakyRNN(_RecurrentBase):
         return self.dt / self.effective_tau()
 
     def masked_weight(self) -> torch.Tensor:
-        """``W * M``: the recurrent weights actually used (diagonal removed without autapses)."""
+        """``W * M`` (``|W| * M * sign`` under Dale's law): the recurrent weights actually used."""
+        if self.dale_sign is not None:
+            return self.weight_hh.abs() * self.recurrent_mask * self.dale_sign
         return self.weight_hh * self.recurrent_mask
 
     def _bias_sum(self) -> torch.Tensor | None:

@@ -86,30 +86,35 @@ def subsample_patterns(rdms: Any, pattern_idx: Any) -> np.ndarray:
     return out[0] if single else out
 
 
+def _pool_terms(x: np.ndarray, method: str) -> np.ndarray:
+    """Per-RDM terms whose average is the pooled RDM for ``method`` (NaN-free input)."""
+    if method in ("cosine", "cosine_cov"):
+        return x / np.sqrt(np.mean(x**2, axis=1, keepdims=True))
+    if method in ("corr", "corr_cov"):
+        x = x - x.mean(1, keepdims=True)
+        return x / x.std(1, keepdims=True)
+    return rank_transform(x)
+
+
+def _finish_pool(pooled: np.ndarray, method: str) -> np.ndarray:
+    if method in ("corr", "corr_cov"):
+        return pooled - pooled.min(-1, keepdims=True) + 0.01
+    return pooled
+
+
 def pool_rdms(rdms: Any, method: str = "cosine") -> np.ndarray:
     """The average data RDM that suits ``method`` (for the upper noise ceiling).
 
-    cosine: RDMs scaled to unit root-mean-square then averaged; corr and corr_cov:
-    z-scored then averaged (shifted to a positive minimum); spearman, rho-a,
-    tau-a, tau-b: average ranks; cosine_cov: averaged after unit-norm scaling.
-    NaN positions (shared by all RDMs) stay NaN.
+    cosine and cosine_cov: RDMs scaled to unit root-mean-square then averaged;
+    corr and corr_cov: z-scored then averaged (shifted to a positive minimum);
+    spearman, rho-a, tau-a, tau-b: average ranks. NaN positions (shared by all
+    RDMs) stay NaN.
     """
     check_in(method, "method", COMPARE_METHODS)
     v = np.atleast_2d(check_array(rdms, "rdms", ndim=(1, 2)))
     keep = ~np.isnan(v).any(0)
-    x = v[:, keep]
-    if method in ("cosine", "cosine_cov"):
-        x = x / np.sqrt(np.mean(x**2, axis=1, keepdims=True))
-        pooled = x.mean(0)
-    elif method in ("corr", "corr_cov"):
-        x = x - x.mean(1, keepdims=True)
-        x = x / x.std(1, keepdims=True)
-        pooled = x.mean(0)
-        pooled = pooled - pooled.min() + 0.01
-    else:
-        pooled = rank_transform(x).mean(0)
     out = np.full(v.shape[1], np.nan)
-    out[keep] = pooled
+    out[keep] = _finish_pool(_pool_terms(v[:, keep], method).mean(0), method)
     return out
 
 
@@ -117,23 +122,33 @@ def noise_ceiling(rdms: Any, method: str = "cosine") -> tuple[float, float]:
     """Leave-one-subject-out noise ceiling of a set of data RDMs.
 
     Lower bound: mean over subjects of ``compare(pool(others), subject)``; upper
-    bound: mean of ``compare(pool(all), subject)``.
+    bound: mean of ``compare(pool(all), subject)``. All leave-one-out pools are
+    formed at once from the pooled sum.
 
     References
     ----------
     Nili, H. et al. (2014). A toolbox for representational similarity analysis.
     PLoS Comput. Biol. 10:e1003553.
     """
+    check_in(method, "method", COMPARE_METHODS)
     v = np.atleast_2d(check_array(rdms, "rdms", ndim=(1, 2)))
-    if v.shape[0] < 2:
-        raise ValueError(f"noise_ceiling needs at least 2 data RDMs; got {v.shape[0]}")
-    upper_pool = pool_rdms(v, method)
+    n = v.shape[0]
+    if n < 2:
+        raise ValueError(f"noise_ceiling needs at least 2 data RDMs; got {n}")
+    keep = ~np.isnan(v).any(0)
+    x = v[:, keep]
+    terms = _pool_terms(x, method)
+    total = terms.sum(0)
+    upper_pool = np.full(v.shape[1], np.nan)
+    upper_pool[keep] = _finish_pool(total / n, method)
+    loo = np.full(v.shape, np.nan)
+    loo[:, keep] = _finish_pool((total[None] - terms) / (n - 1), method)
     upper = compare_rdms(upper_pool, v, method, device="cpu")[0].mean()
-    lows = np.empty(v.shape[0])
-    for s in range(v.shape[0]):
-        others = np.delete(v, s, axis=0)
-        lows[s] = compare_rdms(pool_rdms(others, method), v[s], method, device="cpu")[0, 0]
-    return float(lows.mean()), float(upper)
+    if method in ("tau-a", "tau-b", "kendall"):
+        lower = np.mean([compare_rdms(loo[s], v[s], method, device="cpu")[0, 0] for s in range(n)])
+    else:
+        lower = np.diag(compare_rdms(loo, v, method, device="cpu")).mean()
+    return float(lower), float(upper)
 
 
 @dataclass

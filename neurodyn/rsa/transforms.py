@@ -45,6 +45,16 @@ def _check_rdm_vectors(rdms: Any, name: str = "rdms", allow_nan: bool = True) ->
 
 def _average_ranks(x: torch.Tensor) -> torch.Tensor:
     """Average (tie-sharing) ranks 1..n along the last axis; NaN must be absent."""
+    if x.device.type == "cpu":
+        # scipy's vectorised rankdata beats a torch sort + searchsorted on the CPU
+        from scipy.stats import rankdata
+
+        return torch.from_numpy(rankdata(x.numpy(), axis=-1)).to(x.dtype)
+    return _average_ranks_torch(x)
+
+
+def _average_ranks_torch(x: torch.Tensor) -> torch.Tensor:
+    """Device-agnostic average ranks (sort, then the first/last index of each tie block)."""
     s, order = torch.sort(x, dim=-1)
     s = s.contiguous()
     first = torch.searchsorted(s, s, right=False)

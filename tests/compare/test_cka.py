@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy.spatial.distance import pdist, squareform
 
-from neurodyn.compare import LinearCKA, RBFCKA, cka_matrix, hsic, linear_cka, rbf_cka
+from neurodyn.compare import RBFCKA, LinearCKA, cka_matrix, hsic, linear_cka, rbf_cka
 
 
 def _hsic_biased(K, L):

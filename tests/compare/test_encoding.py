@@ -5,8 +5,12 @@ import pytest
 from sklearn.linear_model import Ridge, RidgeCV
 from sklearn.preprocessing import StandardScaler
 
-from neurodyn.compare import (EncodingModel, cross_validated_encoding, ridge_cv,
-                              split_half_noise_ceiling)
+from neurodyn.compare import (
+    EncodingModel,
+    cross_validated_encoding,
+    ridge_cv,
+    split_half_noise_ceiling,
+)
 
 GRID = np.logspace(-3, 3, 7)
 

@@ -116,9 +116,21 @@ def test_estimator_errors(small_sim):
     with pytest.raises(ValueError, match="pair mode has 7 entries"):
         DynamicConnectome(affinity="precomputed", device="cpu").fit(np.ones((7, 5, 2)))
     with pytest.raises(ValueError, match="community_method must be one of"):
-        DynamicConnectome(community_method="sbm", device="cpu").fit(traces)
+        DynamicConnectome(community_method="leiden", device="cpu").fit(traces)
     with pytest.raises(ValueError, match="n_components=500 is larger than the data supports"):
         DynamicConnectome(500, n_restarts=1, device="cpu").fit(traces[:, :, :100])
     est = DynamicConnectome(2, n_restarts=1, max_iter=5, device="cpu").fit(traces)
     with pytest.raises(ValueError, match=r"component must be an integer in \[0, 2\)"):
         est.component_matrix(2)
+
+
+def test_sbm_community_method(small_sim, fitted):
+    est = DynamicConnectome(3, n_restarts=4, community_method="sbm", random_state=0,
+                            device="cpu").fit(small_sim["traces"])
+    truth = planted_connectome_factors(small_sim["membership"], small_sim["windows"],
+                                       small_sim["animals"], 600)
+    _, match = factor_match_score(truth, est.to_cptensor(), return_permutation=True)
+    for c in range(2):
+        assert adjusted_rand_score(small_sim["membership"] == c, est.communities_[match[c]]) == 1.0
+    # factors do not depend on the community method
+    np.testing.assert_array_equal(est.pair_factors_, fitted.pair_factors_)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from neurodyn.graph import correlation_graph, correlation_matrix, density_to_n_edges
+from neurodyn.graph import correlation_graph, correlation_matrix, density_to_n_edges, threshold_matrix
 
 
 def _series(seed, n_time=80, n_nodes=60, rank=4):
@@ -137,3 +137,27 @@ def test_bad_inputs_are_named():
         correlation_graph(np.empty((10, 0)), 0.5)
     with pytest.raises(ValueError, match="X has no non-constant column"):
         correlation_graph(np.ones((10, 4)), 0.5)
+
+
+def test_threshold_matrix_against_numpy():
+    rng = np.random.default_rng(0)
+    M = rng.standard_normal((40, 40))
+    M = (M + M.T) / 2
+    g = threshold_matrix(M, 0.5)
+    ref = np.triu(M > 0.5, 1)
+    assert np.array_equal(g.adjacency.toarray(), ref | ref.T)
+    g = threshold_matrix(M, density=0.1, absolute=True)
+    upper = np.sort(np.abs(M[np.triu_indices(40, 1)]))[::-1]
+    m = density_to_n_edges(0.1, 40)
+    assert g.n_edges == m and g.threshold == upper[m]
+    ref = np.triu(np.abs(M) > upper[m], 1)
+    assert np.array_equal(g.adjacency.toarray(), ref | ref.T)
+    assert threshold_matrix(M, 2.5).n_edges == int((np.triu(M, 1) > 2.5).sum())  # any real threshold
+    with pytest.raises(ValueError, match="matrix must be symmetric"):
+        threshold_matrix(np.triu(M), 0.1)
+    with pytest.raises(ValueError, match="exactly one of threshold"):
+        threshold_matrix(M)
+    with pytest.raises(ValueError, match="threshold must be a finite real number"):
+        threshold_matrix(M, np.nan)
+    with pytest.raises(ValueError, match=r"density must be in \(0, 1\]"):
+        threshold_matrix(M, density=1.5)

@@ -169,3 +169,16 @@ def test_bad_inputs_raise_clear_errors():
         LeakyRNN(n_units=4, nonlinearity="gelu")
     with pytest.raises(ValueError, match="rank must be an integer"):
         LeakyRNN(n_units=4, init_rank=5)
+
+
+def test_dale_law_signs_and_fused_equals_loop():
+    net = LeakyRNN(n_units=10, dale_ratio=0.8, random_state=0)
+    w = net.masked_weight().detach()
+    assert (w[:, :8] >= 0).all() and (w[:, 8:] <= 0).all()
+    assert (w.diagonal() == 0).all()
+    x = torch.rand(12, 3, 1, generator=torch.Generator().manual_seed(0))
+    fused, _ = net(x)
+    loop, _ = net.forward_loop(x)
+    assert (fused - loop).abs().max() < 1e-5
+    with pytest.raises(ValueError, match="dale_ratio must be in"):
+        LeakyRNN(n_units=4, dale_ratio=1.5)

@@ -31,6 +31,17 @@ def test_rank_transform_vs_scipy_with_ties_and_nan():
     np.testing.assert_allclose(r01, ref, atol=1e-15)
 
 
+def test_torch_rank_path_matches_scipy():
+    # the sort/searchsorted path used on accelerators, checked on the CPU
+    import torch
+
+    from neurodyn.rsa.transforms import _average_ranks_torch
+
+    v = np.round(np.random.default_rng(9).random((4, 50)) * 6)
+    got = _average_ranks_torch(torch.from_numpy(v)).numpy()
+    np.testing.assert_array_equal(got, stats.rankdata(v, axis=1))
+
+
 def test_geotopological_clip_formula_per_rdm_quantiles():
     rng = np.random.default_rng(1)
     v = rng.random((2, 28)) * [[1.0], [50.0]]

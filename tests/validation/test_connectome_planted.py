@@ -164,3 +164,17 @@ def test_missing_neurons_recovery(default):
     assert np.all(_per_component_fms(truth, factors, match) >= 0.8)
     for c in range(3):
         assert adjusted_rand_score(default["membership"] == c, dc.motif_nodes_[match[c]]) >= 0.9
+
+
+def test_weighted_sbm_communities_on_planted_components(default, default_fit):
+    """The native weighted SBM splits each planted component into motif vs rest, the background into one group."""
+    from neurodyn.connectome.communities import weighted_sbm
+
+    truth = _truth(default)
+    factors = [default_fit.pair_factors_, default_fit.time_factors_, default_fit.animal_factors_]
+    _, match = factor_match_score(truth, factors, return_permutation=True)
+    for c in range(3):
+        fit = weighted_sbm(default_fit.component_matrix(int(match[c])))
+        assert adjusted_rand_score(default["membership"] == c, fit["labels"]) == 1.0
+    background = int(np.flatnonzero(default_fit.background_)[0])
+    assert weighted_sbm(default_fit.component_matrix(background))["n_groups"] == 1

@@ -1,0 +1,269 @@
+"""HMM-GLM EM workload: neurodyn (batched torch) against per-sequence anchors.
+
+Workload: the paper's generator (spec section 5): B trials of 2000 bins, N neurons,
+S states, 5 history lags, capped-sigmoid link. Three comparisons, each run on the
+same data in this one process, outputs checked for agreement before timing:
+
+1. E-step: neurodyn's forward-backward batched over trials against the paper
+   code's scheme (scaled recursion, Python loop over time, one sequence at a
+   time, pairwise posteriors stored per step).
+2. EM iteration with a fixed schedule (E-step, transitions in closed form,
+   M-step = L-BFGS with at most 50 iterations): time per iteration, E and M apart.
+3. dynamax 1.0.3 (when installed; JAX) with a Poisson-GLM emission class written
+   here: log-likelihood at identical parameters, E-step (smoother vmapped over
+   trials) and one EM iteration (generic M-step = 50 Adam steps, lr 1e-2), first
+   (JIT) call timed apart from warm calls.
+
+Usage::
+
+    python benchmarks/glm_hmm.py            # N=20, S=5, B=30 (the issue's E-step case)
+    python benchmarks/glm_hmm.py --full     # spec grid N in {20,50,100}, S in {2,5,8}, B in {30,150}
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from neurodyn.datasets.simulate import hmm_glm
+from neurodyn.glm import StateSwitchingGLM, forward_backward
+
+
+def timed(fn, repeat=1):
+    best = np.inf
+    out = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return out, best
+
+
+def paper_scheme_e_step(log_em, logA, logpi, lengths):
+    """Per-sequence, per-time-step scaled forward-backward (the authors' loop structure)."""
+    A = torch.exp(logA)
+    pi = torch.exp(logpi)
+    total_ll = 0.0
+    gammas = []
+    xi_sum = torch.zeros_like(A)
+    for b in range(log_em.shape[0]):
+        T = int(lengths[b])
+        shift = log_em[b, :T].max(dim=1, keepdim=True).values
+        em = torch.exp(log_em[b, :T] - shift)
+        alpha = torch.zeros(T, A.shape[0], dtype=A.dtype)
+        scale = torch.zeros(T, dtype=A.dtype)
+        a = pi * em[0]
+        scale[0] = a.sum()
+        alpha[0] = a / scale[0]
+        for t in range(1, T):
+            a = (alpha[t - 1] @ A) * em[t]
+            scale[t] = a.sum()
+            alpha[t] = a / scale[t]
+        beta = torch.ones(T, A.shape[0], dtype=A.dtype)
+        for t in range(T - 2, -1, -1):
+            beta[t] = (A @ (em[t + 1] * beta[t + 1])) / scale[t + 1]
+        gamma = alpha * beta
+        xi = torch.zeros(T - 1, A.shape[0], A.shape[0], dtype=A.dtype)
+        for t in range(T - 1):
+            xi[t] = alpha[t][:, None] * A * (em[t + 1] * beta[t + 1])[None, :] / scale[t + 1]
+        xi_sum += xi.sum(0)
+        gammas.append(gamma)
+        total_ll += float(torch.log(scale).sum() + shift.sum())
+    return total_ll, gammas, xi_sum
+
+
+def neurodyn_e_step(model, batch):
+    log_em = model._log_emission(batch, model._params)
+    return log_em, forward_backward(log_em, model._params["logA"], model._params["logpi"],
+                                    batch.mask)
+
+
+def bench_case(n_neurons, n_states, n_trials, n_iter, seed=0, dynamax=True):
+    print(f"\n== N={n_neurons} S={n_states} B={n_trials} x 2000 bins "
+          f"(torch threads {torch.get_num_threads()})")
+    data = hmm_glm(n_neurons=n_neurons, n_states=n_states, n_timepoints=2000,
+                   n_trials=n_trials, random_state=seed)
+    X = data.counts
+    model = StateSwitchingGLM(n_states=n_states, link="sigmoid", device="cpu",
+                              m_step_max_iter=50, random_state=seed).set_parameters(
+        data.coupling, data.bias, data.transition_matrix)
+    batch = model._batch(X)
+
+    # 1. E-step agreement, then timing
+    (log_em, (ll, post, trans)), t_nd = timed(lambda: neurodyn_e_step(model, batch), repeat=2)
+    (ll_ref, gammas, xi_ref), t_ref = timed(
+        lambda: paper_scheme_e_step(log_em, model._params["logA"], model._params["logpi"],
+                                    batch.lengths))
+    rel = abs(float(ll.sum()) - ll_ref) / abs(ll_ref)
+    post_err = max(float((post[b] - g).abs().max()) for b, g in enumerate(gammas))
+    xi_err = float((trans - xi_ref).abs().max() / xi_ref.abs().max())
+    assert rel < 1e-10 and post_err < 1e-8 and xi_err < 1e-10, (rel, post_err, xi_err)
+    print(f"E-step agreement: |dLL|/|LL| = {rel:.1e}, max |d posterior| = {post_err:.1e}, "
+          f"transition counts rel {xi_err:.1e}")
+    print(f"E-step  neurodyn batched: {t_nd:8.3f} s | paper scheme loop: {t_ref:8.3f} s | "
+          f"speed-up {t_ref / t_nd:6.1f}x")
+
+    # 2. fixed-schedule EM iterations from a noisy start (E and M timed apart)
+    fit = StateSwitchingGLM(n_states=n_states, link="sigmoid", device="cpu", m_step_max_iter=50,
+                            random_state=seed)
+    fit._check_params()
+    fit._setup_torch()
+    fit.basis_ = model.basis_
+    flat = batch.flat()
+    n_bins = batch.n_bins
+    from neurodyn.glm._poisson_glm import fit_glm_parameters
+    W0, b0 = fit_glm_parameters(flat[0], flat[1], "sigmoid", max_iter=50)
+    params = fit._initial_params(W0, b0, n_neurons)
+    t_e, t_m = [], []
+    for _ in range(n_iter):
+        t0 = time.perf_counter()
+        log_em = fit._log_emission(batch, params)
+        ll_it, gamma, tr = fit._e_step(log_em, params, batch.mask)
+        t1 = time.perf_counter()
+        fit._update_transitions(params, tr)
+        fit._m_step_lbfgs(params, flat, gamma[batch.mask], n_bins)
+        t_m.append(time.perf_counter() - t1)
+        t_e.append(t1 - t0)
+    print(f"EM ({n_iter} iterations, L-BFGS <= 50): E {np.mean(t_e):.3f} s + M {np.mean(t_m):.3f} s "
+          f"per iteration; train LL/bin/neuron {float(ll_it.sum()) / (n_bins * n_neurons):.4f}")
+    if dynamax:
+        bench_dynamax(model, batch, log_em_true=neurodyn_e_step(model, batch)[0], data=data,
+                      t_e_neurodyn=t_nd, t_em_neurodyn=np.mean(t_e) + np.mean(t_m))
+
+
+def bench_dynamax(model, batch, log_em_true, data, t_e_neurodyn, t_em_neurodyn):
+    try:
+        import jax
+        jax.config.update("jax_enable_x64", True)
+        import jax.numpy as jnp
+        import optax
+        import tensorflow_probability.substrates.jax.distributions as tfd
+        from dynamax.hidden_markov_model.models.abstractions import HMM, HMMEmissions
+        from dynamax.hidden_markov_model.models.initial import StandardHMMInitialState
+        from dynamax.hidden_markov_model.models.transitions import StandardHMMTransitions
+        from dynamax.parameters import ParameterProperties
+    except Exception as exc:  # pragma: no cover - optional anchor
+        print(f"dynamax: not available ({type(exc).__name__}: {exc}); skipped")
+        return
+
+    from typing import NamedTuple
+
+    S = model.n_states
+    N = model.n_features_in_
+
+    class EmissionParams(NamedTuple):
+        weights: object
+        bias: object
+
+    class GLMHMMParams(NamedTuple):
+        initial: object
+        transitions: object
+        emissions: object
+
+    class PoissonGLMEmissions(HMMEmissions):
+        """Coupled Poisson GLM per state; inputs = history features (N,)."""
+
+        def __init__(self, num_states, n_neurons, m_step_optimizer, m_step_num_iters):
+            super().__init__(m_step_optimizer=m_step_optimizer, m_step_num_iters=m_step_num_iters)
+            self.num_states = num_states
+            self.n = n_neurons
+
+        @property
+        def emission_shape(self):
+            return (self.n,)
+
+        @property
+        def inputs_shape(self):
+            return (self.n,)
+
+        def distribution(self, params, state, inputs=None):
+            u = params.bias + params.weights[state] @ inputs
+            rate = (1 - 1e-8) * jax.nn.sigmoid(u) + 1e-8
+            return tfd.Independent(tfd.Poisson(rate=rate), reinterpreted_batch_ndims=1)
+
+        def log_prior(self, params):
+            return 0.0
+
+        def initialize(self, key=None, method="prior", emission_weights=None, emission_bias=None):
+            return (EmissionParams(emission_weights, emission_bias),
+                    EmissionParams(ParameterProperties(), ParameterProperties()))
+
+    class PoissonGLMHMM(HMM):
+        def __init__(self, num_states, n_neurons):
+            init = StandardHMMInitialState(num_states, initial_probs_concentration=1.1)
+            trans = StandardHMMTransitions(num_states, concentration=1.1)
+            emis = PoissonGLMEmissions(num_states, n_neurons, optax.adam(1e-2), 50)
+            super().__init__(num_states, init, trans, emis)
+
+        @property
+        def inputs_shape(self):
+            return (self.emission_component.n,)
+
+        def initialize(self, key=None, initial_probs=None, transition_matrix=None,
+                       emission_weights=None, emission_bias=None):
+            params, props = dict(), dict()
+            params["initial"], props["initial"] = self.initial_component.initialize(
+                key, method="prior", initial_probs=initial_probs)
+            params["transitions"], props["transitions"] = self.transition_component.initialize(
+                key, method="prior", transition_matrix=transition_matrix)
+            params["emissions"], props["emissions"] = self.emission_component.initialize(
+                key, emission_weights=emission_weights, emission_bias=emission_bias)
+            return GLMHMMParams(**params), GLMHMMParams(**props)
+
+    try:
+        hmm = PoissonGLMHMM(S, N)
+        params, props = hmm.initialize(
+            initial_probs=jnp.full(S, 1.0 / S), transition_matrix=jnp.asarray(data.transition_matrix),
+            emission_weights=jnp.asarray(data.coupling), emission_bias=jnp.asarray(data.bias))
+        counts = jnp.asarray(batch.counts.numpy())
+        feats = jnp.asarray(batch.features.numpy())
+        marginal = jax.jit(jax.vmap(lambda y, x: hmm.marginal_log_prob(params, y, inputs=x)))
+        t0 = time.perf_counter()
+        ll_dx = float(marginal(counts, feats).sum())
+        t_jit = time.perf_counter() - t0
+        ll_nd = float(forward_backward(log_em_true, model._params["logA"], model._params["logpi"],
+                                       batch.mask)[0].sum())
+        print(f"dynamax: LL at identical parameters {ll_dx:.6f} vs neurodyn {ll_nd:.6f} "
+              f"(rel diff {abs(ll_dx - ll_nd) / abs(ll_nd):.1e}); first call {t_jit:.2f} s")
+        smoother = jax.jit(jax.vmap(lambda y, x: hmm.smoother(params, y, inputs=x).smoothed_probs))
+        smoother(counts, feats).block_until_ready()
+        _, t_sm = timed(lambda: smoother(counts, feats).block_until_ready(), repeat=2)
+        print(f"E-step  neurodyn batched: {t_e_neurodyn:8.3f} s | dynamax (jit, warm): {t_sm:8.3f} s "
+              f"| ratio dynamax/neurodyn {t_sm / t_e_neurodyn:6.2f}")
+        t0 = time.perf_counter()
+        hmm.fit_em(params, props, counts, inputs=feats, num_iters=1, verbose=False)
+        t_first = time.perf_counter() - t0
+        _, t_em = timed(lambda: hmm.fit_em(params, props, counts, inputs=feats, num_iters=1,
+                                           verbose=False), repeat=1)
+        print(f"EM iteration neurodyn (L-BFGS <= 50): {t_em_neurodyn:8.3f} s | dynamax (50 Adam "
+              f"steps, warm): {t_em:8.3f} s (first call {t_first:.2f} s) | ratio {t_em / t_em_neurodyn:6.2f}")
+    except Exception as exc:  # pragma: no cover - optional anchor
+        print(f"dynamax: failed ({type(exc).__name__}: {exc})")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="the spec's grid")
+    parser.add_argument("--iters", type=int, default=2, help="EM iterations timed per case")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-dynamax", action="store_true")
+    parser.add_argument("--neurons", type=int, default=20)
+    parser.add_argument("--states", type=int, default=5)
+    parser.add_argument("--trials", type=int, default=30)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.full:
+        for n in (20, 50, 100):
+            for s in (2, 5, 8):
+                for b in (30, 150):
+                    bench_case(n, s, b, max(args.iters, 20), dynamax=not args.no_dynamax)
+    else:
+        bench_case(args.neurons, args.states, args.trials, args.iters,
+                   dynamax=not args.no_dynamax)
+
+
+if __name__ == "__main__":
+    main()

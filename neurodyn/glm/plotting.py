@@ -1,0 +1,95 @@
+"""Figures for fitted GLMs and state-switching GLMs (matplotlib)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["plot_states", "plot_coupling", "plot_model_selection"]
+
+
+def plot_states(posterior, true_states=None, decoded=None, ax=None, dt=None):
+    """Posterior state probabilities over time, optionally with true and decoded states.
+
+    Parameters
+    ----------
+    posterior : ndarray (n_timepoints, n_states)
+    true_states, decoded : ndarray (n_timepoints,), optional
+    ax : matplotlib Axes, optional
+    dt : float, optional
+        Bin width in seconds (x axis in seconds instead of bins).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    posterior = np.asarray(posterior)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 2.6))
+    t = np.arange(posterior.shape[0]) * (dt or 1.0)
+    ax.stackplot(t, posterior.T, alpha=0.8, labels=[f"state {s}" for s in range(posterior.shape[1])])
+    top = 1.0
+    if true_states is not None:
+        ax.plot(t, 1.02 + 0.08 * np.asarray(true_states) / max(1, posterior.shape[1] - 1), "k",
+                lw=1.2, label="true state")
+        top = 1.12
+    if decoded is not None:
+        ax.plot(t, 1.14 + 0.08 * np.asarray(decoded) / max(1, posterior.shape[1] - 1),
+                color="tab:red", lw=1.2, label="Viterbi")
+        top = 1.24
+    ax.set_ylim(0, top)
+    ax.set_xlim(t[0], t[-1])
+    ax.set_xlabel("time (s)" if dt else "bin")
+    ax.set_ylabel("p(state | spikes)")
+    ax.legend(loc="upper right", fontsize=7, ncol=min(6, posterior.shape[1] + 2))
+    return ax
+
+
+def plot_coupling(coupling, titles=None, vmax=None, fig=None):
+    """One heat map per state of the coupling matrices ``[state, post, pre]``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    W = np.asarray(coupling)
+    if W.ndim == 2:
+        W = W[None]
+    n = W.shape[0]
+    vmax = vmax or float(np.abs(W).max()) or 1.0
+    if fig is None:
+        fig = plt.figure(figsize=(2.4 * n + 0.8, 2.6))
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    for s, ax in enumerate(axes):
+        im = ax.imshow(W[s], cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+        ax.set_title(titles[s] if titles else f"state {s}", fontsize=9)
+        ax.set_xlabel("presynaptic")
+        if s == 0:
+            ax.set_ylabel("postsynaptic")
+    fig.colorbar(im, ax=list(axes), shrink=0.8, label="weight")
+    return fig
+
+
+def plot_model_selection(result, ax=None):
+    """Held-out log-likelihood and BIC against the number of states (from ``select_n_states``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 3))
+    k = result["n_states"]
+    ax.plot(k, result["test_log_likelihood"], "o-", color="tab:blue")
+    ax.set_xlabel("number of states")
+    ax.set_ylabel("held-out LL (nats/bin/neuron)", color="tab:blue")
+    ax.set_xticks(k)
+    twin = ax.twinx()
+    twin.plot(k, result["bic"], "s--", color="tab:gray")
+    twin.set_ylabel("BIC", color="tab:gray")
+    return ax
