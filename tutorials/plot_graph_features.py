@@ -181,7 +181,7 @@ if os.environ.get("NEURODYN_ALLOW_DOWNLOAD") == "1":
     adhd = nl_datasets.fetch_adhd(n_subjects=40)
     pheno = adhd.phenotypic
     ids = [Path(f).name.split("_")[0] for f in adhd.func]
-    label = {str(s).zfill(7): int(a) for s, a in zip(pheno["Subject"], pheno["adhd"])}
+    label = {str(s).zfill(7): int(a) for s, a in zip(pheno["Subject"], pheno["adhd"], strict=True)}
     y = np.array([label[i.zfill(7)] for i in ids])
     masker = NiftiMasker(mask_img=nl_datasets.load_mni152_gm_mask(resolution=4),
                          standardize="zscore_sample", detrend=True, low_pass=0.08,

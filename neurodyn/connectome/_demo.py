@@ -11,7 +11,7 @@ def _per_component_fms(truth, factors, match):
     out = []
     for c in range(truth[0].shape[1]):
         prod = 1.0
-        for t, f in zip(truth, factors):
+        for t, f in zip(truth, factors, strict=True):
             prod *= abs(t[:, c] @ f[:, match[c]]) / (np.linalg.norm(t[:, c]) * np.linalg.norm(f[:, match[c]]))
         out.append(float(prod))
     return out

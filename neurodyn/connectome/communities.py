@@ -64,7 +64,7 @@ def component_graph(weights: Any, threshold: float = 0.0) -> nx.Graph:
     graph = nx.Graph()
     graph.add_nodes_from(range(mat.shape[0]))
     graph.add_weighted_edges_from(
-        (int(i), int(j), float(w)) for i, j, w in zip(rows[keep], cols[keep], mat[rows, cols][keep])
+        (int(i), int(j), float(w)) for i, j, w in zip(rows[keep], cols[keep], mat[rows, cols][keep], strict=True)
     )
     return graph
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -150,7 +149,12 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
         X : array-like (n_animals, n_neurons, n_timepoints) or list of (N, T)
             Traces; an all-NaN row marks a neuron missing in that animal (its
             pairs are masked there). With ``affinity="precomputed"``: the
-            non-negative ``(P, K, W)`` tensor.
+            non-negative ``(P, K, W)`` tensor. A single animal is accepted: the
+            animal mode then has size one and the fit is a non-negative
+            factorization of pairs × windows (``animal_factors_`` is all ones).
+            Recordings must have the same length; a window longer than the
+            recording, a rank with more parameters than observed entries,
+            negative or non-finite affinities raise a ``ValueError``.
         y : ignored
         mask : array-like of bool, optional
             Only with ``affinity="precomputed"``: observed entries.

@@ -89,13 +89,13 @@ def factor_match_score(cp_a: Any, cp_b: Any, consider_weights: bool = False,
     wb, fb = _split_cp(cp_b)
     if len(fa) != len(fb):
         raise ValueError(f"cp_a and cp_b must have the same number of modes; got {len(fa)} and {len(fb)}")
-    for m, (x, y) in enumerate(zip(fa, fb)):
+    for m, (x, y) in enumerate(zip(fa, fb, strict=True)):
         if x.ndim != 2 or y.ndim != 2 or x.shape[0] != y.shape[0]:
             raise ValueError(f"mode {m}: factor shapes {x.shape} and {y.shape} do not match")
     congruence = np.ones((fa[0].shape[1], fb[0].shape[1]))
     norms_a = np.ones(fa[0].shape[1]) if wa is None else np.abs(wa).copy()
     norms_b = np.ones(fb[0].shape[1]) if wb is None else np.abs(wb).copy()
-    for x, y in zip(fa, fb):
+    for x, y in zip(fa, fb, strict=True):
         nx = np.linalg.norm(x, axis=0)
         ny = np.linalg.norm(y, axis=0)
         norms_a *= nx
@@ -240,7 +240,7 @@ def _initial_factors(x: torch.Tensor, rank: int, n_restarts: int, init: Any,
     if isinstance(init, str):
         facs = [torch.rand((n_restarts, n, rank), generator=generator, **opts) for n in shape]
         if init == "svd":
-            for f, s in zip(facs, _svd_init(x, rank)):
+            for f, s in zip(facs, _svd_init(x, rank), strict=True):
                 f[0] = s
         # Scale each restart so the model norm equals ||X|| (Gram identity, no rebuild).
         gram = _gram(facs[0]) * _gram(facs[1]) * _gram(facs[2])
@@ -575,7 +575,7 @@ def elbow_rank(ranks: Sequence[int], errors: Sequence[float]) -> int:
     ``argmax_R (e_{R-1} - e_R) / (e_R - e_{R+1})`` over ranks whose two
     neighbours ``R - 1`` and ``R + 1`` are also in ``ranks`` (and ``R >= 2``).
     """
-    lookup = {int(r): float(e) for r, e in zip(ranks, errors)}
+    lookup = {int(r): float(e) for r, e in zip(ranks, errors, strict=True)}
     tiny = np.finfo(float).tiny
     scores = {}
     for r in sorted(lookup):

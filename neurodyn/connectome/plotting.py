@@ -52,7 +52,8 @@ def plot_component(dc, component: int, *, schedule: Sequence[Sequence[float]] | 
     -------
     matplotlib.figure.Figure
     """
-    if axes is None:
+    own_figure = axes is None
+    if own_figure:
         fig, axes = plt.subplots(1, 3, figsize=(11, 3.2), gridspec_kw={"width_ratios": [1, 1.6, 1]})
     else:
         fig = axes[0].figure
@@ -80,7 +81,8 @@ def plot_component(dc, component: int, *, schedule: Sequence[Sequence[float]] | 
         ax.set_xticklabels(animal_labels, rotation=90)
     ax.set_xlabel("animal")
     ax.set_ylabel("animal factor")
-    fig.tight_layout()
+    if own_figure:
+        fig.tight_layout()
     return fig
 
 
@@ -89,7 +91,7 @@ def plot_components(dc, components: Sequence[int] | None = None, **kwargs):
     comps = list(range(dc.weights_.size)) if components is None else list(components)
     fig, axes = plt.subplots(len(comps), 3, figsize=(11, 3.0 * len(comps)), squeeze=False,
                              gridspec_kw={"width_ratios": [1, 1.6, 1]})
-    for row, r in zip(axes, comps):
+    for row, r in zip(axes, comps, strict=True):
         plot_component(dc, r, axes=row, **kwargs)
     fig.tight_layout()
     return fig

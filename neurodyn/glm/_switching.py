@@ -233,15 +233,17 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
 
     def _bin_log_prob(self, counts, feats, logfact, W, b):
         """Per-bin, per-state log-likelihood summed over neurons: (M, S)."""
-        n_bins = counts.shape[0]
+        n_bins, dim = feats.shape
         n_states, n_neurons = W.shape[0], W.shape[1]
+        W_flat = W.reshape(n_states * n_neurons, dim).T
         step = max(1, _CHUNK // max(1, n_states * n_neurons))
         out = []
         for start in range(0, n_bins, step):
             sl = slice(start, start + step)
-            u = torch.einsum("md,snd->msn", feats[sl], W) + b[None]
-            out.append(poisson_log_prob(counts[sl, None, :], u, self.link,
-                                        logfact[sl, None, :]).sum(-1))
+            u = (feats[sl] @ W_flat).reshape(-1, n_states, n_neurons) + b[None]
+            lp = poisson_log_prob(counts[sl, None, :], u, self.link, 0.0).sum(-1)
+            # the factorial term does not depend on the state
+            out.append(lp - logfact[sl].sum(-1, keepdim=True))
         return torch.cat(out, 0)
 
     def _log_emission(self, batch, params, mode="expected"):

@@ -165,6 +165,9 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
         ``"<feature>_<node>"`` for every output column.
     thresholds_ : ndarray
         Threshold used for each subject of the last :meth:`transform` call.
+    masker_ : nilearn masker
+        The masker applied to image inputs (a fitted copy when ``masker`` was
+        not fitted); only set for image inputs.
 
     Notes
     -----

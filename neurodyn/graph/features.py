@@ -179,7 +179,7 @@ def _packed_rows(A: sp.csr_array, block_size: int = 1024) -> np.ndarray:
     return packed.view(np.uint64)
 
 
-def _triangles_bitset(A: sp.csr_array, chunk: int = 16384) -> np.ndarray:
+def _triangles_bitset(A: sp.csr_array, chunk: int = 2048) -> np.ndarray:
     n = A.shape[0]
     if A.nnz == 0:
         return np.zeros(n, dtype=np.int64)

@@ -67,7 +67,7 @@ def plot_surface_feature_map(values, hemi="left", mesh="fsaverage5", title=None,
                              figsize=(4.5 * len(views), 4))
     axes = np.atleast_1d(axes)
     vmax = float(np.nanpercentile(values, 99)) if vmax is None else vmax
-    for ax, view in zip(axes, views):
+    for ax, view in zip(axes, views, strict=True):
         plotting.plot_surf_stat_map(fsaverage[f"infl_{side}"], values, hemi=side, view=view,
                                     bg_map=fsaverage[f"sulc_{side}"], cmap=cmap, vmin=0, vmax=vmax,
                                     colorbar=(ax is axes[-1]), axes=ax, figure=fig, engine="matplotlib")

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -511,8 +512,11 @@ class LeakyRNN(_RecurrentBase):
             params = [u_eff, w_eff, b_eff, torch.zeros_like(b_eff)]
         else:
             params = [u_eff, w_eff]
-        states, h_n = kernel(x, h.unsqueeze(0).contiguous(), params, b_eff is not None, 1, 0.0,
-                             self.training, False, False)
+        with warnings.catch_warnings():
+            # cuDNN warns that freshly computed weights are not one flat buffer; that is intended.
+            warnings.simplefilter("ignore", UserWarning)
+            states, h_n = kernel(x, h.unsqueeze(0).contiguous(), params, b_eff is not None, 1, 0.0,
+                                 self.training, False, False)
         return states, h_n[0]
 
     def forward_loop(self, x: torch.Tensor, h: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -196,6 +196,16 @@ class _BinaryMemoryTask(Task):
         low, high = self.seq_len
         return int(low), int(high)
 
+    def _length_generator(self, gen: torch.Generator) -> torch.Generator:
+        # The length is needed on the host: on CUDA draw it from a CPU generator seeded from
+        # the device one, so sampling does not synchronise with the GPU at every batch.
+        if gen.device.type == "cpu":
+            return gen
+        cached = getattr(self, "_cpu_len_gen", None)
+        if cached is None or cached[0] is not gen:
+            self._cpu_len_gen = (gen, torch.Generator().manual_seed(gen.initial_seed() + 1))
+        return self._cpu_len_gen[1]
+
     def draw_stream(self, n_timesteps: int, batch_size: int, generator: torch.Generator,
                     rate: str | float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Binary stream ``(n_timesteps, batch)`` and the Bernoulli rate of each trial."""
@@ -225,7 +235,7 @@ class _BinaryMemoryTask(Task):
         low, high = self.seq_len_range()
         if low < self.n_max:
             raise ValueError(f"seq_len must be at least max(n) = {self.n_max}; got {low}")
-        m = int(torch.randint(low, high, (1,), generator=gen, device=self._device).item())
+        m = int(torch.randint(low, high, (1,), generator=self._length_generator(gen)).item())
         x, p = self.draw_stream(m, batch_size, gen)
         targets = torch.zeros(m, batch_size, len(self.ns), dtype=torch.long, device=self._device)
         for k, n in enumerate(self.ns):

@@ -30,7 +30,12 @@ def run_demo(out_dir: Path, quick: bool = False, data_home: Path | None = None) 
     import matplotlib.pyplot as plt
 
     from ..datasets.simulate import add_rdm_noise, make_layer_rdms
-    from . import TopologicalRSA, geotopological_grid, geotopological_transform, graph_geodesic_transform
+    from . import (
+        TopologicalRSA,
+        geotopological_grid,
+        geotopological_transform,
+        graph_geodesic_transform,
+    )
     from .plotting import plot_confusion, plot_lu_heatmap, plot_rdm_panels
 
     out_dir = Path(out_dir)

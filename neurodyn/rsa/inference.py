@@ -151,6 +151,40 @@ def noise_ceiling(rdms: Any, method: str = "cosine") -> tuple[float, float]:
     return float(lower), float(upper)
 
 
+_FAST_METHODS = ("cosine", "corr", "spearman", "rho-a")
+
+
+def _pair_lookup(k: int) -> np.ndarray:
+    iu = np.triu_indices(k, 1)
+    lookup = np.full((k, k), -1, dtype=np.int64)
+    lookup[iu] = np.arange(iu[0].size)
+    lookup[iu[1], iu[0]] = lookup[iu]
+    return lookup
+
+
+def _prep(x: np.ndarray, method: str) -> np.ndarray:
+    """Rows scaled so that ``_prep(a) @ _prep(b).T`` is the similarity (NaN-free input)."""
+    if method in ("spearman", "rho-a"):
+        x = stats.rankdata(x, axis=1)
+    if method != "cosine":
+        x = x - x.mean(1, keepdims=True)
+    if method == "rho-a":
+        n = x.shape[1]
+        return x * np.sqrt(12.0 / (float(n) ** 3 - n))
+    norm = np.sqrt(np.einsum("ij,ij->i", x, x))[:, None]
+    return np.divide(x, norm, out=np.zeros_like(x), where=norm > 0)
+
+
+def _noise_ceiling_fast(x: np.ndarray, prep_x: np.ndarray, method: str) -> tuple[float, float]:
+    n = x.shape[0]
+    terms = _pool_terms(x, method)
+    total = terms.sum(0)
+    upper = float((_prep(_finish_pool(total[None] / n, method), method) @ prep_x.T).mean())
+    loo = _prep(_finish_pool((total[None] - terms) / (n - 1), method), method)
+    lower = float(np.einsum("ij,ij->i", loo, prep_x).mean())
+    return lower, upper
+
+
 @dataclass
 class ModelEvaluation:
     """Result of :func:`evaluate_models` / :func:`evaluate_fixed`.
@@ -269,9 +303,22 @@ def evaluate_models(models: Any, data: Any, method: str = "corr", n_bootstrap: i
         from tqdm.auto import tqdm
 
         iterator = tqdm(iterator, desc="bootstrap")
+    fast = method in _FAST_METHODS and not (np.isnan(m).any() or np.isnan(d).any())
+    lookup = _pair_lookup(k)
     for b in iterator:
         pidx = pattern_idx[b]
         if np.unique(pidx).size < 3:
+            continue
+        if fast:
+            # all RDMs of a sample share their NaN (duplicate) positions: drop them once
+            ju = np.triu_indices(pidx.size, 1)
+            pos = lookup[pidx[ju[0]], pidx[ju[1]]]
+            pos = pos[pos >= 0]
+            sample = d[rdm_idx[b]][:, pos]
+            prep_d = _prep(sample, method)
+            ev[b] = (_prep(m[:, pos], method) @ prep_d.T).mean(1)
+            if with_noise_ceiling and d.shape[0] > 1:
+                ncs[b] = _noise_ceiling_fast(sample, prep_d, method)
             continue
         sample = subsample_patterns(d[rdm_idx[b]], pidx)
         msub = subsample_patterns(m, pidx)

@@ -46,7 +46,7 @@ def plot_rdm_panels(rdms: Mapping[str, Any], ncols: int = 4, cmap: str = "viridi
     fig, axes = plt.subplots(nrows, ncols, figsize=(3 * ncols, 3 * nrows), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
-    for ax, name in zip(axes.ravel(), names):
+    for ax, name in zip(axes.ravel()[: len(names)], names, strict=True):
         ax.axis("on")
         plot_rdm(rdms[name], ax=ax, title=name, cmap=cmap, colorbar=False)
     fig.tight_layout()

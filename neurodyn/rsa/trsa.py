@@ -397,7 +397,7 @@ def geotopological_grid(rdms: Any, regions: Any, subjects: Any, step: float = 0.
         chunk = pairs[start:start + 40]
         pred = loso_nearest_centroid(_gt_many(ranked, chunk), cls.ravel(), subj.ravel(), n_cls)
         a = (pred == cls.ravel()[None]).mean(1)
-        for (lo, up), val in zip(chunk, a):
+        for (lo, up), val in zip(chunk, a, strict=True):
             acc[np.searchsorted(lowers, lo - 1e-12), np.searchsorted(uppers, up - 1e-12)] = val
     best = np.unravel_index(np.nanargmax(acc), acc.shape)
     return {"lower": lowers, "upper": uppers, "accuracy": acc,

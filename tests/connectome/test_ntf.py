@@ -54,7 +54,7 @@ def _brute_force_fms(fa, fb):
         total = 0.0
         for i, j in enumerate(perm):
             prod = 1.0
-            for x, y in zip(fa, fb):
+            for x, y in zip(fa, fb, strict=True):
                 prod *= abs(x[:, i] @ y[:, j]) / (np.linalg.norm(x[:, i]) * np.linalg.norm(y[:, j]))
             total += prod
         best = max(best, total / r)
@@ -146,7 +146,7 @@ def test_determinism_and_seed_effect():
     a = NonnegativeCP(3, n_restarts=3, max_iter=20, random_state=7, device="cpu").fit(x)
     b = NonnegativeCP(3, n_restarts=3, max_iter=20, random_state=7, device="cpu").fit(x)
     c = NonnegativeCP(3, n_restarts=3, max_iter=20, random_state=8, device="cpu").fit(x)
-    for fa, fb in zip(a.factors_, b.factors_):
+    for fa, fb in zip(a.factors_, b.factors_, strict=True):
         np.testing.assert_array_equal(fa, fb)
     assert not np.array_equal(a.factors_[0], c.factors_[0])
 
@@ -249,7 +249,7 @@ def test_pair_mask_closed_form_equals_dense_imputation():
     dense = fit_nonnegative_cp(xt, 3, mask=torch.from_numpy(np.broadcast_to(mask, x.shape).copy()),
                                n_restarts=2, init=init, max_iter=20, tol=0)
     np.testing.assert_allclose(compact["errors"], dense["errors"], rtol=0, atol=1e-12)
-    for fc, fd in zip(compact["factors"], dense["factors"]):
+    for fc, fd in zip(compact["factors"], dense["factors"], strict=True):
         np.testing.assert_allclose(fc.numpy(), fd.numpy(), rtol=0, atol=1e-11)
     # and the reported error is the observed-entry error of the returned model
     f = [t[0].numpy() for t in compact["factors"]]

@@ -156,3 +156,18 @@ def test_no_leakage_on_noise_but_leaky_variant_overfits():
     leaky = cross_val_score(make_pipeline(PCA(5), LinearDiscriminantAnalysis()), X[:, leaked_cols], y,
                             cv=StratifiedKFold(5, shuffle=True, random_state=1))
     assert leaky.mean() > 0.5 + 2 * se
+
+
+def test_graph_parameters_tuned_inside_nested_cv():
+    # raw series in, GraphFeatures as the first pipeline step: density and feature set
+    # are chosen by the inner grid search on training subjects only
+    data = fmri_cohort(30, 40, 100, n_signal_nodes=8, effect=1.5, random_state=2)
+    clf = make_graph_classifier(n_voxels=10, n_components=3,
+                                graph_features=GraphFeatures(density=0.1, features=("degree",)))
+    assert [name for name, _ in clf.steps][0] == "graph"
+    grid = {"graph__density": [0.05, 0.15], "graph__features": [("degree",), ("triangles",)]}
+    rep = cross_validate_report(clf, data["timeseries"], data["y"], param_grid=grid, n_splits=3,
+                                inner_splits=3, random_state=0)
+    assert rep.accuracy.size == 3
+    assert all(set(p) == {"graph__density", "graph__features"} for p in rep.best_params)
+    assert rep.summary()["accuracy_mean"] >= 0.8

@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from neurodyn.graph import correlation_graph, correlation_matrix, density_to_n_edges, threshold_matrix
+from neurodyn.graph import (
+    correlation_graph,
+    correlation_matrix,
+    density_to_n_edges,
+    threshold_matrix,
+)
 
 
 def _series(seed, n_time=80, n_nodes=60, rank=4):

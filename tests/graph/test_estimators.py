@@ -90,7 +90,7 @@ def test_parallel_and_cached_results_identical(tmp_path):
     second = cached.transform(subjects)
     assert np.array_equal(ref, par) and np.array_equal(ref, first) and np.array_equal(ref, second)
     assert any(tmp_path.rglob("output.pkl"))  # results were written to the cache
-    assert all(np.array_equal(a, b) for a, b in zip(subjects, before))
+    assert all(np.array_equal(a, b) for a, b in zip(subjects, before, strict=True))
 
 
 def test_graph_features_bad_inputs():
@@ -142,3 +142,27 @@ def test_to_nifti_round_trip():
     assert deg_img.shape == (4, 5, 3)
     assert np.array_equal(deg_img[mask.astype(bool)], X[0, :6])
     assert np.all(deg_img[~mask.astype(bool)] == 0)
+    # an unfitted masker is fitted on a copy: the parameter stays untouched
+    unfitted = NiftiMasker(nib.Nifti1Image(mask, affine), standardize=None)
+    gf2 = GraphFeatures(threshold=0.0, features=("degree", "triangles"), masker=unfitted)
+    assert np.array_equal(gf2.fit_transform([img, img]), X)
+    assert not hasattr(unfitted, "mask_img_") and hasattr(gf2.masker_, "mask_img_")
+    assert np.array_equal(gf2.to_nifti(X[0])["degree"].get_fdata(), deg_img)
+
+
+def test_graph_features_estimator_contract():
+    subjects = _cohort(n_subjects=3)["timeseries"]
+    params = dict(threshold=None, density=0.2, absolute=True, features=["triangles", "degree"],
+                  block_size=7, engine="sparse", device="cpu", n_jobs=None, memory=None,
+                  masker=None, verbose=False)
+    gf = GraphFeatures(**params)
+    assert gf.get_params() == params  # stored unchanged, no validation in __init__
+    assert gf.fit(subjects) is gf
+    assert gf.get_params() == params and gf.features == ["triangles", "degree"]
+    assert not hasattr(clone(gf), "n_nodes_")
+    X1 = gf.transform(subjects)
+    X2 = clone(gf).set_params(density=0.4).fit_transform(subjects)
+    assert X1.shape == X2.shape == (3, 60)
+    # denser graphs: every subject gets twice the edges, so degree sums double
+    assert np.array_equal(X2[:, 30:].sum(axis=1), 2 * X1[:, 30:].sum(axis=1))
+    assert list(gf.get_feature_names_out()[:2]) == ["triangles_0", "triangles_1"]

@@ -43,6 +43,18 @@ def test_kendall_counts_long_vectors_vs_scipy():
             np.testing.assert_allclose(s[i, j] / np.sqrt((n0 - tx[i]) * (n0 - ty[j])), tb, rtol=0, atol=1e-12)
 
 
+def test_inversion_counters_torch_and_numpy_vs_brute_force():
+    import torch
+
+    from neurodyn.rsa.compare import _count_inversions, _count_inversions_numpy
+
+    rng = np.random.default_rng(7)
+    y = np.vstack([rng.integers(0, 9, 75), rng.permutation(75), np.arange(75)[::-1]])
+    ref = [sum(int(r[i] > r[j]) for i in range(75) for j in range(i + 1, 75)) for r in y]
+    np.testing.assert_array_equal(_count_inversions(torch.from_numpy(y), 75).numpy(), ref)
+    np.testing.assert_array_equal(_count_inversions_numpy(y, 75), ref)
+
+
 def test_tau_b_vs_scipy_and_rank_methods():
     a = np.vstack([_rdms(5, 2, ties=True), _rdms(6, 2)])
     b = _rdms(7, 3)

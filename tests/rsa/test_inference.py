@@ -76,6 +76,18 @@ def test_bootstrap_per_sample_values_and_reproducibility():
     assert full.noise_ceiling[0] <= full.noise_ceiling[1]
 
 
+@pytest.mark.parametrize("method", ["corr", "cosine", "spearman", "rho-a"])
+def test_fast_bootstrap_path_equals_general_path(method):
+    models, data = _data(7)
+    idx = bootstrap_indices(data.shape[0], 8, 6, random_state=2)
+    fast = evaluate_models(models, data, method, indices=idx)
+    for b in range(6):
+        sample = subsample_patterns(data[idx[0][b]], idx[1][b])
+        msub = subsample_patterns(models, idx[1][b])
+        np.testing.assert_allclose(fast.evaluations[b], compare_rdms(msub, sample, method).mean(1), atol=1e-12)
+        np.testing.assert_allclose(fast.noise_ceiling_samples[b], noise_ceiling(sample, method), atol=1e-12)
+
+
 def test_pool_rdms_rank_methods_average_ranks():
     _, data = _data(5)
     from scipy.stats import rankdata
@@ -94,7 +106,7 @@ def test_bootstrap_matches_rsatoolbox_with_same_indices():
     rdm_idx = np.empty((n_b, data.shape[0]), dtype=int)
     pat_idx = np.empty((n_b, 8), dtype=int)
     ref = np.empty((n_b, models.shape[0]))
-    np.random.seed(0)
+    np.random.seed(0)  # noqa: NPY002 - rsatoolbox draws from numpy's global RNG
     for b in range(n_b):
         sample, ri, pi = bootstrap_sample(rd)
         rdm_idx[b], pat_idx[b] = ri, np.sort(pi)

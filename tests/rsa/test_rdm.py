@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from neurodyn.rsa import compute_rdm, compute_rdm_movie, noise_covariance, noise_precision, rdm_to_matrix, rdm_to_vector
+from neurodyn.rsa import (
+    compute_rdm,
+    compute_rdm_movie,
+    noise_covariance,
+    noise_precision,
+    rdm_to_matrix,
+    rdm_to_vector,
+)
 
 RTOL, ATOL = 1e-10, 1e-12
 

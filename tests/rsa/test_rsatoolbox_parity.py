@@ -71,3 +71,15 @@ def test_geodesic_fresh_and_interop():
     obj = to_rsatoolbox(v, dissimilarity_measure="test")
     assert obj.n_rdm == 2 and obj.n_cond == 8
     np.testing.assert_array_equal(from_rsatoolbox(obj), v)
+
+
+@pytest.mark.parametrize("method", ["corr", "cosine", "spearman"])
+def test_noise_ceiling_fresh(method):
+    from rsatoolbox.inference import boot_noise_ceiling
+
+    from neurodyn.rsa import noise_ceiling
+
+    rng = np.random.default_rng(14)
+    data = rng.random(28) + 0.5 * rng.random((5, 28))
+    ref = boot_noise_ceiling(RDMs(data), method=method)
+    np.testing.assert_allclose(noise_ceiling(data, method), ref, rtol=RTOL, atol=ATOL)

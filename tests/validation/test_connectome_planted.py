@@ -14,7 +14,12 @@ from sklearn.metrics import adjusted_rand_score
 from tensorly.cp_tensor import CPTensor
 from tensorly.decomposition import non_negative_parafac_hals
 
-from neurodyn.connectome import DynamicConnectome, NonnegativeCP, affinity_tensor, factor_match_score
+from neurodyn.connectome import (
+    DynamicConnectome,
+    NonnegativeCP,
+    affinity_tensor,
+    factor_match_score,
+)
 from neurodyn.datasets.simulate import dynamic_connectome, planted_connectome_factors
 
 DATA = Path(os.environ.get("NEURODYN_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
@@ -51,7 +56,7 @@ def _per_component_fms(truth, factors, match):
     for c in range(truth[0].shape[1]):
         r = match[c]
         prod = 1.0
-        for t, f in zip(truth, factors):
+        for t, f in zip(truth, factors, strict=True):
             prod *= abs(t[:, c] @ f[:, r]) / (np.linalg.norm(t[:, c]) * np.linalg.norm(f[:, r]))
         out.append(prod)
     return np.array(out)
@@ -145,7 +150,7 @@ def test_rank_sweep_selects_planted_rank(default_fit):
     np.testing.assert_allclose(sweep["best_errors"],
                                [0.8082, 0.7923, 0.7795, 0.7706, 0.7684, 0.7662, 0.7643], atol=6e-4)
     assert sweep["elbow_rank"] == 4
-    stability = dict(zip(sweep["ranks"].tolist(), sweep["stability"]))
+    stability = dict(zip(sweep["ranks"].tolist(), sweep["stability"], strict=True))
     assert stability[4] >= 0.99
     assert stability[2] < 0.9
 
