@@ -44,6 +44,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true", help="the spec's workload sizes")
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--only", nargs="+", choices=["W1", "W2", "W3", "W4"], default=["W1", "W2", "W3", "W4"],
+                        help="run only these workloads")
     args = parser.parse_args()
 
     try:
@@ -79,95 +81,99 @@ def main() -> None:
     ratios = {}
 
     # ---------------------------------------------------------------- W1
-    s_, k_, r_, p_ = (20, 92, 8, 1000) if full else (4, 92, 8, 300)
-    print(f"\nW1 crossnobis: S={s_}, K={k_}, R={r_}, P={p_}")
-    x = rng.normal(size=(s_, r_ * k_, p_))
-    cond = np.tile(np.arange(k_), r_)
-    run = np.repeat(np.arange(r_), k_)
-    datasets = [Dataset(x[s], obs_descriptors={"cond": cond, "run": run}) for s in range(s_)]
-    resid = rng.normal(size=(200, p_))
-    prec = noise_precision(resid, "shrinkage_diag")
-    np.testing.assert_allclose(prec, prec_from_residuals(resid, method="shrinkage_diag"), rtol=1e-8)
-    for label, noise in (("identity", None), ("shrinkage precision", prec)):
-        def ours(noise=noise):
-            return compute_rdm(x, "crossnobis", conditions=cond, folds=run, noise=noise, device="cpu")
+    if "W1" in args.only:
+        s_, k_, r_, p_ = (20, 92, 8, 1000) if full else (4, 92, 8, 300)
+        print(f"\nW1 crossnobis: S={s_}, K={k_}, R={r_}, P={p_}")
+        x = rng.normal(size=(s_, r_ * k_, p_))
+        cond = np.tile(np.arange(k_), r_)
+        run = np.repeat(np.arange(r_), k_)
+        datasets = [Dataset(x[s], obs_descriptors={"cond": cond, "run": run}) for s in range(s_)]
+        resid = rng.normal(size=(200, p_))
+        prec = noise_precision(resid, "shrinkage_diag")
+        np.testing.assert_allclose(prec, prec_from_residuals(resid, method="shrinkage_diag"), rtol=1e-8)
+        for label, noise in (("identity", None), ("shrinkage precision", prec)):
+            def ours(noise=noise):
+                return compute_rdm(x, "crossnobis", conditions=cond, folds=run, noise=noise, device="cpu")
 
-        def theirs(noise=noise):
-            return np.vstack([calc_rdm(d, method="crossnobis", descriptor="cond", cv_descriptor="run",
-                                       noise=noise).get_vectors() for d in datasets])
+            def theirs(noise=noise):
+                return np.vstack([calc_rdm(d, method="crossnobis", descriptor="cond", cv_descriptor="run",
+                                           noise=noise).get_vectors() for d in datasets])
 
-        t_nd, a = _timeit(ours, rep)
-        t_ref, b = _timeit(theirs, 1 if full else rep)
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
-        ratios[f"W1 {label}"] = _row(f"W1 crossnobis ({label})", t_nd, t_ref)
+            t_nd, a = _timeit(ours, rep)
+            t_ref, b = _timeit(theirs, 1 if full else rep)
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+            ratios[f"W1 {label}"] = _row(f"W1 crossnobis ({label})", t_nd, t_ref)
 
     # ---------------------------------------------------------------- W2
-    n_m = 20 if full else 10
-    print(f"\nW2 compare: {n_m} models x {n_m} data RDMs, K=92")
-    models = rng.random((n_m, 4186))
-    models[: n_m // 4] = np.round(models[: n_m // 4] * 2)  # categorical models: ties
-    data = rng.random((n_m, 4186))
-    for method in ("cosine", "corr", "spearman", "rho-a", "cosine_cov", "tau-a", "tau-b"):
-        def ours(method=method):
-            return compare_rdms(models, data, method, device="cpu")
+    if "W2" in args.only:
+        n_m = 20 if full else 10
+        print(f"\nW2 compare: {n_m} models x {n_m} data RDMs, K=92")
+        models = rng.random((n_m, 4186))
+        models[: n_m // 4] = np.round(models[: n_m // 4] * 2)  # categorical models: ties
+        data = rng.random((n_m, 4186))
+        for method in ("cosine", "corr", "spearman", "rho-a", "cosine_cov", "tau-a", "tau-b"):
+            def ours(method=method):
+                return compare_rdms(models, data, method, device="cpu")
 
-        def theirs(method=method):
-            return compare(RDMs(models), RDMs(data), "kendall" if method == "tau-b" else method)
+            def theirs(method=method):
+                return compare(RDMs(models), RDMs(data), "kendall" if method == "tau-b" else method)
 
-        t_nd, a = _timeit(ours, rep)
-        t_ref, b = _timeit(theirs, rep)
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
-        ratios[f"W2 {method}"] = _row(f"W2 compare {method}", t_nd, t_ref)
+            t_nd, a = _timeit(ours, rep)
+            t_ref, b = _timeit(theirs, rep)
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+            ratios[f"W2 {method}"] = _row(f"W2 compare {method}", t_nd, t_ref)
 
     # ---------------------------------------------------------------- W3
-    n_boot = 100 if full else 20
-    n_sub = 20
-    print(f"\nW3 bootstrap: 10 models, S={n_sub}, K=92, N={n_boot}, corr, with noise ceiling")
-    truth = rng.random(4186)
-    data3 = truth + 0.5 * rng.random((n_sub, 4186))
-    models3 = np.vstack([truth + 0.3 * rng.random((1, 4186)), rng.random((9, 4186))])
-    def theirs3():
-        np.random.seed(1)  # noqa: NPY002 - rsatoolbox draws from numpy's global RNG
-        return eval_bootstrap([ModelFixed(f"m{i}", RDMs(m)) for i, m in enumerate(models3)], RDMs(data3),
-                              method="corr", N=n_boot)
+    if "W3" in args.only:
+        n_boot = 100 if full else 20
+        n_sub = 20
+        print(f"\nW3 bootstrap: 10 models, S={n_sub}, K=92, N={n_boot}, corr, with noise ceiling")
+        truth = rng.random(4186)
+        data3 = truth + 0.5 * rng.random((n_sub, 4186))
+        models3 = np.vstack([truth + 0.3 * rng.random((1, 4186)), rng.random((9, 4186))])
+        def theirs3():
+            np.random.seed(1)  # noqa: NPY002 - rsatoolbox draws from numpy's global RNG
+            return eval_bootstrap([ModelFixed(f"m{i}", RDMs(m)) for i, m in enumerate(models3)], RDMs(data3),
+                                  method="corr", N=n_boot)
 
-    def ours3():
-        return evaluate_models(models3, data3, "corr", n_bootstrap=n_boot, random_state=1)
+        def ours3():
+            return evaluate_models(models3, data3, "corr", n_bootstrap=n_boot, random_state=1)
 
-    t_ref, res_ref = _timeit(theirs3, 1)
-    t_nd, res = _timeit(ours3, 1 if full else rep)
-    # different random draws: the means must agree within 3 bootstrap SE
-    se = np.sqrt(np.diag(res_ref.variances)[:10])
-    ref_mean = np.nanmean(res_ref.evaluations, axis=0).ravel()[:10]
-    assert np.all(np.abs(res.mean - ref_mean) <= 3 * np.maximum(se, res.sem)), (res.mean, ref_mean)
-    ratios["W3 bootstrap"] = _row(f"W3 eval_bootstrap N={n_boot}", t_nd, t_ref, "(same N; draws differ)")
+        t_ref, res_ref = _timeit(theirs3, 1)
+        t_nd, res = _timeit(ours3, 1 if full else rep)
+        # different random draws: the means must agree within 3 bootstrap SE
+        se = np.sqrt(np.diag(res_ref.variances)[:10])
+        ref_mean = np.nanmean(res_ref.evaluations, axis=0).ravel()[:10]
+        assert np.all(np.abs(res.mean - ref_mean) <= 3 * np.maximum(se, res.sem)), (res.mean, ref_mean)
+        ratios["W3 bootstrap"] = _row(f"W3 eval_bootstrap N={n_boot}", t_nd, t_ref, "(same N; draws differ)")
 
     # ---------------------------------------------------------------- W4
-    print("\nW4 tRSA transforms: 20 RDMs, K=92")
-    rdms4 = rng.random((20, 4186)) + 1.0
+    if "W4" in args.only:
+        print("\nW4 tRSA transforms: 20 RDMs, K=92")
+        rdms4 = rng.random((20, 4186)) + 1.0
 
-    def ours_gt():
-        return np.vstack([geotopological_transform(r, 0.3, 1.0, rank_first=False) for r in rdms4])
+        def ours_gt():
+            return np.vstack([geotopological_transform(r, 0.3, 1.0, rank_first=False) for r in rdms4])
 
-    def theirs_gt():
-        return np.vstack([rsa_gt(RDMs(r.copy()), 0.3, 1.0).get_vectors() for r in rdms4])
+        def theirs_gt():
+            return np.vstack([rsa_gt(RDMs(r.copy()), 0.3, 1.0).get_vectors() for r in rdms4])
 
-    t_nd, a = _timeit(ours_gt, rep)
-    t_ref, b = _timeit(theirs_gt, rep)
-    np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
-    ratios["W4 GT"] = _row("W4 geotopological_transform", t_nd, t_ref, "(case without rsatoolbox's bug)")
-    gt4 = geotopological_transform(rdms4, 0.1, 0.9)
+        t_nd, a = _timeit(ours_gt, rep)
+        t_ref, b = _timeit(theirs_gt, rep)
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+        ratios["W4 GT"] = _row("W4 geotopological_transform", t_nd, t_ref, "(case without rsatoolbox's bug)")
+        gt4 = geotopological_transform(rdms4, 0.1, 0.9)
 
-    def ours_geo():
-        return geodesic_transform(gt4, disconnected="inf")
+        def ours_geo():
+            return geodesic_transform(gt4, disconnected="inf")
 
-    def theirs_geo():
-        return rsa_geodesic(RDMs(gt4.copy())).get_vectors()
+        def theirs_geo():
+            return rsa_geodesic(RDMs(gt4.copy())).get_vectors()
 
-    t_nd, a = _timeit(ours_geo, rep)
-    t_ref, b = _timeit(theirs_geo, 1)
-    np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
-    ratios["W4 geodesic"] = _row("W4 geodesic_transform", t_nd, t_ref)
+        t_nd, a = _timeit(ours_geo, rep)
+        t_ref, b = _timeit(theirs_geo, 1)
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+        ratios["W4 geodesic"] = _row("W4 geodesic_transform", t_nd, t_ref)
 
     print("\nsummary (rsatoolbox time / neurodyn time):")
     for key, val in ratios.items():

@@ -70,7 +70,7 @@ template = StateSwitchingGLM(prior="gaussian", link="softplus", n_lags=5, random
 n_states = (1, 2, 3) if QUICK else (1, 2, 3, 4)
 selection = select_n_states(template, train, test, n_states=n_states)
 for k, ll, bps, bic in zip(selection["n_states"], selection["test_log_likelihood"],
-                           selection["test_bits_per_spike"], selection["bic"]):
+                           selection["test_bits_per_spike"], selection["bic"], strict=True):
     print(f"S={k}: held-out {ll:.4f} nats/bin/neuron, {bps:.3f} bits/spike, BIC {bic:.0f}")
 print(f"best by held-out likelihood: S={selection['best_by_test']}; "
       f"best by BIC: S={selection['best_by_bic']}")

@@ -21,11 +21,12 @@ from .communities import (
     strength_two_means,
     weighted_sbm,
 )
-from .estimator import DynamicConnectome
+from .estimator import DynamicConnectome, align_neurons
 from .ntf import NonnegativeCP, elbow_rank, factor_match_score, rank_sweep
 
 __all__ = [
     "DynamicConnectome",
+    "align_neurons",
     "NonnegativeCP",
     "affinity_tensor",
     "pairs_to_matrix",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -15,7 +16,7 @@ from .affinity import AFFINITIES, affinity_tensor, n_nodes_from_pairs, pair_indi
 from .communities import louvain_labels, strength_two_means, weighted_sbm
 from .ntf import NonnegativeCP, check_nonnegative_tensor, rank_sweep
 
-__all__ = ["DynamicConnectome", "BACKGROUND_TIME_CV", "BACKGROUND_ANIMAL_CV"]
+__all__ = ["DynamicConnectome", "align_neurons", "BACKGROUND_TIME_CV", "BACKGROUND_ANIMAL_CV"]
 
 #: A component whose time and animal factors vary less than these coefficients of
 #: variation is flagged as the flat "background" (baseline co-fluctuation).
@@ -26,6 +27,48 @@ BACKGROUND_ANIMAL_CV = 0.1
 def _cv(x: np.ndarray) -> float:
     mean = float(np.mean(x))
     return float(np.std(x) / mean) if mean > 0 else np.inf
+
+
+def align_neurons(traces: Any, neuron_labels: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Stack per-animal traces with different neuron sets on the union of labels.
+
+    Parameters
+    ----------
+    traces : list of (N_w, T) arrays
+    neuron_labels : list of sequences
+        ``neuron_labels[w][i]`` names row ``i`` of ``traces[w]``.
+
+    Returns
+    -------
+    aligned : ndarray (n_animals, n_union, T)
+        NaN rows where an animal lacks a neuron.
+    labels : ndarray (n_union,)
+        Union of labels in order of first appearance.
+    """
+    if not isinstance(traces, (list, tuple)) or not isinstance(neuron_labels, (list, tuple)):
+        raise TypeError("neuron_labels needs traces and neuron_labels as lists, one entry per animal")
+    if len(traces) != len(neuron_labels):
+        raise ValueError(f"neuron_labels has {len(neuron_labels)} entries but there are "
+                         f"{len(traces)} animals")
+    arrays = [np.asarray(t, dtype=np.float64) for t in traces]
+    union: dict[Any, int] = {}
+    for w, (arr, labels) in enumerate(zip(arrays, neuron_labels, strict=True)):
+        labels = list(labels)
+        if arr.ndim != 2 or arr.shape[0] != len(labels):
+            raise ValueError(f"traces[{w}] must be (n_neurons, n_timepoints) with one row per label; "
+                             f"got shape {arr.shape} and {len(labels)} labels")
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"neuron_labels[{w}] has duplicate labels")
+        for lab in labels:
+            union.setdefault(lab, len(union))
+    lengths = {arr.shape[1] for arr in arrays}
+    if len(lengths) > 1:
+        raise ValueError(f"traces: every animal must have the same number of timepoints; got "
+                         f"{[arr.shape[1] for arr in arrays]}")
+    aligned = np.full((len(arrays), len(union), lengths.pop()), np.nan)
+    for w, (arr, labels) in enumerate(zip(arrays, neuron_labels, strict=True)):
+        aligned[w, [union[lab] for lab in labels]] = arr
+    return aligned, np.array(list(union))
 
 
 class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
@@ -100,6 +143,8 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
         Neurons in the high-strength group of each component (2-means).
     background_ : ndarray of bool (R,)
         True for a near-flat component (time CV <= 0.15, animal CV <= 0.1).
+    neuron_labels_ : ndarray (N,) or None
+        Neuron identities when ``fit`` received ``neuron_labels``.
     window_starts_ : ndarray (K,)
         Start sample of each window (traces input only).
     rank_sweep_ : dict
@@ -141,7 +186,7 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
                     n_inner=self.n_inner, random_state=self.random_state, device=self.device,
                     dtype=self.dtype, verbose=self.verbose)
 
-    def fit(self, X, y=None, mask=None):
+    def fit(self, X, y=None, mask=None, neuron_labels=None):
         """Build the affinity tensor, factorise it and find each component's communities.
 
         Parameters
@@ -158,6 +203,12 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
         y : ignored
         mask : array-like of bool, optional
             Only with ``affinity="precomputed"``: observed entries.
+        neuron_labels : list of sequences, optional
+            With a list of traces whose animals recorded different neurons: the
+            identity of each row, one sequence per animal. The neurons are
+            aligned on the union of labels (in order of first appearance, stored
+            in ``neuron_labels_``); a neuron absent from an animal becomes a
+            missing (masked) neuron there.
 
         Returns
         -------
@@ -169,6 +220,9 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
                 and 0.0 <= self.community_threshold < 1.0):
             raise ValueError(f"community_threshold must be in [0, 1); got {self.community_threshold!r}")
         self._setup_torch()
+        self.neuron_labels_ = None
+        if neuron_labels is not None:
+            X, self.neuron_labels_ = align_neurons(X, neuron_labels)
         if isinstance(self.affinity, str) and self.affinity == "precomputed":
             tensor, m = check_nonnegative_tensor(X, "X", mask)
             self.n_nodes_ = n_nodes_from_pairs(tensor.shape[0])

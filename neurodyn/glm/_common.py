@@ -120,7 +120,7 @@ def lbfgs_minimize(params: list[torch.Tensor], objective, max_iter: int, tol: fl
     def closure():
         if value_and_grad is not None:
             loss, grads = value_and_grad()
-            for p, g in zip(params, grads):
+            for p, g in zip(params, grads, strict=True):
                 p.grad = g
             return loss
         opt.zero_grad()

@@ -10,7 +10,14 @@ from sklearn.utils.validation import check_is_fitted
 from .._torch import TorchEstimatorMixin
 from .._validation import check_in, check_positive_int
 from ._common import as_trial_list, check_min_length, lbfgs_minimize, make_basis, make_batch
-from ._emission import LINKS, LOG2, link_of_rate, poisson_log_prob, weighted_glm_value_and_grad
+from ._emission import (
+    LINKS,
+    LOG2,
+    inverse_link,
+    link_of_rate,
+    poisson_log_prob,
+    weighted_glm_value_and_grad,
+)
 
 __all__ = ["PoissonGLM"]
 
@@ -166,14 +173,15 @@ class PoissonGLM(TorchEstimatorMixin, BaseEstimator):
         """
         check_is_fitted(self, "coupling_")
         batch = self._batch(X)
-        from ._emission import inverse_link
         w = self._weights_flat()
         u = batch.features @ w.T + torch.as_tensor(self.intercept_, device=self.device_,
                                                    dtype=self.dtype_)
         rate = self._numpy(inverse_link(u, self.link))
-        lengths = self._numpy(batch.lengths)
-        if len(set(lengths.tolist())) == 1:
-            return rate if np.ndim(X) == 3 or isinstance(X, (list, tuple)) else rate[0]
+        lengths = self._numpy(batch.lengths).tolist()
+        if not isinstance(X, (list, tuple)) and np.ndim(X) == 2:
+            return rate[0]
+        if len(set(lengths)) == 1:
+            return rate
         return [rate[i, :n] for i, n in enumerate(lengths)]
 
     def log_likelihood(self, X):

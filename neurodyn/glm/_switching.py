@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._torch import TorchEstimatorMixin
 from .._validation import check_in, check_positive_int
 from ._alignment import adjacency_classes
-from ._common import as_trial_list, check_min_length, make_basis, make_batch, lbfgs_minimize
+from ._common import as_trial_list, check_min_length, lbfgs_minimize, make_basis, make_batch
 from ._emission import LINKS, poisson_log_prob, weighted_glm_value_and_grad
 from ._hmm import forward_backward, forward_backward_scan, log_marginal_likelihood, viterbi
 from ._poisson_glm import bits_per_spike, fit_glm_parameters
@@ -24,6 +24,7 @@ PRIOR_FORMS = ("concrete", "categorical")
 _STAY = 0.98          # initial self-transition probability (as in the paper)
 _LOGIT_LIMIT = -20.0  # class log-probabilities below this trigger halving of the logits
 _CHUNK = 2_000_000    # elements of (bins x states x neurons) evaluated at once
+_PAPER_TRANSITION_FLOOR = math.exp(-8)
 
 
 def _log_concrete_density(log_x, log_location, tau):
@@ -137,6 +138,31 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
     mean_rate_ : ndarray (n_neurons,)
     n_features_in_ : int
 
+    Notes
+    -----
+    Reproducing the paper's synthetic setup: ``link="sigmoid"``,
+    ``shared_bias=True``, ``basis="exp"`` with ``decay=1, n_lags=5``,
+    ``prior_scale=1/3``, ``temperature=0.2`` (0.5 for the 2025 code) and
+    ``prior_form="concrete"``. Differences from the authors' code, all deliberate:
+
+    - The Concrete prior's location is ``log p_bar`` (the authors' code passes
+      ``p_bar`` itself as log-location, which makes the prior nearly flat).
+    - States are initialised from a single GLM plus Gaussian noise
+      (``init_noise``), not at zero, so the states are not identical at the start.
+    - Plain and Gaussian M-steps run L-BFGS to convergence (at most
+      ``m_step_max_iter`` iterations) instead of 50 Adam steps per sequence; the
+      Gaussian prior's shared mean is eliminated in closed form (its MAP value).
+    - The one-hot model starts from a fitted Gaussian-prior switching GLM
+      (classes and magnitudes read off its weights); its class logits are centred and clipped
+      to keep class log-probabilities above -20 (the authors halve them, which
+      makes the objective jump every few iterations). EM stops when the hard
+      adjacency has not changed for two iterations and the objective changes by
+      less than 1e-4 (relative), or after ``max_iter`` iterations.
+    - Transitions use the closed-form update with the paper's floor
+      (``min_transition``); the initial distribution is uniform and fixed.
+    - ``score`` is the marginal (forward-algorithm) log-likelihood per bin and
+      neuron, not the likelihood conditional on the Viterbi path.
+
     References
     ----------
     C. Li, S. H. Kim, C. Rodgers, H. Choi, A. Wu. One-hot Generalized Linear Model
@@ -151,7 +177,7 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
                  decay=1.0, time_span=None, n_basis=3, shared_bias=True, prior_scale=1 / 3,
                  temperature=0.2, prior_form="concrete", init_noise=0.3, n_init=1,
                  max_iter=100, tol=1e-6, m_step_max_iter=100, adam_steps=200,
-                 learning_rate=0.01, min_transition=math.exp(-8), sticky=0.0,
+                 learning_rate=0.01, min_transition=_PAPER_TRANSITION_FLOOR, sticky=0.0,
                  adjacency_threshold=0.2, scan=False, device="auto", dtype=None,
                  random_state=None, verbose=False):
         self.n_states = n_states
@@ -444,9 +470,10 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         for _ in range(self.n_init):
             params = self._initial_params(glm_W, glm_b, n_neurons)
             if self.prior == "onehot":
-                # warm start: the unpenalised switching GLM, then one-hot refinement
+                # warm start: the Gaussian-prior switching GLM (its weights stay finite
+                # with little data, unlike maximum likelihood), then one-hot refinement
                 saved = self.prior
-                self.prior = "none"
+                self.prior = "gaussian"
                 try:
                     params, _, _, _ = self._run_em(batch, flat, params, n_bins,
                                                    self.max_iter, progress)

@@ -177,6 +177,21 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
     timepoints (a correlation threshold means different things at different
     series lengths).
 
+    Running a cohort on a cluster: install the optional ``dask[distributed]``
+    packages, connect a client to the cluster's scheduler (or create one with
+    e.g. ``dask_jobqueue.SLURMCluster``) and select joblib's dask backend::
+
+        from dask.distributed import Client
+        from joblib import parallel_config
+
+        client = Client("tcp://scheduler-host:8786")
+        with parallel_config(backend="dask"):
+            X = GraphFeatures(density=0.02, n_jobs=-1).fit_transform(subjects)
+
+    Images are masked in the calling process and each subject's
+    ``(time, voxels)`` array is sent to a worker; give ``memory`` a folder on a
+    file system that the workers share so that cached graphs are reused.
+
     References
     ----------
     S. Dey, A. R. Rao, M. Shah (2012). Exploiting the brain's network structure in
@@ -212,8 +227,13 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
                                  "to turn them into (time, voxels) arrays")
             if fit or not hasattr(self, "masker_"):
                 # an unfitted masker is fitted on a copy, leaving the parameter untouched
-                fitted = hasattr(self.masker, "mask_img_")
-                self.masker_ = self.masker if fitted else clone(self.masker).fit(X[0])
+                if hasattr(self.masker, "mask_img_"):
+                    self.masker_ = self.masker
+                else:
+                    masker = clone(self.masker)
+                    # with a given mask no image is needed; otherwise the mask comes from X[0]
+                    has_mask = getattr(masker, "mask_img", None) is not None
+                    self.masker_ = masker.fit() if has_mask else masker.fit(X[0])
             X = [self.masker_.transform(x) for x in X]
         return check_recordings(X, "X", min_timepoints=3, same_length=True, allow_constant=True)
 

@@ -20,7 +20,6 @@ from .._torch import check_random_state
 from .._validation import check_array, check_in, check_positive_int
 from .compare import COMPARE_METHODS, compare_rdms
 from .rdm import n_conditions_from_pairs
-from .transforms import rank_transform
 
 __all__ = ["ModelEvaluation", "bootstrap_indices", "subsample_patterns", "pool_rdms",
            "noise_ceiling", "evaluate_fixed", "evaluate_models"]
@@ -93,7 +92,7 @@ def _pool_terms(x: np.ndarray, method: str) -> np.ndarray:
     if method in ("corr", "corr_cov"):
         x = x - x.mean(1, keepdims=True)
         return x / x.std(1, keepdims=True)
-    return rank_transform(x)
+    return stats.rankdata(x, axis=1)
 
 
 def _finish_pool(pooled: np.ndarray, method: str) -> np.ndarray:

@@ -352,6 +352,9 @@ def compute_rdm(
         if fold_noise is not None:
             out = _crossnobis_fold_noise(xt, ci, torch.as_tensor(fold_idx, device=dev), n_cond, n_folds,
                                          fold_noise, n_ch, remove_mean)
+        elif method == "crossnobis" and _balanced(fold_idx, cond_idx, n_folds, n_cond):
+            out = _crossnobis_balanced(xt, ci, torch.as_tensor(fold_idx, device=dev), n_cond, n_folds,
+                                       lam_t, remove_mean)
         else:
             train, test = _fold_means(xt, ci, torch.as_tensor(fold_idx, device=dev), n_cond, n_folds)
             if method == "crossnobis":
@@ -461,6 +464,36 @@ def _fold_means(x: torch.Tensor, ci: torch.Tensor, fi: torch.Tensor, n_cond: int
     test = sums / counts
     train = (total - sums) / (total_counts - counts)
     return train, test
+
+
+def _balanced(fold_idx: np.ndarray, cond_idx: np.ndarray, n_folds: int, n_cond: int) -> bool:
+    counts = np.zeros((n_folds, n_cond), dtype=np.int64)
+    np.add.at(counts, (fold_idx, cond_idx), 1)
+    return bool((counts == counts[:1]).all())
+
+
+def _crossnobis_balanced(x, ci, fi, n_cond, n_folds, lam, remove_mean):
+    """Crossnobis when every condition has the same count in every fold.
+
+    Then the training mean of fold r is ``(S - B_r) / (R - 1)`` with ``S`` the sum of
+    the fold means ``B_r``, so the fold-averaged kernel is
+    ``[S (sum_r B_r Lambda)^T - sum_r B_r Lambda B_r^T] / (R (R - 1))``: one pass
+    over the data and one batched product, no per-fold training means.
+    """
+    n_sub, _, n_ch = x.shape
+    cell = fi * n_cond + ci
+    sums = torch.zeros(n_sub, n_folds * n_cond, n_ch, dtype=x.dtype, device=x.device)
+    sums.index_add_(1, cell, x)
+    counts = torch.bincount(cell, minlength=n_folds * n_cond).to(x.dtype)
+    b = (sums / counts[:, None]).reshape(n_sub, n_folds, n_cond, n_ch)
+    if remove_mean:
+        b = b - b.mean(-1, keepdim=True)
+    w = b if lam is None else b @ lam
+    s = b.sum(1)
+    kern = s @ w.sum(1).transpose(-1, -2) - torch.einsum("srkp,srlp->skl", b, w)
+    kern = kern / (n_folds * (n_folds - 1))
+    diag = torch.diagonal(kern, dim1=-2, dim2=-1)
+    return _triu(diag[..., :, None] + diag[..., None, :] - kern - kern.transpose(-1, -2)) / n_ch
 
 
 def _crossnobis_fold_noise(x, ci, fi, n_cond, n_folds, fold_noise, n_ch, remove_mean):

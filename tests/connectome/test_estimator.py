@@ -134,3 +134,25 @@ def test_sbm_community_method(small_sim, fitted):
         assert adjusted_rand_score(small_sim["membership"] == c, est.communities_[match[c]]) == 1.0
     # factors do not depend on the community method
     np.testing.assert_array_equal(est.pair_factors_, fitted.pair_factors_)
+
+
+def test_neuron_labels_align_animals(small_sim):
+    traces = small_sim["traces"]
+    names = [f"n{i}" for i in range(20)]
+    keep0 = [i for i in range(20) if i != 3]
+    perm1 = np.random.default_rng(0).permutation(20)
+    per_animal = [traces[0, keep0], traces[1, perm1], traces[2], traces[3]]
+    labels = [[names[i] for i in keep0], [names[i] for i in perm1], names, names]
+    est = DynamicConnectome(3, n_restarts=2, max_iter=30, random_state=0, device="cpu")
+    est.fit(per_animal, neuron_labels=labels)
+    order = keep0 + [3]  # union in order of first appearance
+    np.testing.assert_array_equal(est.neuron_labels_, [names[i] for i in order])
+    expected = traces[:, order].copy()
+    expected[0, -1] = np.nan
+    ref = DynamicConnectome(3, n_restarts=2, max_iter=30, random_state=0, device="cpu").fit(expected)
+    np.testing.assert_array_equal(est.pair_factors_, ref.pair_factors_)
+    np.testing.assert_array_equal(est.mask_, ref.mask_)
+    with pytest.raises(ValueError, match="neuron_labels has 3 entries but there are 4 animals"):
+        est.fit(per_animal, neuron_labels=labels[:3])
+    with pytest.raises(ValueError, match=r"neuron_labels\[2\] has duplicate labels"):
+        est.fit(per_animal, neuron_labels=labels[:2] + [names[:-1] + ["n0"], names])

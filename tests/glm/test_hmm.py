@@ -30,7 +30,7 @@ def _brute_force(log_em, logA, logpi, length):
     w = np.exp(logp - ll)
     post = np.zeros((length, n_states))
     trans = np.zeros((n_states, n_states))
-    for p, wk in zip(paths, w):
+    for p, wk in zip(paths, w, strict=True):
         post[np.arange(length), p] += wk
         for t in range(1, length):
             trans[p[t - 1], p[t]] += wk
@@ -80,7 +80,7 @@ def test_scan_equals_sequential_on_long_masked_sequences():
     mask = torch.arange(300)[None, :] < torch.tensor([300, 171, 64])[:, None]
     seq = forward_backward(log_em, logA, logpi, mask)
     par = forward_backward_scan(log_em, logA, logpi, mask)
-    for a, b in zip(seq, par):
+    for a, b in zip(seq, par, strict=True):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-10)
 
 

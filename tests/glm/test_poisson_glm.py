@@ -102,3 +102,22 @@ def test_poisson_glm_bad_params():
         PoissonGLM(alpha=-1).fit(X)
     with pytest.raises(ValueError, match="never spike"):
         PoissonGLM().fit(np.c_[X, np.zeros(50)])
+
+
+def test_raised_cosine_glm_features_and_likelihood_match_a_loop():
+    from neurodyn.glm import raised_cosine_basis
+
+    data = hmm_glm(n_neurons=4, n_states=1, n_timepoints=600, n_trials=2, random_state=2)
+    model = PoissonGLM(basis="raised_cosine", n_basis=3, n_lags=8, link="exp",
+                       alpha=0.01).fit(data.counts)
+    assert model.coupling_.shape == (4, 4, 3)
+    basis = raised_cosine_basis(n_basis=3, window_size=8)
+    np.testing.assert_allclose(model.basis_, basis)
+    ll = 0.0
+    for x in data.counts:
+        h = np.zeros((600, 4, 3))
+        for lag in range(1, 9):
+            h[lag:] += x[:-lag, :, None] * basis[:, lag - 1]
+        u = np.einsum("tjk,ijk->ti", h, model.coupling_) + model.intercept_
+        ll += (x * u - np.exp(u) - gammaln(x + 1)).sum()
+    np.testing.assert_allclose(model.log_likelihood(data.counts), ll, rtol=1e-10)

@@ -170,7 +170,7 @@ def test_unequal_trial_lengths_are_masked():
     assert [len(p) for p in paths] == [300, 120, 57]
     total = sum(model.log_likelihood(t) for t in trials)
     np.testing.assert_allclose(model.log_likelihood(trials), total, rtol=1e-12)
-    for t, p in zip(trials, paths):
+    for t, p in zip(trials, paths, strict=True):
         np.testing.assert_array_equal(model.predict(t), p)
 
 

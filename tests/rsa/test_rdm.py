@@ -64,6 +64,22 @@ def test_crossnobis_matches_leave_one_fold_out_loop_unbalanced_counts():
     np.testing.assert_allclose(got, ref, rtol=RTOL, atol=ATOL)
 
 
+@pytest.mark.parametrize("remove_mean", [False, True])
+def test_crossnobis_balanced_sum_form_matches_loop(remove_mean):
+    x, cond, folds, prec = _data(10, n_rep=3)
+    p = x.shape[1]
+    ref = np.zeros(15)
+    for r in range(3):
+        a = _means(x[folds != r], cond[folds != r])
+        b = _means(x[folds == r], cond[folds == r])
+        if remove_mean:
+            a = a - a.mean(1, keepdims=True)
+            b = b - b.mean(1, keepdims=True)
+        ref += [(a[i] - a[j]) @ prec @ (b[i] - b[j]) / p for i, j in _pairs(6)]
+    got = compute_rdm(x, "crossnobis", conditions=cond, folds=folds, noise=prec, remove_mean=remove_mean)
+    np.testing.assert_allclose(got, ref / 3, rtol=RTOL, atol=ATOL)
+
+
 def test_crossnobis_fold_noise_pairs():
     x, cond, folds, _ = _data(2)
     rng = np.random.default_rng(3)

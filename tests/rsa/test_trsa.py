@@ -120,3 +120,20 @@ def test_errors(sim, params, fit_args, match):
         x[0, 0] = np.nan
     with pytest.raises(ValueError, match=match):
         TopologicalRSA(n_bootstrap=0, **params).fit(x, reg, sub)
+
+
+def test_estimator_contract_by_hand(sim):
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    est = TopologicalRSA(family="local", n_draws=3, n_bootstrap=0, random_state=7)
+    assert est.get_params()["family"] == "local" and est.get_params()["random_state"] == 7
+    with pytest.raises(NotFittedError):
+        est.predict(sim["rdms"][:2])
+    x = sim["rdms"].copy()
+    fitted = est.fit(x, sim["layers"], sim["subjects"])
+    assert fitted is est
+    np.testing.assert_array_equal(x, sim["rdms"])  # input untouched
+    twin = clone(est).fit(x, sim["layers"], sim["subjects"])
+    np.testing.assert_array_equal(twin.thresholds_, est.thresholds_)
+    assert twin.accuracy_ == est.accuracy_

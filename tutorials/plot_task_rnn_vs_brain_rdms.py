@@ -1,0 +1,162 @@
+"""
+Which time point is this? Task-trained RNNs as ground-truth "brains" for topological RSA
+=========================================================================================
+
+Topological RSA (Lin & Kriegeskorte) asks whether a representation can be
+identified -- which layer, which region -- from its representational
+dissimilarity matrix (RDM) across individuals, and whether transforms that
+keep only the topology of the RDM (which conditions are close) are more
+robust to noise than the full geometry.
+
+The paper's simulation uses network layers from different training seeds as
+"subjects". Here the model instances are leaky RNNs trained from different
+seeds on a two-alternative perceptual decision task, and the "regions" to
+identify are time points of the trial. Because every instance is trained on
+the same task, representations at the same time point should resemble each
+other across seeds more than representations at different time points: that is
+the ground truth. We
+
+1. train 8 RNN instances,
+2. record their hidden states for 16 probe stimuli (signed coherences),
+3. build one RDM per (instance, time point),
+4. identify time points by leave-one-instance-out nearest-centroid
+   classification of RDMs, raw or geo-topologically transformed, while adding
+   measurement noise to the RDMs, and
+5. look at the same question through CKA between instances.
+"""
+
+# %%
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from neurodyn.compare import compare_representations, linear_cka
+from neurodyn.rnn import LeakyRNN, PerceptualDecision, train_task
+from neurodyn.rsa import TopologicalRSA, compute_rdm
+
+OUT = Path(os.environ.get("NEURODYN_TUTORIAL_OUT", "tutorial_out"))
+OUT.mkdir(parents=True, exist_ok=True)
+QUICK = os.environ.get("NEURODYN_TUTORIAL_QUICK", "0") == "1"
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+# %%
+# Train the instances
+# -------------------
+# Each instance is a 64-unit ReLU leaky RNN with trainable time constants,
+# trained with the same task statistics but its own initialisation seed.
+n_instances = 8
+n_steps = 150 if QUICK else 400
+task = PerceptualDecision(noise_std=0.1, random_state=0)
+nets = []
+for seed in range(n_instances):
+    net = LeakyRNN(n_units=64, n_inputs=3, n_outputs=3, nonlinearity="relu", random_state=seed)
+    hist = train_task(net, task, n_steps=n_steps, batch_size=64, optimizer="adam", lr=3e-3,
+                      random_state=seed)
+    nets.append(net)
+    print(f"instance {seed}: final loss {np.mean(hist.loss_curve_[-20:]):.3f}, accuracy {np.mean(hist.accuracy_curve_[-20:]):.2f}")
+
+# %%
+# Probe stimuli and hidden states
+# -------------------------------
+# 16 noise-free probes: 8 coherences towards each side. States are recorded
+# at every one of the 8 time steps (7 stimulus steps and the decision step).
+coherences = np.array([1.6, 3.2, 6.4, 12.8, 25.6, 38.4, 51.2, 76.8])
+signed = np.concatenate([-coherences[::-1], coherences])
+K, T = signed.size, 8
+x = torch.zeros(T, K, 3)
+x[:7, :, 0] = 1.0
+x[:7, :, 1] = torch.as_tensor(0.5 - signed / 200.0, dtype=torch.float32)
+x[:7, :, 2] = torch.as_tensor(0.5 + signed / 200.0, dtype=torch.float32)
+states = np.stack([net.record(x).states for net in nets])  # (instance, K, T, H)
+print("states:", states.shape)
+
+time_points = [1, 3, 5, 6, 7]  # the "regions" to identify (0-based steps)
+rdms, labels, subjects = [], [], []
+for i in range(n_instances):
+    for t in time_points:
+        rdms.append(compute_rdm(states[i, :, t, :], method="correlation"))
+        labels.append(f"t{t + 1}")
+        subjects.append(i)
+rdms = np.asarray(rdms)
+labels, subjects = np.asarray(labels), np.asarray(subjects)
+print("RDMs:", rdms.shape, "chance accuracy:", 1 / len(time_points))
+
+# %%
+# Identification under noise
+# --------------------------
+# Gaussian noise with SD = k/10 times the SD of all RDM entries is added to
+# every RDM entry (clipped at zero), k = 0..4, as in the authors' simulations.
+families = ["rdm", "topology", "geometry", "rgdm"]
+noise_levels = [0, 1, 2, 3, 4]
+rng = np.random.default_rng(0)
+sd_all = rdms.std()
+acc = {f: [] for f in families}
+se = {f: [] for f in families}
+for k in noise_levels:
+    noisy = np.clip(rdms + k / 10 * sd_all * rng.standard_normal(rdms.shape), 0, None)
+    for fam in families:
+        est = TopologicalRSA(family=fam, n_draws=1 if fam == "rgdm" else 5,
+                             n_bootstrap=0 if QUICK else 100, random_state=0).fit(noisy, labels, subjects)
+        acc[fam].append(est.accuracy_)
+        se[fam].append(getattr(est, "accuracy_se_", np.nan))
+    print(f"noise k={k}: " + ", ".join(f"{f} {acc[f][-1]:.2f}" for f in families))
+
+# label-permutation control: identification should fall to chance
+perm_acc = TopologicalRSA(family="rdm", n_bootstrap=0, random_state=0).fit(
+    rdms, rng.permutation(labels), subjects).accuracy_
+print(f"label-permutation control (rdm): {perm_acc:.2f} (chance {1 / len(time_points):.2f})")
+
+fig, ax = plt.subplots(figsize=(5, 3.5))
+for fam in families:
+    ax.errorbar(noise_levels, acc[fam], yerr=np.nan_to_num(se[fam]), marker="o", label=fam, capsize=2)
+ax.axhline(1 / len(time_points), color="k", ls=":", label="chance")
+ax.set_xlabel("RDM noise (k / 10 of the RDM SD)")
+ax.set_ylabel("LOSO identification accuracy")
+ax.set_title("which time point? (8 RNN instances)")
+ax.legend(fontsize=8)
+fig.tight_layout()
+fig.savefig(OUT / "task_rnn_trsa_accuracy.png", dpi=100)
+
+# %%
+# The same question through CKA
+# -----------------------------
+# Time x time CKA between two instances (16 probes x 8 steps x 64 units):
+# if instances share a representational trajectory, the diagonal dominates.
+gen = linear_cka(states[0], states[1], pairwise=True)
+diag_minus_off = np.mean(np.diag(gen)) - np.mean(gen[~np.eye(T, dtype=bool)])
+print(f"CKA instance 0 vs 1: mean diagonal - mean off-diagonal = {diag_minus_off:.3f}")
+
+table = compare_representations({"instance0": states[0]}, {"instance1": states[1]},
+                                methods=("rsa", "cka"), cv=None)
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+im = axes[0].imshow(gen, vmin=0, vmax=1)
+axes[0].set_xlabel("time step, instance 1")
+axes[0].set_ylabel("time step, instance 0")
+axes[0].set_title("linear CKA, time x time")
+fig.colorbar(im, ax=axes[0])
+for method in ("rsa", "cka"):
+    rows = table.select(method=method).rows
+    axes[1].plot([r["time"] + 1 for r in rows], [r["score"] for r in rows], marker="o", label=method)
+axes[1].set_xlabel("time step")
+axes[1].set_ylabel("instance 0 vs 1")
+axes[1].legend()
+fig.tight_layout()
+fig.savefig(OUT / "task_rnn_cka_time.png", dpi=100)
+
+# %%
+# What we found
+# -------------
+best = max(families, key=lambda f: acc[f][0])
+print(f"Without noise the best family is {best!r} ({acc[best][0]:.2f}; chance {1 / len(time_points):.2f}).")
+drop = {f: acc[f][0] - acc[f][-1] for f in families}
+print("Accuracy lost from k=0 to k=4: " + ", ".join(f"{f} {d:+.2f}" for f, d in drop.items()))
+robust = min(families, key=lambda f: drop[f])
+print(f"The transform losing least under noise here is {robust!r}. The paper's claim that "
+      "topology-sensitive transforms are the most noise-robust is "
+      f"{'consistent with' if robust in ('topology', 'rgdm') else 'NOT reproduced by'} this small simulation.")
