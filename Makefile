@@ -26,11 +26,11 @@ demo: install
 	$(VENV)/bin/neurodyn demo --out $(DEMO_OUT)
 
 test: install-dev
-	$(PY) -m pytest -q -n 2 tests
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MPLBACKEND=Agg $(PY) -m pytest -q -n 2 tests
 
 bench: venv
 	$(PIP) install --quiet -e ".[bench,dev]"
-	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+	@for f in benchmarks/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 lint: install-dev
 	$(VENV)/bin/ruff check neurodyn tests benchmarks tutorials

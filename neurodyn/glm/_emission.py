@@ -117,3 +117,35 @@ def weighted_glm_value_and_grad(counts, feats, W, b, weights, link):
     if b.shape[0] == 1:
         grad_b = grad_b.sum(0, keepdim=True)
     return value, grad_W, grad_b
+
+
+def state_subsets(counts, feats, weights, threshold=1e-10):
+    """Per state, the bins whose posterior weight exceeds ``threshold``.
+
+    With well-separated states most posteriors are ~0, so the M-step only has to
+    visit about ``M`` bins in total instead of ``M * S``. Bins below the threshold
+    change the objective by less than ``threshold`` times their log-likelihood.
+    """
+    subsets = []
+    for s in range(weights.shape[1]):
+        keep = weights[:, s] > threshold
+        subsets.append((counts[keep], feats[keep], weights[keep, s]))
+    return subsets
+
+
+def subset_glm_value_and_grad(subsets, W, b, link):
+    """Same as :func:`weighted_glm_value_and_grad`, looping over states on their own bins."""
+    value = torch.zeros((), dtype=W.dtype, device=W.device)
+    grad_W = torch.zeros_like(W)
+    grad_b = torch.zeros_like(b)
+    shared = b.shape[0] == 1
+    for s, (counts, feats, w) in enumerate(subsets):
+        if counts.shape[0] == 0:
+            continue
+        bias = b[0] if shared else b[s]
+        ll, dll = poisson_log_prob_and_grad(counts, feats @ W[s].T + bias, link)
+        value = value + (w[:, None] * ll).sum()
+        dll = dll * w[:, None]
+        grad_W[s] = dll.T @ feats
+        grad_b[0 if shared else s] += dll.sum(0)
+    return value, grad_W, grad_b

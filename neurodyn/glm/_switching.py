@@ -13,7 +13,13 @@ from .._torch import TorchEstimatorMixin
 from .._validation import check_in, check_positive_int
 from ._alignment import adjacency_classes
 from ._common import as_trial_list, check_min_length, lbfgs_minimize, make_basis, make_batch
-from ._emission import LINKS, poisson_log_prob, weighted_glm_value_and_grad
+from ._emission import (
+    LINKS,
+    poisson_log_prob,
+    state_subsets,
+    subset_glm_value_and_grad,
+    weighted_glm_value_and_grad,
+)
 from ._hmm import forward_backward, forward_backward_scan, log_marginal_likelihood, viterbi
 from ._poisson_glm import bits_per_spike, fit_glm_parameters
 
@@ -315,9 +321,10 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         W = params["W"].clone()
         b = params["b"].clone()
         inv_var = 1.0 / self.prior_scale ** 2
+        subsets = state_subsets(counts, feats, gamma)
 
         def value_and_grad():
-            value, gW, gb = weighted_glm_value_and_grad(counts, feats, W, b, gamma, self.link)
+            value, gW, gb = subset_glm_value_and_grad(subsets, W, b, self.link)
             if self.prior == "gaussian":
                 dev = W - W.mean(0, keepdim=True)
                 value = value - 0.5 * inv_var * (dev * dev).sum()

@@ -490,7 +490,7 @@ def _crossnobis_balanced(x, ci, fi, n_cond, n_folds, lam, remove_mean):
         b = b - b.mean(-1, keepdim=True)
     w = b if lam is None else b @ lam
     s = b.sum(1)
-    kern = s @ w.sum(1).transpose(-1, -2) - torch.einsum("srkp,srlp->skl", b, w)
+    kern = s @ w.sum(1).transpose(-1, -2) - (b @ w.transpose(-1, -2)).sum(1)
     kern = kern / (n_folds * (n_folds - 1))
     diag = torch.diagonal(kern, dim1=-2, dim2=-1)
     return _triu(diag[..., :, None] + diag[..., None, :] - kern - kern.transpose(-1, -2)) / n_ch

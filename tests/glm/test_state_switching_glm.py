@@ -231,3 +231,19 @@ def test_predict_before_fit_and_wrong_width():
     model = StateSwitchingGLM(n_states=2, max_iter=1, random_state=0, device="cpu").fit(X)
     with pytest.raises(ValueError, match="fitted on 3"):
         model.score(np.ones((30, 4)))
+
+
+def test_state_subset_gradients_match_dense_ones():
+    from neurodyn.glm._emission import state_subsets, subset_glm_value_and_grad
+
+    rng = np.random.default_rng(1)
+    counts = torch.as_tensor(rng.poisson(0.7, (60, 3)).astype(float))
+    feats = torch.as_tensor(rng.random((60, 3)))
+    W = torch.as_tensor(rng.normal(size=(3, 3, 3)) * 0.5)
+    gamma = torch.as_tensor(rng.dirichlet([1, 1, 1], size=60))
+    gamma[:20, 0] = 0.0  # bins skipped for state 0
+    for b in (torch.as_tensor(rng.normal(size=(1, 3))), torch.as_tensor(rng.normal(size=(3, 3)))):
+        dense = weighted_glm_value_and_grad(counts, feats, W, b, gamma, "softplus")
+        sparse = subset_glm_value_and_grad(state_subsets(counts, feats, gamma), W, b, "softplus")
+        for x, y in zip(dense, sparse, strict=True):
+            np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-12, atol=1e-12)
