@@ -18,7 +18,6 @@ from ._emission import (
     poisson_log_prob,
     state_subsets,
     subset_glm_value_and_grad,
-    weighted_glm_value_and_grad,
 )
 from ._hmm import forward_backward, forward_backward_scan, log_marginal_likelihood, viterbi
 from ._poisson_glm import bits_per_spike, fit_glm_parameters
@@ -341,13 +340,13 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         names = ("alpha", "omega", "b", "prior_logits")
         leaves = {k: params[k].clone().requires_grad_(True) for k in names}
         opt = torch.optim.Adam(list(leaves.values()), lr=self.learning_rate)
+        subsets = state_subsets(counts, feats, gamma)
         for _ in range(self.adam_steps):
             opt.zero_grad()
             W = self._weights(leaves, sample=True)
             # likelihood gradient by hand in (W, b); autograd only maps it to (alpha, omega)
             with torch.no_grad():
-                _, gW, gb = weighted_glm_value_and_grad(counts, feats, W, leaves["b"], gamma,
-                                                        self.link)
+                _, gW, gb = subset_glm_value_and_grad(subsets, W, leaves["b"], self.link)
             loss = -((W * gW).sum() + (leaves["b"] * gb).sum() + self._log_prior(leaves)) / n_bins
             loss.backward()
             opt.step()

@@ -271,18 +271,68 @@ def kendall_tau_counts(x: Any, y: Any, device: Any = "cpu", max_batch: int = 409
     n0 = n * (n - 1) // 2
     n1, n2 = rx.shape[0], ry.shape[0]
     s = torch.empty(n1, n2, dtype=torch.int64, device=dev)
-    rows_per_chunk = max(1, max_batch // max(n2, 1))
-    for i0 in range(0, n1, rows_per_chunk):
-        i1 = min(n1, i0 + rows_per_chunk)
-        keys = (rx[i0:i1, None, :] * n + ry[None, :, :]).reshape(-1, n)
+    # RDMs with few distinct values (categorical models): O(n * levels) counting
+    few_x = (rx.amax(-1) + 1 <= _FEW_LEVELS).cpu().numpy()
+    few_y = (ry.amax(-1) + 1 <= _FEW_LEVELS).cpu().numpy()
+    if few_x.any():
+        s[torch.as_tensor(few_x, device=dev)] = _concordance_few_levels(rx[torch.as_tensor(few_x, device=dev)], ry)
+    rest = np.flatnonzero(~few_x)
+    if rest.size and few_y.any():
+        cols = torch.as_tensor(few_y, device=dev)
+        rows = torch.as_tensor(rest, device=dev)
+        s[rows[:, None], torch.nonzero(cols).flatten()[None, :]] = _concordance_few_levels(ry[cols], rx[rows]).T
+    if rest.size == 0 or few_y.all():
+        return to_numpy(s), to_numpy(tx), to_numpy(ty)
+    cols = np.flatnonzero(~few_y)
+    ry_rest = ry[torch.as_tensor(cols, device=dev)]
+    n2r = cols.size
+    rows_per_chunk = max(1, max_batch // max(n2r, 1))
+    for j0 in range(0, rest.size, rows_per_chunk):
+        i_rows = rest[j0:j0 + rows_per_chunk]
+        keys = (rx[torch.as_tensor(i_rows, device=dev)][:, None, :] * n + ry_rest[None, :, :]).reshape(-1, n)
         keys = torch.sort(keys, dim=-1).values.contiguous()
         txy = _tie_pairs(keys)
         if dev.type == "cpu":
             disc = torch.from_numpy(_count_inversions_numpy((keys % n).numpy(), n))
         else:
             disc = _count_inversions(keys % n, n)
-        s[i0:i1] = (n0 - tx[i0:i1, None] - ty[None, :] + (txy - 2 * disc).reshape(i1 - i0, n2))
+        ri = torch.as_tensor(i_rows, device=dev)
+        ci = torch.as_tensor(cols, device=dev)
+        s[ri[:, None], ci[None, :]] = (n0 - tx[ri][:, None] - ty[ci][None, :]
+                                       + (txy - 2 * disc).reshape(i_rows.size, n2r))
     return to_numpy(s), to_numpy(tx), to_numpy(ty)
+
+
+_FEW_LEVELS = 16
+
+
+def _concordance_few_levels(gx: torch.Tensor, ry: torch.Tensor) -> torch.Tensor:
+    """``C - D`` for rows ``gx`` with few dense levels ``m`` against all rows ``ry``.
+
+    In the order that sorts ``y``, a running count of each x-level gives, for every
+    element, how many elements of each lower x-level lie strictly below / above its
+    y value (tie blocks of ``y`` excluded). Summing ``below - above`` over lower
+    levels counts every pair with ``x_k < x_l`` once, as ``sign(y_l - y_k)``:
+    O(n m) per pair of RDMs instead of O(n log n).
+    """
+    n = gx.shape[1]
+    step = max(1, int(2e7 // max(1, ry.shape[0] * (n + 1) * (int(gx.amax()) + 1))))
+    if gx.shape[0] > step:  # bound memory: about 2e7 int64 counters at a time
+        return torch.cat([_concordance_few_levels(gx[i:i + step], ry) for i in range(0, gx.shape[0], step)])
+    m = int(gx.amax()) + 1
+    sy, order = torch.sort(ry, dim=-1)  # (n2, n)
+    sy = sy.contiguous()
+    first = torch.searchsorted(sy, sy, right=False)  # start of each element's tie block
+    after = torch.searchsorted(sy, sy, right=True)  # one past its end
+    levels = gx[:, None, :].expand(-1, ry.shape[0], -1).gather(-1, order[None].expand(gx.shape[0], -1, -1))
+    onehot = torch.nn.functional.one_hot(levels, m).to(torch.int64)  # (n1, n2, n, m)
+    cum = torch.zeros(gx.shape[0], ry.shape[0], n + 1, m, dtype=torch.int64, device=gx.device)
+    cum[:, :, 1:] = torch.cumsum(onehot, dim=2)
+    total = cum[:, :, -1:, :]
+    below = cum.gather(2, first[None, :, :, None].expand(gx.shape[0], -1, -1, m))
+    above = total - cum.gather(2, after[None, :, :, None].expand(gx.shape[0], -1, -1, m))
+    lower = torch.tril(torch.ones(m, m, dtype=torch.int64, device=gx.device), -1)[levels]  # a < level
+    return ((below - above) * lower).sum((-1, -2))
 
 
 # ----------------------------------------------------------------------- whitened unbiased cosine

@@ -117,12 +117,20 @@ def pool_rdms(rdms: Any, method: str = "cosine") -> np.ndarray:
     return out
 
 
-def noise_ceiling(rdms: Any, method: str = "cosine") -> tuple[float, float]:
+def noise_ceiling(rdms: Any, method: str = "cosine", groups: Any = None) -> tuple[float, float]:
     """Leave-one-subject-out noise ceiling of a set of data RDMs.
 
     Lower bound: mean over subjects of ``compare(pool(others), subject)``; upper
     bound: mean of ``compare(pool(all), subject)``. All leave-one-out pools are
     formed at once from the pooled sum.
+
+    Parameters
+    ----------
+    rdms : array-like (n_rdms, n_pairs)
+    method : str
+    groups : array-like (n_rdms,), optional
+        Subject identity of each row. Rows of one group (e.g. copies of a subject
+        drawn twice by a bootstrap) are left out together and count once.
 
     References
     ----------
@@ -132,21 +140,27 @@ def noise_ceiling(rdms: Any, method: str = "cosine") -> tuple[float, float]:
     check_in(method, "method", COMPARE_METHODS)
     v = np.atleast_2d(check_array(rdms, "rdms", ndim=(1, 2)))
     n = v.shape[0]
-    if n < 2:
-        raise ValueError(f"noise_ceiling needs at least 2 data RDMs; got {n}")
+    g = np.arange(n) if groups is None else np.asarray(groups)
+    if g.shape != (n,):
+        raise ValueError(f"groups must have one entry per RDM ({n}); got shape {g.shape}")
+    uniq, first, inverse, counts = np.unique(g, return_index=True, return_inverse=True, return_counts=True)
+    if uniq.size < 2:
+        raise ValueError(f"noise_ceiling needs RDMs of at least 2 subjects; got {uniq.size}")
     keep = ~np.isnan(v).any(0)
-    x = v[:, keep]
-    terms = _pool_terms(x, method)
+    terms = _pool_terms(v[:, keep], method)
     total = terms.sum(0)
     upper_pool = np.full(v.shape[1], np.nan)
     upper_pool[keep] = _finish_pool(total / n, method)
-    loo = np.full(v.shape, np.nan)
-    loo[:, keep] = _finish_pool((total[None] - terms) / (n - 1), method)
-    upper = compare_rdms(upper_pool, v, method, device="cpu")[0].mean()
+    group_sum = np.zeros((uniq.size, terms.shape[1]))
+    np.add.at(group_sum, inverse.ravel(), terms)
+    loo = np.full((uniq.size, v.shape[1]), np.nan)
+    loo[:, keep] = _finish_pool((total[None] - group_sum) / (n - counts)[:, None], method)
+    reps = v[first]
+    upper = compare_rdms(upper_pool, reps, method, device="cpu")[0].mean()
     if method in ("tau-a", "tau-b", "kendall"):
-        lower = np.mean([compare_rdms(loo[s], v[s], method, device="cpu")[0, 0] for s in range(n)])
+        lower = np.mean([compare_rdms(loo[i], reps[i], method, device="cpu")[0, 0] for i in range(uniq.size)])
     else:
-        lower = np.diag(compare_rdms(loo, v, method, device="cpu")).mean()
+        lower = np.diag(compare_rdms(loo, reps, method, device="cpu")).mean()
     return float(lower), float(upper)
 
 
@@ -174,13 +188,19 @@ def _prep(x: np.ndarray, method: str) -> np.ndarray:
     return np.divide(x, norm, out=np.zeros_like(x), where=norm > 0)
 
 
-def _noise_ceiling_fast(x: np.ndarray, prep_x: np.ndarray, method: str) -> tuple[float, float]:
+def _noise_ceiling_fast(x: np.ndarray, prep_x: np.ndarray, method: str, groups: np.ndarray):
     n = x.shape[0]
+    uniq, first, inverse, counts = np.unique(groups, return_index=True, return_inverse=True, return_counts=True)
+    if uniq.size < 2:
+        return np.nan, np.nan
     terms = _pool_terms(x, method)
     total = terms.sum(0)
-    upper = float((_prep(_finish_pool(total[None] / n, method), method) @ prep_x.T).mean())
-    loo = _prep(_finish_pool((total[None] - terms) / (n - 1), method), method)
-    lower = float(np.einsum("ij,ij->i", loo, prep_x).mean())
+    group_sum = np.zeros((uniq.size, terms.shape[1]))
+    np.add.at(group_sum, inverse.ravel(), terms)
+    reps = prep_x[first]
+    upper = float((_prep(_finish_pool(total[None] / n, method), method) @ reps.T).mean())
+    loo = _prep(_finish_pool((total[None] - group_sum) / (n - counts)[:, None], method), method)
+    lower = float(np.einsum("ij,ij->i", loo, reps).mean())
     return lower, upper
 
 
@@ -240,13 +260,14 @@ def _check_models_data(models: Any, data: Any) -> tuple[np.ndarray, np.ndarray]:
 def evaluate_fixed(models: Any, data: Any, method: str = "corr") -> ModelEvaluation:
     """Evaluate fixed model RDMs against each data RDM; SEM across subjects.
 
-    ``sem = sqrt(var_ddof0 / n_rdms)`` and the covariance ``cov_ddof0 / n_rdms``
-    (rsatoolbox's ``eval_fixed``), with ``n_rdms - 1`` degrees of freedom.
+    ``covariance = cov(evaluations, ddof=1) / n_rdms`` and ``sem`` its diagonal's
+    square root (the usual standard error of a mean; rsatoolbox's ``eval_fixed``
+    after its ``n / (n - 1)`` correction), with ``n_rdms - 1`` degrees of freedom.
     """
     m, d = _check_models_data(models, data)
     ev = compare_rdms(m, d, method)
     n = d.shape[0]
-    cov = np.atleast_2d(np.cov(ev, ddof=0)) / n if n > 1 else np.full((m.shape[0], m.shape[0]), np.nan)
+    cov = np.atleast_2d(np.cov(ev, ddof=1)) / n if n > 1 else np.full((m.shape[0], m.shape[0]), np.nan)
     nc = np.array(noise_ceiling(d, method)) if n > 1 else np.array([np.nan, np.nan])
     return ModelEvaluation(ev, ev.mean(1), np.sqrt(np.diag(cov)), cov, nc, method, n - 1)
 
@@ -280,7 +301,9 @@ def evaluate_models(models: Any, data: Any, method: str = "corr", n_bootstrap: i
     Returns
     -------
     ModelEvaluation
-        ``sem`` is the bootstrap SD, ``covariance`` the covariance over samples,
+        ``covariance`` is the covariance over samples times ``n / (n - 1)``
+        (``n`` = number of resampled units: ``min(n_rdms, n_conditions)`` for
+        ``kind="both"``, as rsatoolbox), ``sem`` its diagonal's square root,
         ``dof = min(n_rdms, n_conditions) - 1``.
 
     References
@@ -316,16 +339,18 @@ def evaluate_models(models: Any, data: Any, method: str = "corr", n_bootstrap: i
             sample = d[rdm_idx[b]][:, pos]
             prep_d = _prep(sample, method)
             ev[b] = (_prep(m[:, pos], method) @ prep_d.T).mean(1)
-            if with_noise_ceiling and d.shape[0] > 1:
-                ncs[b] = _noise_ceiling_fast(sample, prep_d, method)
+            if with_noise_ceiling:
+                ncs[b] = _noise_ceiling_fast(sample, prep_d, method, rdm_idx[b])
             continue
         sample = subsample_patterns(d[rdm_idx[b]], pidx)
         msub = subsample_patterns(m, pidx)
         ev[b] = compare_rdms(msub, sample, method, device="cpu").mean(1)
-        if with_noise_ceiling and d.shape[0] > 1:
-            ncs[b] = noise_ceiling(sample, method)
+        if with_noise_ceiling and np.unique(rdm_idx[b]).size > 1:
+            ncs[b] = noise_ceiling(sample, method, groups=rdm_idx[b])
     ok = np.isfinite(ev[:, 0])
-    cov = np.atleast_2d(np.cov(ev[ok].T))
+    # the bootstrap variance underestimates by (n - 1) / n for n resampled units
+    n_units = {"both": min(d.shape[0], k), "rdm": d.shape[0], "pattern": k}[kind]
+    cov = np.atleast_2d(np.cov(ev[ok].T)) * n_units / (n_units - 1)
     nc = np.nanmean(ncs, axis=0) if with_noise_ceiling else np.array(noise_ceiling(d, method))
     dof = min(d.shape[0], k) - 1
     return ModelEvaluation(ev, np.nanmean(ev, axis=0), np.sqrt(np.diag(cov)), cov, nc, method, dof, ncs)

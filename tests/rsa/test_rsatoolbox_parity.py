@@ -83,3 +83,57 @@ def test_noise_ceiling_fresh(method):
     data = rng.random(28) + 0.5 * rng.random((5, 28))
     ref = boot_noise_ceiling(RDMs(data), method=method)
     np.testing.assert_allclose(noise_ceiling(data, method), ref, rtol=RTOL, atol=ATOL)
+
+
+def test_crossnobis_unbalanced_counts_fresh(ds):
+    # an extra observation of two conditions in some folds: rsatoolbox averages the
+    # training folds over observations, as compute_rdm's general path does
+    x, cond, run, prec, _ = ds
+    x2 = np.vstack([x, x[:2] * 0.5 + 0.1])
+    cond2 = np.append(cond, [0, 1])
+    run2 = np.append(run, [0, 2])
+    data = Dataset(x2, obs_descriptors={"cond": cond2, "run": run2})
+    for noise in (None, prec):
+        ref = calc_rdm(data, method="crossnobis", descriptor="cond", cv_descriptor="run", noise=noise).get_vectors()[0]
+        got = compute_rdm(x2, "crossnobis", conditions=cond2, folds=run2, noise=noise)
+        np.testing.assert_allclose(got, ref, rtol=RTOL, atol=ATOL)
+
+
+def test_eval_fixed_sem_fresh():
+    from rsatoolbox.inference import eval_fixed
+    from rsatoolbox.model import ModelFixed
+
+    from neurodyn.rsa import evaluate_fixed
+
+    rng = np.random.default_rng(15)
+    data = rng.random(28) + 0.5 * rng.random((6, 28))
+    models = rng.random((3, 28))
+    ref = eval_fixed([ModelFixed(f"m{i}", RDMs(m)) for i, m in enumerate(models)], RDMs(data), method="corr")
+    got = evaluate_fixed(models, data, "corr")
+    np.testing.assert_allclose(got.mean, ref.get_means(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(got.sem, ref.get_sem(), rtol=RTOL, atol=ATOL)
+
+
+def test_bootstrap_sem_fresh_same_draws():
+    from rsatoolbox.inference import bootstrap_sample, eval_bootstrap
+    from rsatoolbox.model import ModelFixed
+
+    from neurodyn.rsa import evaluate_models
+
+    rng = np.random.default_rng(16)
+    data = rng.random(28) + 0.5 * rng.random((6, 28))
+    models = rng.random((3, 28))
+    n_b = 30
+    np.random.seed(3)  # noqa: NPY002 - rsatoolbox draws from numpy's global RNG
+    ref = eval_bootstrap([ModelFixed(f"m{i}", RDMs(m)) for i, m in enumerate(models)], RDMs(data),
+                         method="corr", N=n_b)
+    np.random.seed(3)  # noqa: NPY002 - replay the same draws
+    rdm_idx = np.empty((n_b, 6), dtype=int)
+    pat_idx = np.empty((n_b, 8), dtype=int)
+    for b in range(n_b):
+        _, ri, pi = bootstrap_sample(RDMs(data))
+        rdm_idx[b], pat_idx[b] = ri, np.sort(pi)
+    got = evaluate_models(models, data, "corr", indices=(rdm_idx, pat_idx))
+    np.testing.assert_allclose(got.evaluations, ref.evaluations, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(got.sem, ref.get_sem(), rtol=1e-8)
+    np.testing.assert_allclose(got.noise_ceiling, np.nanmean(ref.noise_ceiling, axis=1), rtol=1e-8)
