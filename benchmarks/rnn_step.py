@@ -8,6 +8,7 @@ SGD step) and no-grad forward times, steps/s and the ratios.
     python benchmarks/rnn_step.py            # (256, 128, 100) and (500, 128, 100), CPU
     python benchmarks/rnn_step.py --full     # adds the spec grid (128,64,50), (500,256,50), (500,10,2000)
     python benchmarks/rnn_step.py --compile  # also time torch.compile of the eager loop
+    python benchmarks/rnn_step.py --grid "128,64,50" --threads 1
 """
 
 from __future__ import annotations
@@ -131,6 +132,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile of the loop")
+    parser.add_argument("--grid", default=None, help="sizes as 'H,B,T;H,B,T' (overrides the defaults)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     from neurodyn._torch import resolve_device
@@ -139,6 +141,8 @@ def main() -> None:
     grid = [(256, 128, 100), (500, 128, 100)]
     if args.full:
         grid += [(128, 64, 50), (500, 256, 50), (500, 10, 2000)]
+    if args.grid:
+        grid = [tuple(int(v) for v in item.split(",")) for item in args.grid.split(";")]
     for h, b, t in grid:
         bench(h, b, t, args.repeats, dev, args.compile)
 

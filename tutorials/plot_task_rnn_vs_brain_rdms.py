@@ -17,7 +17,7 @@ other across seeds more than representations at different time points: that is
 the ground truth. We
 
 1. train 8 RNN instances,
-2. record their hidden states for 16 probe stimuli (signed coherences),
+2. record their hidden states for 24 probe stimuli (signed coherences x noise patterns),
 3. build one RDM per (instance, time point),
 4. identify time points by leave-one-instance-out nearest-centroid
    classification of RDMs, raw or geo-topologically transformed, while adding
@@ -64,19 +64,26 @@ for seed in range(n_instances):
 # %%
 # Probe stimuli and hidden states
 # -------------------------------
-# 16 noise-free probes: 8 coherences towards each side. States are recorded
-# at every one of the 8 time steps (7 stimulus steps and the decision step).
-coherences = np.array([1.6, 3.2, 6.4, 12.8, 25.6, 38.4, 51.2, 76.8])
+# 24 probes: 4 coherences x 2 directions x 3 fixed evidence-noise patterns
+# (the same patterns for every instance). Early in the trial the state
+# mostly mirrors the momentary input, so the noise pattern shapes the
+# geometry; later the network has integrated the evidence and coherence and
+# direction dominate. States are recorded at all 8 steps (7 stimulus steps
+# and the decision step).
+coherences = np.array([3.2, 12.8, 25.6, 51.2])
 signed = np.concatenate([-coherences[::-1], coherences])
-K, T = signed.size, 8
+n_patterns = 3
+pattern_noise = 0.1 * np.random.default_rng(1).standard_normal((n_patterns, 7, 2))
+K, T = signed.size * n_patterns, 8
 x = torch.zeros(T, K, 3)
 x[:7, :, 0] = 1.0
-x[:7, :, 1] = torch.as_tensor(0.5 - signed / 200.0, dtype=torch.float32)
-x[:7, :, 2] = torch.as_tensor(0.5 + signed / 200.0, dtype=torch.float32)
+evidence = np.stack([0.5 - signed / 200.0, 0.5 + signed / 200.0], -1)  # (8, 2)
+probe = (evidence[None, None, :, :] + pattern_noise[:, :, None, :])  # (pattern, t, coherence, 2)
+x[:7, :, 1:] = torch.as_tensor(probe.transpose(1, 0, 2, 3).reshape(7, K, 2), dtype=torch.float32)
 states = np.stack([net.record(x).states for net in nets])  # (instance, K, T, H)
 print("states:", states.shape)
 
-time_points = [1, 3, 5, 6, 7]  # the "regions" to identify (0-based steps)
+time_points = [0, 2, 4, 6, 7]  # the "regions" to identify (0-based steps)
 rdms, labels, subjects = [], [], []
 for i in range(n_instances):
     for t in time_points:
@@ -126,7 +133,7 @@ fig.savefig(OUT / "task_rnn_trsa_accuracy.png", dpi=100)
 # %%
 # The same question through CKA
 # -----------------------------
-# Time x time CKA between two instances (16 probes x 8 steps x 64 units):
+# Time x time CKA between two instances (24 probes x 8 steps x 64 units):
 # if instances share a representational trajectory, the diagonal dominates.
 gen = linear_cka(states[0], states[1], pairwise=True)
 diag_minus_off = np.mean(np.diag(gen)) - np.mean(gen[~np.eye(T, dtype=bool)])

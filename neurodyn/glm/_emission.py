@@ -149,3 +149,23 @@ def subset_glm_value_and_grad(subsets, W, b, link):
         grad_W[s] = dll.T @ feats
         grad_b[0 if shared else s] += dll.sum(0)
     return value, grad_W, grad_b
+
+
+def poisson_log_prob_sum_(counts: torch.Tensor, u: torch.Tensor, link: str) -> torch.Tensor:
+    """``sum_n (counts * log f(u) - f(u))`` over the last axis, overwriting ``u``.
+
+    In-place variant of :func:`poisson_log_prob` for the E-step (no gradients, no
+    factorial term); it saves the temporaries of the elementwise chain.
+    """
+    if link == "exp":
+        log_rate = u
+        rate = torch.exp(u)
+    elif link == "softplus":
+        rate = torch.nn.functional.softplus(u)
+        log_rate = torch.where(u < -30.0, u, torch.log(rate.clamp_min(1e-300)))
+    elif link == "sigmoid":
+        rate = torch.sigmoid_(u).mul_(1.0 - _SIGMOID_EPS).add_(_SIGMOID_EPS)
+        log_rate = torch.log(rate + _SIGMOID_EPS)
+    else:
+        raise ValueError(f"link must be one of {list(LINKS)}; got {link!r}")
+    return log_rate.mul_(counts).sub_(rate).sum(-1)

@@ -15,7 +15,7 @@ from ._alignment import adjacency_classes
 from ._common import as_trial_list, check_min_length, lbfgs_minimize, make_basis, make_batch
 from ._emission import (
     LINKS,
-    poisson_log_prob,
+    poisson_log_prob_sum_,
     state_subsets,
     subset_glm_value_and_grad,
 )
@@ -272,7 +272,7 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         for start in range(0, n_bins, step):
             sl = slice(start, start + step)
             u = (feats[sl] @ W_flat).reshape(-1, n_states, n_neurons) + b[None]
-            lp = poisson_log_prob(counts[sl, None, :], u, self.link, 0.0).sum(-1)
+            lp = poisson_log_prob_sum_(counts[sl, None, :], u, self.link)
             # the factorial term does not depend on the state
             out.append(lp - logfact[sl].sum(-1, keepdim=True))
         return torch.cat(out, 0)

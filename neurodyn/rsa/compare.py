@@ -17,7 +17,7 @@ import torch
 from .._torch import resolve_device, resolve_dtype, to_numpy, to_tensor
 from .._validation import check_array, check_in
 from .rdm import n_conditions_from_pairs
-from .transforms import _average_ranks
+from .transforms import _average_ranks, _average_ranks_torch
 
 __all__ = ["COMPARE_METHODS", "compare_rdms", "kendall_tau_counts"]
 
@@ -306,6 +306,10 @@ def kendall_tau_counts(x: Any, y: Any, device: Any = "cpu", max_batch: int = 409
 _FEW_LEVELS = 16
 
 
+def _average_ranks_any(x: torch.Tensor) -> torch.Tensor:
+    return _average_ranks(x) if x.device.type == "cpu" else _average_ranks_torch(x)
+
+
 def _concordance_few_levels(gx: torch.Tensor, ry: torch.Tensor) -> torch.Tensor:
     """``C - D`` for rows ``gx`` with few dense levels ``m`` against all rows ``ry``.
 
@@ -316,6 +320,11 @@ def _concordance_few_levels(gx: torch.Tensor, ry: torch.Tensor) -> torch.Tensor:
     O(n m) per pair of RDMs instead of O(n log n).
     """
     n = gx.shape[1]
+    if int(gx.amax()) <= 1:
+        # binary rows: within-level pairs cancel, so C - D is the sum over the upper
+        # level of each element's signed rank 2 r - n - 1 (average ranks of y): a matmul
+        r = _average_ranks_any(ry.to(torch.float64))
+        return torch.round(gx.to(torch.float64) @ (2 * r - n - 1).T).to(torch.int64)
     step = max(1, int(2e7 // max(1, ry.shape[0] * (n + 1) * (int(gx.amax()) + 1))))
     if gx.shape[0] > step:  # bound memory: about 2e7 int64 counters at a time
         return torch.cat([_concordance_few_levels(gx[i:i + step], ry) for i in range(0, gx.shape[0], step)])

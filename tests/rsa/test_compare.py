@@ -23,8 +23,9 @@ def _tau_brute(x, y):
 
 
 def test_tau_a_exact_with_ties_vs_brute_force():
-    a = np.vstack([_rdms(0, 2, ties=True), _rdms(1, 1)])
-    b = np.vstack([_rdms(2, 2), _rdms(3, 2, ties=True)])
+    binary = (_rdms(14, 1) > 0.5).astype(float)  # binary model: the signed-rank fast path
+    a = np.vstack([_rdms(0, 2, ties=True), _rdms(1, 1), binary])
+    b = np.vstack([_rdms(2, 2), _rdms(3, 2, ties=True), 1 - binary])
     got = compare_rdms(a, b, "tau-a")
     ref = np.array([[_tau_brute(x, y) for y in b] for x in a])
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)
