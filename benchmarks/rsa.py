@@ -122,6 +122,18 @@ def main() -> None:
             t_ref, b = _timeit(theirs, rep)
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
             ratios[f"W2 {method}"] = _row(f"W2 compare {method}", t_nd, t_ref)
+        binary = (rng.random((n_m, 4186)) > 0.5).astype(float)  # categorical models, e.g. animacy
+
+        def ours_bin():
+            return compare_rdms(binary, data, "tau-a", device="cpu")
+
+        def theirs_bin():
+            return compare(RDMs(binary), RDMs(data), "tau-a")
+
+        t_nd, a = _timeit(ours_bin, rep)
+        t_ref, b = _timeit(theirs_bin, rep)
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+        ratios["W2 tau-a binary models"] = _row("W2 compare tau-a (binary models)", t_nd, t_ref)
 
     # ---------------------------------------------------------------- W3
     if "W3" in args.only:

@@ -64,7 +64,7 @@ print(f"forced one-step error (z units^2): fitted {model.score(held_out):.3f}, "
       f"untrained {untrained.score(held_out):.3f} (predicting the mean scores 1.0)")
 
 # free-running runs driven by small state noise, one per held-out subject
-n_runs, n_t, noise = len(held_out), series[0].shape[0], 0.1
+n_runs, n_t, noise = len(held_out), series[0].shape[0], 0.3
 runs = [model.simulate(n_t, x0=train[i % 3][0], noise_std=noise, random_state=i) for i in range(n_runs)]
 runs_untrained = [untrained.simulate(n_t, x0=train[i % 3][0], noise_std=noise, random_state=i)
                   for i in range(n_runs)]
@@ -101,7 +101,7 @@ print(table)
 # Graph features of the thresholded FC
 # ------------------------------------
 def graph_profile(m, density=0.15):
-    g = threshold_matrix(m, density=density)
+    g = threshold_matrix((m + m.T) / 2, density=density)  # exactly symmetric
     feats = node_features(g.adjacency, features=("degree", "clustering"))
     return feats["degree"].astype(float), feats["clustering"]
 

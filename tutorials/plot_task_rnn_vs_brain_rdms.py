@@ -161,9 +161,12 @@ fig.savefig(OUT / "task_rnn_cka_time.png", dpi=100)
 # -------------
 best = max(families, key=lambda f: acc[f][0])
 print(f"Without noise the best family is {best!r} ({acc[best][0]:.2f}; chance {1 / len(time_points):.2f}).")
-drop = {f: acc[f][0] - acc[f][-1] for f in families}
-print("Accuracy lost from k=0 to k=4: " + ", ".join(f"{f} {d:+.2f}" for f, d in drop.items()))
-robust = min(families, key=lambda f: drop[f])
-print(f"The transform losing least under noise here is {robust!r}. The paper's claim that "
-      "topology-sensitive transforms are the most noise-robust is "
-      f"{'consistent with' if robust in ('topology', 'rgdm') else 'NOT reproduced by'} this small simulation.")
+print("Accuracy at the highest noise (k=4): " + ", ".join(f"{f} {acc[f][-1]:.2f}" for f in families))
+topo_best = max(acc["topology"][-1], acc["rgdm"][-1])
+print(f"Label-permutation control: {perm_acc:.2f}. Topology-sensitive transforms "
+      f"{'beat' if topo_best > acc['rdm'][-1] else 'do NOT beat'} the rank-transformed RDM at the "
+      "highest noise here, so the paper's robustness claim is "
+      f"{'consistent with' if topo_best > acc['rdm'][-1] else 'not reproduced by'} this small simulation.")
+print(f"Linear CKA between instances barely separates time points (diagonal minus off-diagonal "
+      f"{diag_minus_off:.3f}): the shared large-variance direction dominates it, whereas RDM "
+      "identification uses the finer condition structure.")

@@ -134,7 +134,7 @@ def _compare_block(a, b, method, sigma_k, keep, dev, dt) -> np.ndarray:
         if method == "spearman":
             return to_numpy(_cosine(ra, rb))
         return to_numpy(12.0 * (ra @ rb.T) / (float(n) ** 3 - n))
-    s, tx, ty = kendall_tau_counts(a[:, keep], b[:, keep], device=dev)
+    s, tx, ty = kendall_tau_counts(a[:, keep], b[:, keep], device=dev, ties=method != "tau-a")
     n0 = n * (n - 1) // 2
     if method == "tau-a":
         return np.clip(s / n0, -1.0, 1.0)
@@ -229,7 +229,7 @@ def _count_inversions_numpy(y: np.ndarray, n_values: int, base: int = 16) -> np.
     return inv
 
 
-def kendall_tau_counts(x: Any, y: Any, device: Any = "cpu", max_batch: int = 4096):
+def kendall_tau_counts(x: Any, y: Any, device: Any = "cpu", max_batch: int = 4096, ties: bool = True):
     """Exact Kendall counts for all pairs of rows of ``x`` and ``y``.
 
     Parameters
@@ -239,6 +239,9 @@ def kendall_tau_counts(x: Any, y: Any, device: Any = "cpu", max_batch: int = 409
     device : torch device for the computation.
     max_batch : int
         Row pairs processed at once (bounds memory to about ``40 max_batch n`` bytes).
+    ties : bool
+        Count the tied pairs ``tx``/``ty`` (needed for tau-b; without them the
+        general path still counts them internally).
 
     Returns
     -------
@@ -266,14 +269,15 @@ def kendall_tau_counts(x: Any, y: Any, device: Any = "cpu", max_batch: int = 409
     n = xa.shape[1]
     rx = _dense_ranks(xa)
     ry = _dense_ranks(ya)
-    tx = _tie_pairs(torch.sort(rx, dim=-1).values.contiguous())
-    ty = _tie_pairs(torch.sort(ry, dim=-1).values.contiguous())
     n0 = n * (n - 1) // 2
     n1, n2 = rx.shape[0], ry.shape[0]
     s = torch.empty(n1, n2, dtype=torch.int64, device=dev)
     # RDMs with few distinct values (categorical models): O(n * levels) counting
     few_x = (rx.amax(-1) + 1 <= _FEW_LEVELS).cpu().numpy()
     few_y = (ry.amax(-1) + 1 <= _FEW_LEVELS).cpu().numpy()
+    general = (~few_x).any() and (~few_y).any()
+    tx = _tie_pairs(torch.sort(rx, dim=-1).values.contiguous()) if ties or general else torch.zeros(n1, dtype=torch.int64, device=dev)
+    ty = _tie_pairs(torch.sort(ry, dim=-1).values.contiguous()) if ties or general else torch.zeros(n2, dtype=torch.int64, device=dev)
     if few_x.any():
         s[torch.as_tensor(few_x, device=dev)] = _concordance_few_levels(rx[torch.as_tensor(few_x, device=dev)], ry)
     rest = np.flatnonzero(~few_x)

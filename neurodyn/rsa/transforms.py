@@ -285,7 +285,9 @@ def geodesic_transform(rdms: Any, zero_edges: str = "drop", disconnected: str = 
         ``"drop"`` (default, as the authors' code and rsatoolbox via networkx):
         zero-valued pairs are *not* edges, so pairs a geo-topological transform
         set to 0 are disconnected rather than at distance 0. ``"keep"``: they are
-        edges of length 0 (sub-threshold chains collapse).
+        edges of length 0 (sub-threshold chains collapse). Note that after the
+        min-max step the smallest dissimilarity of a raw RDM is 0 too, so with
+        ``"drop"`` that pair is not an edge (as in the references).
     disconnected : {"max_plus_one", "inf"}
         Disconnected pairs get the RDM's largest finite path length + 1
         (default; they then rank above every connected pair, tied) or stay ``inf``.
