@@ -51,7 +51,7 @@ def evaluate(model, data, X_train, X_test, test_states):
     return out
 
 
-def run(seed, setting, models, adam_steps):
+def run(seed, setting, models, adam_steps, temperature=0.2, prior_form="concrete"):
     data = hmm_glm(n_neurons=20, n_states=5, n_timepoints=2000, n_trials=30 + N_TEST,
                    random_state=seed)
     n_train = 30 if setting == "A" else 3
@@ -76,7 +76,8 @@ def run(seed, setting, models, adam_steps):
             }
         else:
             model = StateSwitchingGLM(n_states=5, prior=name, link="sigmoid", random_state=seed,
-                                      adam_steps=adam_steps, device="cpu").fit(X_train)
+                                      adam_steps=adam_steps, temperature=temperature,
+                                      prior_form=prior_form, device="cpu").fit(X_train)
             rows[name] = evaluate(model, data, X_train, X_test, test_states)
         rows[name]["seconds"] = round(time.perf_counter() - t0, 1)
         print(f"seed {seed} setting {setting} {name}: {rows[name]}", flush=True)
@@ -90,10 +91,13 @@ def main():
     parser.add_argument("--models", nargs="+", default=["glm", "none", "gaussian", "onehot"])
     parser.add_argument("--adam-steps", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--temperature", type=float, default=0.2)
+    parser.add_argument("--prior-form", default="concrete", choices=["concrete", "categorical"])
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    results = {seed: run(seed, args.setting, args.models, args.adam_steps) for seed in args.seeds}
+    results = {seed: run(seed, args.setting, args.models, args.adam_steps, args.temperature,
+                         args.prior_form) for seed in args.seeds}
     keys = ["state_acc", "weight_mse", "adj_acc", "adj_bal", "test_ll", "bits_per_spike",
             "prior_mode_match", "em_iters", "seconds"]
     print("\nseed | model | " + " | ".join(keys))
