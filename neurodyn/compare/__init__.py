@@ -14,6 +14,10 @@ Metrics accept ``(n_conditions, n_features)`` or time-resolved
   (:func:`bootstrap_metric`, :func:`permutation_test`);
 - :func:`compare_representations`: all of the above plus RSA/tRSA (via :mod:`neurodyn.rsa`)
   for every (layer, region) pair in one tidy :class:`ComparisonTable`.
+
+Figures are in :mod:`neurodyn.compare.plotting`. To compare a model *fitted to*
+recorded dynamics with the recording, see :mod:`neurodyn.rnn.fit_dynamics`
+(generalised teacher forcing).
 """
 
 from .cka import RBFCKA, LinearCKA, cka_matrix, hsic, linear_cka, rbf_cka

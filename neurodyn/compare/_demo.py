@@ -32,8 +32,14 @@ def run_demo(out_dir: Path, quick: bool = False, data_home: Path | None = None) 
         region_layers=(0, 2, 4), voxels_per_region=40 if quick else 300, n_repeats=4,
         noise_sd=1.0, random_state=0)
     methods = ("rsa", "cka", "procrustes", "encoding")
-    table = compare_representations(sim["layers"], sim["regions"], methods=methods, cv=5,
-                                    n_permutations=0 if quick else 200, random_state=0)
+    table = compare_representations(sim["layers"], sim["regions"], methods=methods, cv=5, random_state=0)
+    # permutation p-values of linear CKA for the true (layer, region) pairs
+    p_values = {}
+    for reg, layer in sim["true_layer"].items():
+        t = compare_representations({layer: sim["layers"][layer]}, {reg: sim["regions"][reg]},
+                                    methods=("cka",), cv=None, n_permutations=49 if quick else 500,
+                                    random_state=0)
+        p_values[reg] = t.rows[0]["p_value"]
     accuracy = {}
     chosen = {}
     for method in methods:
@@ -75,6 +81,7 @@ def run_demo(out_dir: Path, quick: bool = False, data_home: Path | None = None) 
         "chance": 1.0 / len(sim["layers"]),
         "chosen_layer": chosen,
         "truth": sim["true_layer"],
+        "cka_permutation_p_true_pairs": p_values,
         "noise_ceiling_median": {reg: float(np.median(c)) for reg, c in ceilings.items()},
         "noise_ceiling_truth": sim["reliability"],
         "encoding_median_r": {reg: float(r["score"]) for reg, r in enc.items()},

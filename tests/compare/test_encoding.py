@@ -76,14 +76,14 @@ def test_recovers_planted_map_and_gives_chance_on_shuffled_targets():
     n, p, m = 240, 30, 40
     X = rng.standard_normal((n, p))
     W = rng.standard_normal((p, m))
-    Y = X @ W + 0.5 * np.sqrt(p) * rng.standard_normal((n, m))  # SNR 4 per target
+    Y = X @ W + 0.3 * np.sqrt(p) * rng.standard_normal((n, m))  # SNR 11: r <= 0.957
     est = EncodingModel(cv=5, random_state=0).fit(X[:180], Y[:180])
     r = est.score_targets(X[180:], Y[180:])
     assert r.shape == (m,)
-    assert est.score(X[180:], Y[180:]) > 0.85
-    assert np.median(r) > 0.85
+    assert est.score(X[180:], Y[180:]) > 0.9
+    assert np.median(r) > 0.9
     res = cross_validated_encoding(X, Y, cv=4, random_state=0)
-    assert res["score"] > 0.85
+    assert res["score"] > 0.9
     Y_shuffled = Y[rng.permutation(n)]
     null = cross_validated_encoding(X, Y_shuffled, cv=4, random_state=0)
     assert abs(null["score"]) < 0.1
