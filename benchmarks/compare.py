@@ -86,8 +86,8 @@ def main(argv=None):
     n, p, q = (1000, 4096, 20000) if args.full else (300, 512, 1000)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n, p))
-    W = rng.standard_normal((p, q)) / np.sqrt(p)
-    Y = X[:, : p // 4] @ W[: p // 4] + rng.standard_normal((n, q))
+    W = rng.standard_normal((p // 4, q)) / np.sqrt(p)
+    Y = X[:, : p // 4] @ W + rng.standard_normal((n, q))
     Xs = (X - X.mean(0)) / X.std(0)
     print(f"workload: {n} conditions x {p} units vs {q} voxels; torch threads {args.threads}; "
           f"median of {args.repeats}")

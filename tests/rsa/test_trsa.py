@@ -137,3 +137,17 @@ def test_estimator_contract_by_hand(sim):
     twin = clone(est).fit(x, sim["layers"], sim["subjects"])
     np.testing.assert_array_equal(twin.thresholds_, est.thresholds_)
     assert twin.accuracy_ == est.accuracy_
+
+
+def test_confidence_interval_is_centred_on_the_point_estimate():
+    from neurodyn.datasets.simulate import make_layer_rdms
+    from neurodyn.rsa import TopologicalRSA
+
+    sim = make_layer_rdms(n_layers=4, n_subjects=5, n_stimuli=24, noise_level=2.0, random_state=1)
+    est = TopologicalRSA(family="topology", n_draws=3, n_bootstrap=40, random_state=0).fit(
+        sim["rdms"], sim["layers"], sim["subjects"])
+    se = np.nanstd(est.bootstrap_accuracies_, ddof=1)
+    assert est.accuracy_se_ == pytest.approx(se)
+    expected = np.clip([est.accuracy_ - 1.96 * se, est.accuracy_ + 1.96 * se], 0, 1)
+    np.testing.assert_allclose(est.ci_, expected, atol=1e-3 * max(se, 1e-12))
+    assert est.ci_[0] <= est.accuracy_ <= est.ci_[1]
