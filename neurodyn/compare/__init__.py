@@ -28,7 +28,7 @@ from .encoding import (
     ridge_cv,
     split_half_noise_ceiling,
 )
-from .inference import FAST_METRICS, bootstrap_metric, permutation_test
+from .inference import FAST_METRICS, bootstrap_interval, bootstrap_metric, permutation_test
 from .shape import (
     ShapeMetric,
     cross_validated_shape_distance,
@@ -54,6 +54,7 @@ __all__ = [
     "split_half_noise_ceiling",
     "pearson_r_columns",
     "bootstrap_metric",
+    "bootstrap_interval",
     "permutation_test",
     "FAST_METRICS",
     "compare_representations",

@@ -90,10 +90,34 @@ def _check_metric(metric: Any) -> None:
                         f"got {type(metric).__name__}")
 
 
+def bootstrap_interval(estimate: Any, samples: Any, confidence: float = 0.95):
+    """Normal-approximation interval ``estimate ± z · SE`` from bootstrap samples.
+
+    Resampling conditions with replacement shifts comparison scores: a
+    duplicated condition adds a zero-distance pair and repeated rows, so CKA,
+    shape and RDM scores of the resamples are biased relative to the score on
+    the original conditions, and a percentile interval of the samples can
+    exclude the estimate itself. The bootstrap standard deviation is much less
+    affected, so the interval is centred on the estimate and only its width
+    comes from the samples (as rsatoolbox and Schuett et al. 2023 do).
+
+    Returns
+    -------
+    low, high, se : arrays (or floats) with the shape of ``estimate``.
+    """
+    from scipy.stats import norm
+
+    samples = np.asarray(samples, dtype=float)
+    se = np.nanstd(samples, axis=0, ddof=1)
+    z = norm.ppf(0.5 + float(confidence) / 2.0)
+    est = np.asarray(estimate, dtype=float)
+    return est - z * se, est + z * se, se
+
+
 def bootstrap_metric(metric: str | Callable, X: Any, Y: Any, *, n_bootstrap: int = 1000,
                      resample: str = "conditions", confidence: float = 0.95,
                      random_state: Any = None, device: Any = "auto", dtype: Any = None) -> dict:
-    """Bootstrap distribution and percentile confidence interval of a comparison score.
+    """Bootstrap distribution and confidence interval of a comparison score.
 
     Parameters
     ----------
@@ -122,7 +146,8 @@ def bootstrap_metric(metric: str | Callable, X: Any, Y: Any, *, n_bootstrap: int
     dict
         ``"estimate"`` (the metric on all data; with subjects, on the subject
         mean), ``"samples"`` (n_bootstrap, ...), ``"se"`` (standard deviation
-        of the samples), ``"ci_low"``, ``"ci_high"`` (percentile interval).
+        of the samples), ``"ci_low"``, ``"ci_high"`` (the interval of
+        :func:`bootstrap_interval`, centred on the estimate).
 
     References
     ----------
@@ -167,12 +192,11 @@ def bootstrap_metric(metric: str | Callable, X: Any, Y: Any, *, n_bootstrap: int
             Yb = Y[subj_idx[b]].mean(0) if by_subject else Y
             vals.append(np.asarray(_evaluate(metric, X[ci], Yb[ci], device, dtype), dtype=float))
         samples = np.stack(vals)
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.nanquantile(samples, [tail, 1.0 - tail], axis=0)
+    low, high, se = bootstrap_interval(estimate, samples, confidence)
     scalar = np.ndim(estimate) == 0
     return {"estimate": float(estimate) if scalar else np.asarray(estimate),
             "samples": samples,
-            "se": float(np.nanstd(samples, axis=0, ddof=1)) if scalar else np.nanstd(samples, axis=0, ddof=1),
+            "se": float(se) if scalar else se,
             "ci_low": float(low) if scalar else low,
             "ci_high": float(high) if scalar else high,
             "confidence": confidence}

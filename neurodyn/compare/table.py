@@ -19,6 +19,7 @@ from .._validation import check_array, check_finite, check_in, check_positive_in
 from .cka import linear_cka
 from .encoding import cross_validated_encoding
 from .shape import cross_validated_shape_distance, shape_distance
+from .inference import bootstrap_interval
 
 __all__ = ["compare_representations", "ComparisonTable", "METHODS"]
 
@@ -328,9 +329,7 @@ def compare_representations(model_activity: Any, brain_activity: Any,
         lo = hi = se = np.full(n_t, np.nan)
         if n_bootstrap:
             samples = np.stack([run(b, b) for b in boot_idx])
-            tail = (1.0 - float(confidence)) / 2.0
-            lo, hi = np.nanquantile(samples, [tail, 1.0 - tail], axis=0)
-            se = np.nanstd(samples, axis=0, ddof=1)
+            lo, hi, se = bootstrap_interval(est, samples, confidence)
         pv = np.full(n_t, np.nan)
         if perms is not None:
             null = np.stack([run(ident, p) for p in perms])

@@ -181,8 +181,19 @@ def forward_backward(log_emission, log_transition, log_initial, mask=None, time_
     log_lik = ((torch.log(norms) + shift[..., 0]) * mask_f).sum(1)
     post = alphas * betas
     posterior = post / post.sum(-1, keepdim=True) * mask_f[..., None]
-    counts = _pair_counts(torch.log(alphas), log_emission + torch.log(betas), log_transition,
-                          mask, time_chunk)
+    # pairwise posteriors, normalised per step, in probability space (all factors <= 1)
+    counts = torch.zeros(n_states, n_states, dtype=A.dtype, device=A.device)
+    nxt = emission * betas
+    for start in range(0, n_time - 1, time_chunk):
+        stop = min(start + time_chunk, n_time - 1)
+        pair = alphas[:, start:stop, :, None] * A * nxt[:, start + 1:stop + 1, None, :]
+        total = pair.sum((-1, -2), keepdim=True)
+        valid = mask[:, start + 1:stop + 1, None, None]
+        if bool(((total <= 1e-280) & valid).any()):
+            counts = _pair_counts(torch.log(alphas), log_emission + torch.log(betas),
+                                  log_transition, mask, time_chunk)
+            break
+        counts = counts + (pair / total * valid).sum((0, 1))
     return log_lik, posterior, counts
 
 

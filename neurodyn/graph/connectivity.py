@@ -383,7 +383,7 @@ def threshold_matrix(matrix, threshold: float | None = None, *, density: float |
             raise ValueError(f"threshold must be a finite real number; got {threshold!r}")
     else:
         _check_threshold_args(threshold, density, absolute)
-    M = check_symmetric(matrix, name, atol=0.0)
+    M = check_symmetric(matrix, name, atol=1e-10)  # rounding asymmetry (np.corrcoef) is tolerated; the upper triangle decides
     n = M.shape[0]
     iu, ju = np.triu_indices(n, 1)
     vals = M[iu, ju]

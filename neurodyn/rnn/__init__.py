@@ -27,6 +27,7 @@ from .analysis import (
     variance_dimension,
     weight_change,
 )
+from .fit_dynamics import DynamicsRNN, fit_dynamics
 from .models import MODEL_PRESETS, GatedRNN, LeakyRNN, Recording, effective_rank, low_rank_matrix
 from .tasks import NDelayedMatch, NParity, PerceptualDecision
 from .timescales import autocorrelation, fit_timescales, network_timescales, unit_timescales
@@ -39,6 +40,8 @@ from .training import (
 )
 
 __all__ = [
+    "DynamicsRNN",
+    "fit_dynamics",
     "LeakyRNN",
     "GatedRNN",
     "Recording",

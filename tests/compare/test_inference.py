@@ -26,9 +26,11 @@ def test_batched_bootstrap_equals_loop_over_resamples(name, fn):
     # the same resampled indices, drawn independently here
     idx = np.random.default_rng(1).integers(0, 30, size=(40, 30))
     assert slow["samples"][7] == pytest.approx(fn(X[idx[7]], Y[idx[7]]), rel=1e-12)
-    lo, hi = np.quantile(slow["samples"], [0.025, 0.975])
-    assert (slow["ci_low"], slow["ci_high"]) == pytest.approx((lo, hi))
-    assert slow["se"] == pytest.approx(np.std(slow["samples"], ddof=1))
+    se = np.std(slow["samples"], ddof=1)
+    assert slow["se"] == pytest.approx(se)
+    # normal interval centred on the estimate (z = 1.959964 for 95 %)
+    est = slow["estimate"]
+    assert (slow["ci_low"], slow["ci_high"]) == pytest.approx((est - 1.959964 * se, est + 1.959964 * se))
 
 
 def test_rbf_fast_path_uses_full_data_bandwidth():
@@ -96,3 +98,16 @@ def test_inference_input_errors():
         permutation_test("linear_cka", X, Yn, n_permutations=5)
     with pytest.raises(ValueError, match="at least 3 conditions"):
         permutation_test("linear_cka", X[:2], Y[:2])
+
+
+def test_interval_contains_estimate_even_when_resamples_are_biased():
+    from neurodyn.compare import compare_representations
+
+    rng = np.random.default_rng(0)
+    model = rng.normal(size=(120, 40))
+    brain = model @ rng.normal(size=(40, 20)) + 0.5 * rng.normal(size=(120, 20))
+    table = compare_representations(model, brain, methods=("cka", "procrustes"), cv=3,
+                                    n_bootstrap=30, random_state=0)
+    assert len(table) == 2
+    for row in table:
+        assert row["ci_low"] <= row["score"] <= row["ci_high"], row

@@ -166,3 +166,13 @@ def test_threshold_matrix_against_numpy():
         threshold_matrix(M, np.nan)
     with pytest.raises(ValueError, match=r"density must be in \(0, 1\]"):
         threshold_matrix(M, density=1.5)
+
+
+def test_threshold_matrix_accepts_corrcoef_rounding_asymmetry():
+    rng = np.random.default_rng(5)
+    R = np.corrcoef(rng.normal(size=(40, 30)), rowvar=False)
+    R[3, 7] += 1e-15  # last-bit asymmetry as np.corrcoef can produce
+    g = threshold_matrix(R, threshold=0.1)
+    A = g.adjacency.toarray()
+    expected = np.triu(R > 0.1, 1)
+    np.testing.assert_array_equal(A, expected | expected.T)
