@@ -18,8 +18,8 @@ from .._torch import check_random_state
 from .._validation import check_array, check_finite, check_in, check_positive_int
 from .cka import linear_cka
 from .encoding import cross_validated_encoding
-from .shape import cross_validated_shape_distance, shape_distance
 from .inference import bootstrap_interval
+from .shape import cross_validated_shape_distance, shape_distance
 
 __all__ = ["compare_representations", "ComparisonTable", "METHODS"]
 
