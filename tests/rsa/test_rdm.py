@@ -196,3 +196,78 @@ def test_shrinkage_estimators_vs_rsatoolbox():
 def test_bad_input_errors(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         compute_rdm(**kwargs)
+
+
+def _crossnobis_loop(x, cond, folds, prec=None, remove_mean=False):
+    """Leave-one-fold-out crossnobis, one fold and one pair at a time."""
+    p = x.shape[1]
+    prec = np.eye(p) if prec is None else prec
+    fold_values = np.unique(folds)
+    k = np.unique(cond).size
+    ref = np.zeros(k * (k - 1) // 2)
+    for r in fold_values:
+        a = _means(x[folds != r], cond[folds != r])
+        b = _means(x[folds == r], cond[folds == r])
+        if remove_mean:
+            a = a - a.mean(1, keepdims=True)
+            b = b - b.mean(1, keepdims=True)
+        ref += [(a[i] - a[j]) @ prec @ (b[i] - b[j]) / p for i, j in _pairs(k)]
+    return ref / fold_values.size
+
+
+@pytest.mark.parametrize("use_prec", [False, True])
+@pytest.mark.parametrize("remove_mean", [False, True])
+def test_crossnobis_balanced_shuffled_rows_batched_vs_loop(use_prec, remove_mean):
+    # one observation per (fold, condition) cell, rows in random order, 3 subjects,
+    # a shared (2-D) and a per-subject (3-D) precision
+    rng = np.random.default_rng(11)
+    n_cond, n_rep, p = 7, 4, 9
+    cond = np.tile(np.arange(n_cond), n_rep)
+    folds = np.repeat(np.arange(n_rep) * 10 + 3, n_cond)
+    perm = rng.permutation(cond.size)
+    cond, folds = cond[perm], folds[perm]
+    x = rng.normal(size=(3, cond.size, p)) + 5.0
+    keep = x.copy()
+    precs = []
+    for _ in range(3):
+        a = rng.normal(size=(p, p))
+        precs.append(np.linalg.inv(a @ a.T / p + np.eye(p)))
+    precs = np.stack(precs)
+    for noise in ((precs[0], precs) if use_prec else (None,)):
+        got = compute_rdm(x, "crossnobis", conditions=cond, folds=folds, noise=noise, remove_mean=remove_mean)
+        for s in range(3):
+            lam = None if noise is None else (noise if noise.ndim == 2 else noise[s])
+            np.testing.assert_allclose(got[s], _crossnobis_loop(x[s], cond, folds, lam, remove_mean),
+                                       rtol=RTOL, atol=ATOL)
+    np.testing.assert_array_equal(x, keep)
+
+
+def test_crossnobis_balanced_repeats_per_cell_vs_loop():
+    # equal counts: 2 observations per (fold, condition); default folds inferred from order
+    rng = np.random.default_rng(12)
+    cond = np.tile(np.repeat(np.arange(5), 2), 3)
+    folds = np.repeat(np.arange(3), 10)
+    x = rng.normal(size=(cond.size, 6))
+    _, _, _, prec = _data(13, p=6)
+    got = compute_rdm(x, "crossnobis", conditions=cond, folds=folds, noise=prec)
+    np.testing.assert_allclose(got, _crossnobis_loop(x, cond, folds, prec), rtol=RTOL, atol=ATOL)
+    # conditions with different counts, but each the same in every fold (still balanced)
+    cond2 = np.tile(np.array([0, 0, 0, 1, 2, 2, 3, 4]), 3)
+    folds2 = np.repeat(np.arange(3), 8)
+    x2 = rng.normal(size=(2, cond2.size, 6)) - 3.0
+    got2 = compute_rdm(x2, "crossnobis", conditions=cond2, folds=folds2, noise=prec)
+    for s in range(2):
+        np.testing.assert_allclose(got2[s], _crossnobis_loop(x2[s], cond2, folds2, prec), rtol=RTOL, atol=ATOL)
+
+
+def test_crossnobis_balanced_indefinite_noise_falls_back_and_matches_loop():
+    # a symmetric but not positive-definite "precision" has no Cholesky factor
+    x, cond, folds, _ = _data(14, n_rep=3)
+    lam = np.diag([1.0, 2.0, -0.5, 1.0, 0.3])
+    got = compute_rdm(x, "crossnobis", conditions=cond, folds=folds, noise=lam)
+    np.testing.assert_allclose(got, _crossnobis_loop(x, cond, folds, lam), rtol=RTOL, atol=ATOL)
+    # the torch path (float32 here) agrees with the float64 BLAS path
+    _, _, _, prec = _data(14, n_rep=3)
+    a = compute_rdm(x, "crossnobis", conditions=cond, folds=folds, noise=prec)
+    b = compute_rdm(x, "crossnobis", conditions=cond, folds=folds, noise=prec, dtype="float32")
+    np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
