@@ -41,7 +41,7 @@ def run_demo(out_dir: Path, quick: bool = False, data_home: Path | None = None) 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     n_layers, n_subjects, n_stim = (5, 6, 30) if quick else (6, 10, 62)
-    n_boot = 0 if quick else 200
+    n_boot = 0 if quick else 40  # error bars only; the tutorial runs the full protocol
     n_draws = 3 if quick else 10
     sim = make_layer_rdms(n_layers=n_layers, n_subjects=n_subjects, n_stimuli=n_stim, random_state=0)
     figures = []
