@@ -153,15 +153,28 @@ def _cosine(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------- Kendall
-def _dense_ranks(x: torch.Tensor) -> torch.Tensor:
-    s, order = torch.sort(x, dim=-1)
+def _dense_ranks(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Dense ranks (0, 1, ... per distinct value) of each row and the sorting order."""
+    if x.device.type == "cpu":  # numpy's vectorised argsort is faster here
+        order = torch.from_numpy(np.argsort(x.numpy(), axis=-1))
+        s = torch.gather(x, -1, order)
+    else:
+        s, order = torch.sort(x, dim=-1)
     step = torch.ones_like(s, dtype=torch.int64)
     step[..., 0] = 0
     step[..., 1:] = (s[..., 1:] != s[..., :-1]).to(torch.int64)
     dense = torch.cumsum(step, dim=-1)
     out = torch.empty_like(dense)
     out.scatter_(-1, order, dense)
-    return out
+    return out, order
+
+
+def _tie_pairs_dense(dense: torch.Tensor) -> torch.Tensor:
+    """Number of tied pairs in each row of dense ranks (values in ``[0, n)``)."""
+    b, n = dense.shape
+    flat = (dense + n * torch.arange(b, device=dense.device)[:, None]).reshape(-1)
+    c = torch.bincount(flat, minlength=b * n).reshape(b, n)
+    return (c * (c - 1) // 2).sum(-1)
 
 
 def _tie_pairs(sorted_keys: torch.Tensor) -> torch.Tensor:
@@ -256,7 +269,10 @@ def kendall_tau_counts(x: Any, y: Any, device: Any = "cpu", max_batch: int = 409
     -----
     Knight's O(n log n) scheme, vectorised over row pairs: order each pair by
     (x, y), count inversions of y (strictly discordant pairs ``D``), and use
-    ``C - D = n0 - T_x - T_y + T_xy - 2 D``.
+    ``C - D = n0 - T_x - T_y + T_xy - 2 D``. On the CPU, pairs of tie-free rows
+    skip the per-pair sort: ``D`` is counted from the ranks alone by a block /
+    histogram decomposition (see ``_inversions_permutations``), and rows with at
+    most 16 distinct values by one running count per level.
 
     References
     ----------
@@ -267,8 +283,8 @@ def kendall_tau_counts(x: Any, y: Any, device: Any = "cpu", max_batch: int = 409
     xa = to_tensor(np.atleast_2d(np.asarray(x, dtype=float)), device=dev, dtype=torch.float64)
     ya = to_tensor(np.atleast_2d(np.asarray(y, dtype=float)), device=dev, dtype=torch.float64)
     n = xa.shape[1]
-    rx = _dense_ranks(xa)
-    ry = _dense_ranks(ya)
+    rx, ox = _dense_ranks(xa)
+    ry, oy = _dense_ranks(ya)
     n0 = n * (n - 1) // 2
     n1, n2 = rx.shape[0], ry.shape[0]
     s = torch.empty(n1, n2, dtype=torch.int64, device=dev)
@@ -276,15 +292,15 @@ def kendall_tau_counts(x: Any, y: Any, device: Any = "cpu", max_batch: int = 409
     few_x = (rx.amax(-1) + 1 <= _FEW_LEVELS).cpu().numpy()
     few_y = (ry.amax(-1) + 1 <= _FEW_LEVELS).cpu().numpy()
     general = (~few_x).any() and (~few_y).any()
-    tx = _tie_pairs(torch.sort(rx, dim=-1).values.contiguous()) if ties or general else torch.zeros(n1, dtype=torch.int64, device=dev)
-    ty = _tie_pairs(torch.sort(ry, dim=-1).values.contiguous()) if ties or general else torch.zeros(n2, dtype=torch.int64, device=dev)
+    tx = _tie_pairs_dense(rx) if ties or general else torch.zeros(n1, dtype=torch.int64, device=dev)
+    ty = _tie_pairs_dense(ry) if ties or general else torch.zeros(n2, dtype=torch.int64, device=dev)
     if few_x.any():
-        s[torch.as_tensor(few_x, device=dev)] = _concordance_few_levels(rx[torch.as_tensor(few_x, device=dev)], ry)
+        s[torch.as_tensor(few_x, device=dev)] = _concordance_few_levels(rx[torch.as_tensor(few_x, device=dev)], ry, oy)
     rest = np.flatnonzero(~few_x)
     if rest.size and few_y.any():
         cols = torch.as_tensor(few_y, device=dev)
         rows = torch.as_tensor(rest, device=dev)
-        s[rows[:, None], torch.nonzero(cols).flatten()[None, :]] = _concordance_few_levels(ry[cols], rx[rows]).T
+        s[rows[:, None], torch.nonzero(cols).flatten()[None, :]] = _concordance_few_levels(ry[cols], rx[rows], ox[rows]).T
     if rest.size == 0 or few_y.all():
         return to_numpy(s), to_numpy(tx), to_numpy(ty)
     cols = np.flatnonzero(~few_y)
@@ -294,7 +310,8 @@ def kendall_tau_counts(x: Any, y: Any, device: Any = "cpu", max_batch: int = 409
         free_y = (ry.amax(-1) == n - 1).numpy()
         fr, fc = rest[free_x[rest]], cols[free_y[cols]]
         if fr.size and fc.size:
-            disc = _inversions_permutations(rx[torch.as_tensor(fr)].numpy(), ry[torch.as_tensor(fc)].numpy())
+            disc = _inversions_permutations(rx[torch.as_tensor(fr)].numpy(), ry[torch.as_tensor(fc)].numpy(),
+                                            ox[torch.as_tensor(fr)].numpy(), oy[torch.as_tensor(fc)].numpy())
             s[torch.as_tensor(fr)[:, None], torch.as_tensor(fc)[None, :]] = torch.from_numpy(n0 - 2 * disc)
             _general_counts(s, rx, ry, rest[~free_x[rest]], cols, tx, ty, n, max_batch, dev)
             _general_counts(s, rx, ry, fr, cols[~free_y[cols]], tx, ty, n, max_batch, dev)
@@ -339,7 +356,8 @@ def _inversions_in_blocks(v: np.ndarray) -> np.ndarray:
     return acc.sum(0, dtype=np.int64).reshape(m, nb).sum(1)
 
 
-def _inversions_permutations(px: np.ndarray, py: np.ndarray, block: int = 64,
+def _inversions_permutations(px: np.ndarray, py: np.ndarray, inv_x: np.ndarray | None = None,
+                             inv_y: np.ndarray | None = None, block: int | None = None,
                              max_elements: int = 2_000_000) -> np.ndarray:
     """Discordant pairs of every pair of tie-free rows (permutations of ``0..n-1``).
 
@@ -351,29 +369,55 @@ def _inversions_permutations(px: np.ndarray, py: np.ndarray, block: int = 64,
     direct comparison of their positions (listed in y-order). Each pair falls in
     exactly one of the three groups: O(n block + (n / block)^2) per pair, no sort.
 
-    Returns an int64 array of shape ``(n1, n2)``.
+    Parameters
+    ----------
+    px, py : numpy.ndarray of int, shapes (n1, n) and (n2, n)
+        Ranks of each row (every row a permutation of ``0..n-1``).
+    inv_x, inv_y : numpy.ndarray of int, optional
+        Their inverse permutations (the sorting orders), when already known.
+    block : int, optional
+        Block and bin size (default about ``sqrt(n)``, a multiple of 16 up to 240).
+    max_elements : int
+        Bounds the row pairs processed at once (memory).
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n1, n2)
     """
     n1, n = px.shape
     n2 = py.shape[0]
+    if block is None:  # about sqrt(n), balancing the direct and the histogram counts
+        block = int(min(240, max(16, 16 * round(np.sqrt(n) / 16))))
     nb = -(-n // block)
     length = nb * block
     small = np.int16 if length < 32767 else np.int32
-    inv_y = np.empty_like(py)  # y-order: element index of each y-rank
-    np.put_along_axis(inv_y, py, np.broadcast_to(np.arange(n), py.shape), axis=1)
-    inv_x = np.empty_like(px)
-    np.put_along_axis(inv_x, px, np.broadcast_to(np.arange(n), px.shape), axis=1)
+    if inv_y is None:  # y-order: element index of each y-rank
+        inv_y = np.empty_like(py)
+        np.put_along_axis(inv_y, py, np.broadcast_to(np.arange(n), py.shape), axis=1)
+    if inv_x is None:
+        inv_x = np.empty_like(px)
+        np.put_along_axis(inv_x, px, np.broadcast_to(np.arange(n), px.shape), axis=1)
     bin_of_rank = np.arange(n) // block
+    ybin = (py // block).astype(np.uint8 if nb < 255 else small)  # bin of every y-rank
+    xpos = px.astype(small)
     out = np.empty((n1, n2), dtype=np.int64)
-    rows = max(1, max_elements // max(1, n2 * n))
+    rows = max(1, max_elements // max(1, n2 * max(n, nb * nb)))
     for i0 in range(0, n1, rows):
-        ix = slice(i0, min(n1, i0 + rows))
-        m = (ix.stop - ix.start) * n2
-        z = np.full((m, length), nb, dtype=small)  # bins of y-ranks, in x-order
-        z[:, :n] = (np.take_along_axis(py[None, :, :], inv_x[ix][:, None, :], axis=2) // block).reshape(m, n)
-        w = np.full((m, length), length, dtype=small)  # x-positions, in y-order
-        w[:, :n] = np.take_along_axis(px[ix][:, None, :], inv_y[None, :, :], axis=2).reshape(m, n)
+        ix = range(i0, min(n1, i0 + rows))
+        m = len(ix) * n2
+        z = np.full((len(ix), n2, length), nb, dtype=ybin.dtype)  # bins of y-ranks, in x-order
+        w = np.full((len(ix), n2, length), length, dtype=small)  # x-positions, in y-order
+        for k, i in enumerate(ix):
+            np.take(ybin, inv_x[i], axis=1, out=z[k, :, :n])
+            np.take(xpos[i], inv_y, out=w[k, :, :n])
+        z = z.reshape(m, length)
+        w = w.reshape(m, length)
         disc = _inversions_in_blocks(z.reshape(m, nb, block)) + _inversions_in_blocks(w.reshape(m, nb, block))
-        idx = (np.arange(m)[:, None] * nb + w[:, :n] // block) * nb + bin_of_rank[None, :]
+        idt = np.int32 if m * nb * nb < 2**31 else np.int64
+        idx = (w[:, :n] // small(block)).astype(idt)  # (position block, bin) cell of each element
+        idx *= nb
+        idx += (np.arange(m, dtype=idt) * (nb * nb))[:, None]
+        idx += bin_of_rank.astype(idt)
         hist = np.bincount(idx.ravel(), minlength=m * nb * nb).reshape(m, nb, nb)
         # above[a, u] = elements in a later position block with a lower bin
         lower = np.cumsum(hist, axis=2)
@@ -382,7 +426,7 @@ def _inversions_permutations(px: np.ndarray, py: np.ndarray, block: int = 64,
         for a in range(nb - 1, -1, -1):  # suffix sums over position blocks, in place
             lower[:, a], run = run, run + lower[:, a]
         disc += np.einsum("mab,mab->m", hist, lower)
-        out[ix] = disc.reshape(-1, n2)
+        out[i0:i0 + len(ix)] = disc.reshape(-1, n2)
     return out
 
 
@@ -393,7 +437,7 @@ def _average_ranks_any(x: torch.Tensor) -> torch.Tensor:
     return _average_ranks(x) if x.device.type == "cpu" else _average_ranks_torch(x)
 
 
-def _concordance_few_levels(gx: torch.Tensor, ry: torch.Tensor) -> torch.Tensor:
+def _concordance_few_levels(gx: torch.Tensor, ry: torch.Tensor, order: torch.Tensor | None = None) -> torch.Tensor:
     """``C - D`` for rows ``gx`` with few dense levels ``m`` against all rows ``ry``.
 
     In the order that sorts ``y``, a running count of each x-level gives, for every
@@ -403,6 +447,8 @@ def _concordance_few_levels(gx: torch.Tensor, ry: torch.Tensor) -> torch.Tensor:
     O(n m) per pair of RDMs instead of O(n log n).
     """
     n = gx.shape[1]
+    if order is not None and gx.device.type == "cpu" and int(gx.amax()) > 1 and bool((ry.amax(-1) == n - 1).all()):
+        return _concordance_few_levels_tie_free(gx.numpy(), order.numpy())
     if int(gx.amax()) <= 1:
         # binary rows: within-level pairs cancel, so C - D is the sum over the upper
         # level of each element's signed rank 2 r - n - 1 (average ranks of y): a matmul
@@ -410,12 +456,18 @@ def _concordance_few_levels(gx: torch.Tensor, ry: torch.Tensor) -> torch.Tensor:
         return torch.round(gx.to(torch.float64) @ (2 * r - n - 1).T).to(torch.int64)
     step = max(1, int(2e7 // max(1, ry.shape[0] * (n + 1) * (int(gx.amax()) + 1))))
     if gx.shape[0] > step:  # bound memory: about 2e7 int64 counters at a time
-        return torch.cat([_concordance_few_levels(gx[i:i + step], ry) for i in range(0, gx.shape[0], step)])
+        return torch.cat([_concordance_few_levels(gx[i:i + step], ry, order) for i in range(0, gx.shape[0], step)])
     m = int(gx.amax()) + 1
-    sy, order = torch.sort(ry, dim=-1)  # (n2, n)
-    sy = sy.contiguous()
-    first = torch.searchsorted(sy, sy, right=False)  # start of each element's tie block
-    after = torch.searchsorted(sy, sy, right=True)  # one past its end
+    if order is None:
+        sy, order = torch.sort(ry, dim=-1)  # (n2, n)
+    else:  # the sorting order of the dense ranks ``ry``
+        sy = torch.gather(ry, -1, order)
+    # tie block of each element: [first, after) in sorted order, from value counts
+    flat = (sy + n * torch.arange(ry.shape[0], device=ry.device)[:, None]).reshape(-1)
+    counts = torch.bincount(flat, minlength=ry.shape[0] * n).reshape(ry.shape[0], n)
+    starts = torch.cumsum(counts, dim=-1) - counts
+    first = torch.gather(starts, -1, sy)
+    after = first + torch.gather(counts, -1, sy)
     levels = gx[:, None, :].expand(-1, ry.shape[0], -1).gather(-1, order[None].expand(gx.shape[0], -1, -1))
     onehot = torch.nn.functional.one_hot(levels, m).to(torch.int64)  # (n1, n2, n, m)
     cum = torch.zeros(gx.shape[0], ry.shape[0], n + 1, m, dtype=torch.int64, device=gx.device)
@@ -425,6 +477,30 @@ def _concordance_few_levels(gx: torch.Tensor, ry: torch.Tensor) -> torch.Tensor:
     above = total - cum.gather(2, after[None, :, :, None].expand(gx.shape[0], -1, -1, m))
     lower = torch.tril(torch.ones(m, m, dtype=torch.int64, device=gx.device), -1)[levels]  # a < level
     return ((below - above) * lower).sum((-1, -2))
+
+
+def _concordance_few_levels_tie_free(gx: np.ndarray, order: np.ndarray) -> torch.Tensor:
+    """``C - D`` of level rows ``gx`` (values ``0..m-1``) against tie-free rows given by
+    their sorting orders: listing the levels in y-order, every earlier element of
+    level ``a`` is paired with a larger ``y``, so ``C - D = sum_l sum_a
+    #{k < l: L_k = a} sign(L_l - a)``; one cumulative count per level."""
+    n1, n = gx.shape
+    n2 = order.shape[0]
+    m = int(gx.max()) + 1
+    out = np.empty((n1, n2), dtype=np.int64)
+    rows = max(1, 4_000_000 // max(1, n2 * n))
+    for i0 in range(0, n1, rows):
+        g = gx[i0:i0 + rows]
+        levels = np.take_along_axis(g[:, None, :], order[None, :, :], axis=2).astype(np.int8)  # (r, n2, n)
+        total = np.zeros(levels.shape[:2], dtype=np.int64)
+        for a in range(m):
+            hit = levels == a
+            before = np.cumsum(hit, axis=2, dtype=np.int32)
+            before -= hit
+            sign = (levels > a).view(np.int8) - (levels < a).view(np.int8)
+            total += np.einsum("rjn,rjn->rj", before, sign, dtype=np.int64)  # no int32 overflow
+        out[i0:i0 + rows] = total
+    return torch.from_numpy(out)
 
 
 # ----------------------------------------------------------------------- whitened unbiased cosine

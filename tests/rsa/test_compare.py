@@ -152,3 +152,84 @@ def test_cosine_cov_sigma_k_vs_rsatoolbox():
             # rsatoolbox solves V x = v by CG stopped at relative residual 1e-5; ours solves exactly
             tol = 1e-10 if sk is None or sk.ndim == 1 else 5e-5
             np.testing.assert_allclose(compare_rdms(a, b, m, sigma_k=sk), ref, rtol=tol, atol=tol)
+
+
+def _counts_brute(x, y):
+    """C - D, tied pairs in x, tied pairs in y: O(n^2) over all pairs i < j."""
+    iu = np.triu_indices(len(x), 1)
+    sx = np.sign(x[:, None] - x[None, :])[iu]
+    sy = np.sign(y[:, None] - y[None, :])[iu]
+    return int(np.sum(sx * sy)), int(np.sum(sx == 0)), int(np.sum(sy == 0))
+
+
+def _check_counts(x, y):
+    s, tx, ty = kendall_tau_counts(x, y)
+    for i in range(x.shape[0]):
+        for j in range(y.shape[0]):
+            ref = _counts_brute(x[i], y[j])
+            assert (s[i, j], tx[i], ty[j]) == ref, (x.shape[1], i, j)
+
+
+def test_kendall_counts_all_sizes_mixed_ties_vs_brute_force():
+    # n = 1..40 (mostly not powers of two); rows without ties (the sort-free
+    # block/histogram path), with few levels, with heavy ties, and all equal,
+    # mixed in one call so every dispatch branch meets every other
+    rng = np.random.default_rng(21)
+    for n in range(1, 41):
+        x = np.vstack([rng.random(n), rng.permutation(n), rng.integers(0, 3, n), rng.integers(0, max(1, n // 2), n),
+                       np.zeros(n), rng.integers(0, 20, n)]).astype(float)
+        y = np.vstack([rng.random(n), rng.integers(0, 2, n), rng.integers(0, 25, n), np.full(n, 3.0),
+                       -np.arange(n)]).astype(float)
+        _check_counts(x, y)
+        _check_counts(y, x)
+
+
+def test_kendall_counts_tie_free_long_vs_scipy():
+    # continuous rows of RDM length (K=40): the block/histogram path with a partial last block
+    rng = np.random.default_rng(22)
+    n = 780
+    x = rng.random((3, n))
+    y = np.vstack([rng.random((2, n)), x[0] + 0.1 * rng.random(n), -x[1]])
+    s, tx, ty = kendall_tau_counts(x, y)
+    assert not tx.any() and not ty.any()
+    n0 = n * (n - 1) // 2
+    for i in range(3):
+        for j in range(4):
+            tau = stats.kendalltau(x[i], y[j]).statistic
+            np.testing.assert_allclose(s[i, j] / n0, tau, rtol=0, atol=1e-12)
+    assert s[1, 3] == -n0
+
+
+def test_permutation_inversions_vs_brute_force_all_block_sizes():
+    from neurodyn.rsa.compare import _inversions_permutations
+
+    rng = np.random.default_rng(23)
+    for n in (1, 2, 3, 7, 16, 31, 64, 65, 130):
+        px = np.vstack([rng.permutation(n), np.arange(n), np.arange(n)[::-1]])
+        py = np.vstack([rng.permutation(n), rng.permutation(n), np.arange(n)])
+        for block in (1, 2, 5, 8, 64):
+            got = _inversions_permutations(px, py, block=block, max_elements=2 * n)  # also chunked
+            for i in range(3):
+                for j in range(3):
+                    z = py[j][np.argsort(px[i])]  # y-ranks listed in x-order
+                    ref = sum(int(z[p] > z[q]) for p in range(n) for q in range(p + 1, n))
+                    assert got[i, j] == ref, (n, block, i, j)
+
+
+def test_tau_a_tau_b_compare_rdms_vs_brute_force_mixed_rows():
+    # compare_rdms dispatch: continuous, categorical (3 levels), binary and heavily tied RDMs
+    rng = np.random.default_rng(24)
+    a = np.vstack([rng.random((2, 66)), rng.integers(0, 3, (1, 66)), rng.integers(0, 2, (1, 66)),
+                   rng.integers(0, 30, (1, 66))]).astype(float)
+    b = np.vstack([rng.random((2, 66)), rng.integers(0, 4, (1, 66)), np.ones((1, 66))]).astype(float)
+    ta = compare_rdms(a, b, "tau-a")
+    tb = compare_rdms(a, b, "tau-b")
+    n0 = 66 * 65 // 2
+    for i in range(a.shape[0]):
+        for j in range(b.shape[0]):
+            s, tx, ty = _counts_brute(a[i], b[j])
+            assert ta[i, j] == pytest.approx(s / n0, abs=1e-12)
+            if ty == n0:  # constant RDM: tau-b undefined, as in scipy
+                assert np.isnan(tb[i, j])
+            else:
+                assert tb[i, j] == pytest.approx(stats.kendalltau(a[i], b[j]).statistic, abs=1e-12)
