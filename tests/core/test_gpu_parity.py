@@ -1,0 +1,97 @@
+"""CUDA paths give the CPU results (run on a machine with a GPU; skipped elsewhere).
+
+Each check runs the same small problem with ``device="cpu"`` and ``device="cuda"``
+(float64 on both, so the comparison is about the algorithm, not the precision)
+and compares the numbers. ``benchmarks/gpu_check.sh`` runs this file first.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+rng = np.random.default_rng(0)
+
+
+def test_connectome_affinity_tensor_cuda_equals_cpu():
+    from neurodyn.connectome import affinity_tensor
+
+    traces = rng.normal(size=(2, 12, 300)).cumsum(-1)
+    cpu = affinity_tensor(traces, window=40, step=20, device="cpu", dtype="float64")
+    gpu = affinity_tensor(traces, window=40, step=20, device="cuda", dtype="float64")
+    np.testing.assert_allclose(gpu, cpu, rtol=1e-9, atol=1e-12)
+
+
+def test_ntf_cuda_reaches_the_cpu_error():
+    from neurodyn.connectome import NonnegativeCP
+
+    A, B, C = (rng.random((n, 3)) for n in (40, 30, 5))
+    T = np.einsum("ir,jr,kr->ijk", A, B, C)
+    err = []
+    for dev in ("cpu", "cuda"):
+        m = NonnegativeCP(n_components=3, n_restarts=3, max_iter=300, random_state=0,
+                          device=dev, dtype="float64").fit(T)
+        err.append(m.reconstruction_error_ if hasattr(m, "reconstruction_error_") else m.errors_[-1])
+    assert err[1] == pytest.approx(err[0], abs=1e-4)
+    assert err[1] < 1e-3
+
+
+def test_hmm_forward_backward_cuda_equals_cpu():
+    from neurodyn.glm import forward_backward
+
+    S, T = 3, 500
+    log_e = torch.as_tensor(rng.normal(size=(4, T, S)))
+    log_a = torch.log(torch.as_tensor(rng.dirichlet(np.ones(S) * 5, size=S)))
+    log_pi = torch.log(torch.full((S,), 1.0 / S, dtype=torch.float64))
+    cpu = forward_backward(log_e, log_a, log_pi)
+    gpu = forward_backward(log_e.cuda(), log_a.cuda(), log_pi.cuda())
+    for c, g in zip(cpu, gpu):
+        if isinstance(c, torch.Tensor):
+            np.testing.assert_allclose(g.cpu().numpy(), c.numpy(), rtol=1e-8, atol=1e-10)
+
+
+def test_crossnobis_cuda_equals_cpu():
+    from neurodyn.rsa import compute_rdm
+
+    patterns = rng.normal(size=(2, 40, 60))
+    cond = np.tile(np.arange(10), 4)
+    runs = np.repeat(np.arange(4), 10)
+    cpu = compute_rdm(patterns, "crossnobis", conditions=cond, folds=runs, device="cpu", dtype="float64")
+    gpu = compute_rdm(patterns, "crossnobis", conditions=cond, folds=runs, device="cuda", dtype="float64")
+    np.testing.assert_allclose(gpu, cpu, rtol=1e-9, atol=1e-12)
+
+
+def test_graph_features_cuda_equal_cpu_exactly():
+    from neurodyn.graph import correlation_graph, node_features
+
+    X = rng.normal(size=(200, 300)) + rng.normal(size=(200, 1))
+    g_cpu = correlation_graph(X, threshold=0.2, device="cpu")
+    g_gpu = correlation_graph(X, threshold=0.2, device="cuda")
+    assert (g_cpu.adjacency != g_gpu.adjacency).nnz == 0
+    f_cpu = node_features(g_cpu.adjacency, engine="sparse")
+    f_gpu = node_features(g_cpu.adjacency, engine="torch", device="cuda")
+    for key in ("degree", "triangles", "squares"):
+        np.testing.assert_array_equal(np.asarray(f_gpu[key]), np.asarray(f_cpu[key]))
+    np.testing.assert_allclose(np.asarray(f_gpu["clustering"]), np.asarray(f_cpu["clustering"]), rtol=1e-12)
+
+
+def test_leaky_rnn_cuda_forward_equals_cpu():
+    from neurodyn.rnn import LeakyRNN
+
+    net = LeakyRNN(n_units=32, n_inputs=1, random_state=0, device="cpu", dtype="float64")
+    net_gpu = LeakyRNN(n_units=32, n_inputs=1, random_state=0, device="cuda", dtype="float64")
+    net_gpu.load_state_dict(net.state_dict())
+    x = torch.as_tensor(rng.integers(0, 2, size=(50, 8, 1)).astype(np.float64))
+    states_cpu, _ = net(x)
+    states_gpu, _ = net_gpu(x.cuda())
+    np.testing.assert_allclose(states_gpu.detach().cpu().numpy(), states_cpu.detach().numpy(),
+                               rtol=1e-8, atol=1e-10)
+
+
+def test_linear_cka_cuda_equals_cpu():
+    from neurodyn.compare import linear_cka
+
+    X, Y = rng.normal(size=(100, 30)), rng.normal(size=(100, 20))
+    assert linear_cka(X, Y, device="cuda", dtype="float64") == pytest.approx(
+        linear_cka(X, Y, device="cpu", dtype="float64"), rel=1e-10)
