@@ -76,6 +76,20 @@ class TrialBatch:
         return self.counts[m], self.features[m], self.log_factorial[m]
 
 
+def unpad_trials(arr: np.ndarray, lengths, X):
+    """Undo the padding of a (trials, time, ...) result in the shape the user passed.
+
+    A single 2-D recording gives its 2-D result; equal-length trials give the
+    array; unequal-length trials give a list cut to each trial's length.
+    """
+    lengths = [int(n) for n in np.asarray(lengths).tolist()]
+    if not isinstance(X, (list, tuple)) and np.ndim(X) == 2:
+        return arr[0]
+    if len(set(lengths)) == 1:
+        return arr
+    return [arr[i, :n] for i, n in enumerate(lengths)]
+
+
 def make_batch(trials: list[np.ndarray], basis: np.ndarray, device, dtype) -> TrialBatch:
     """Pad trials to a common length and compute their history features once."""
     lengths = [t.shape[0] for t in trials]

@@ -9,7 +9,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._torch import TorchEstimatorMixin
 from .._validation import check_in, check_positive_int
-from ._common import as_trial_list, check_min_length, lbfgs_minimize, make_basis, make_batch
+from ._common import (
+    as_trial_list,
+    check_min_length,
+    lbfgs_minimize,
+    make_basis,
+    make_batch,
+    unpad_trials,
+)
 from ._emission import (
     LINKS,
     LOG2,
@@ -177,12 +184,7 @@ class PoissonGLM(TorchEstimatorMixin, BaseEstimator):
         u = batch.features @ w.T + torch.as_tensor(self.intercept_, device=self.device_,
                                                    dtype=self.dtype_)
         rate = self._numpy(inverse_link(u, self.link))
-        lengths = self._numpy(batch.lengths).tolist()
-        if not isinstance(X, (list, tuple)) and np.ndim(X) == 2:
-            return rate[0]
-        if len(set(lengths)) == 1:
-            return rate
-        return [rate[i, :n] for i, n in enumerate(lengths)]
+        return unpad_trials(rate, self._numpy(batch.lengths), X)
 
     def log_likelihood(self, X):
         """Total log-likelihood (nats) of spike counts ``X``."""

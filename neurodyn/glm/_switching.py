@@ -12,7 +12,14 @@ from sklearn.utils.validation import check_is_fitted
 from .._torch import TorchEstimatorMixin
 from .._validation import check_in, check_positive_int
 from ._alignment import adjacency_classes
-from ._common import as_trial_list, check_min_length, lbfgs_minimize, make_basis, make_batch
+from ._common import (
+    as_trial_list,
+    check_min_length,
+    lbfgs_minimize,
+    make_basis,
+    make_batch,
+    unpad_trials,
+)
 from ._emission import (
     LINKS,
     poisson_log_prob_sum_,
@@ -604,12 +611,7 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         return self
 
     def _unpad(self, arr, batch, X):
-        lengths = self._numpy(batch.lengths).tolist()
-        if not isinstance(X, (list, tuple)) and np.ndim(X) == 2:
-            return arr[0]
-        if len(set(lengths)) == 1:
-            return arr
-        return [arr[i, :n] for i, n in enumerate(lengths)]
+        return unpad_trials(arr, self._numpy(batch.lengths), X)
 
     def _hard_emission(self, X):
         check_is_fitted(self, "coupling_")
