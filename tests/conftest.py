@@ -1,8 +1,9 @@
 """Suite-wide settings.
 
-The suite runs on two pytest-xdist workers (``make test``); each worker uses one
-torch/BLAS thread so that the two workers do not oversubscribe a 2-core machine
-(small torch operations ran 6-10x slower with more threads than free cores).
+The suite runs on two pytest-xdist workers (``make test``); every test process
+uses one torch/BLAS thread (``NEURODYN_TEST_THREADS`` overrides) so that the
+workers do not oversubscribe a 2-core machine (small torch operations ran
+6-10x slower with more threads than free cores).
 Figures are drawn with the non-interactive Agg backend.
 """
 
@@ -17,7 +18,6 @@ matplotlib.use("Agg")
 import torch  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-if os.environ.get("PYTEST_XDIST_WORKER") is not None or os.environ.get("NEURODYN_TEST_THREADS"):
-    _n = int(os.environ.get("NEURODYN_TEST_THREADS", "1"))
-    torch.set_num_threads(_n)
-    threadpool_limits(limits=_n)
+_n = int(os.environ.get("NEURODYN_TEST_THREADS", "1"))
+torch.set_num_threads(_n)
+threadpool_limits(limits=_n)

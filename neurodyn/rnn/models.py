@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from .._torch import make_generator, resolve_device, resolve_dtype, to_numpy, to_tensor
+from .._validation import check_positive_int
 from .tasks import TaskBatch
 
 __all__ = [
@@ -307,10 +308,7 @@ class LeakyRNN(_RecurrentBase):
         super().__init__()
         for name, val in (("n_units", n_units), ("n_inputs", n_inputs), ("n_outputs", n_outputs),
                           ("n_heads", n_heads)):
-            if isinstance(val, bool) or not isinstance(val, (int, np.integer)):
-                raise TypeError(f"{name} must be an integer; got {val!r}")
-            if val < 1:
-                raise ValueError(f"{name} must be >= 1; got {val}")
+            check_positive_int(val, name)
         if nonlinearity not in _NONLINEARITIES:
             raise ValueError(f"nonlinearity must be one of {list(_NONLINEARITIES)}; got {nonlinearity!r}")
         if placement not in ("post", "pre"):
@@ -589,10 +587,7 @@ class GatedRNN(_RecurrentBase):
         super().__init__()
         for name, val in (("n_units", n_units), ("n_inputs", n_inputs), ("n_outputs", n_outputs),
                           ("n_heads", n_heads)):
-            if isinstance(val, bool) or not isinstance(val, (int, np.integer)):
-                raise TypeError(f"{name} must be an integer; got {val!r}")
-            if val < 1:
-                raise ValueError(f"{name} must be >= 1; got {val}")
+            check_positive_int(val, name)
         if cell not in ("gru", "lstm"):
             raise ValueError(f"cell must be 'gru' or 'lstm'; got {cell!r}")
         self.n_units, self.n_inputs = int(n_units), int(n_inputs)

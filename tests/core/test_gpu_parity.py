@@ -46,9 +46,9 @@ def test_hmm_forward_backward_cuda_equals_cpu():
     log_pi = torch.log(torch.full((S,), 1.0 / S, dtype=torch.float64))
     cpu = forward_backward(log_e, log_a, log_pi)
     gpu = forward_backward(log_e.cuda(), log_a.cuda(), log_pi.cuda())
-    for c, g in zip(cpu, gpu):
-        if isinstance(c, torch.Tensor):
-            np.testing.assert_allclose(g.cpu().numpy(), c.numpy(), rtol=1e-8, atol=1e-10)
+    assert len(cpu) == len(gpu) == 3  # log-likelihood, posterior, transition counts
+    for c, g in zip(cpu, gpu, strict=True):
+        np.testing.assert_allclose(g.cpu().numpy(), c.numpy(), rtol=1e-8, atol=1e-10)
 
 
 def test_crossnobis_cuda_equals_cpu():

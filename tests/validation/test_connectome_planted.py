@@ -10,11 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorly as tl
-import torch
 from sklearn.metrics import adjusted_rand_score
 from tensorly.cp_tensor import CPTensor
 from tensorly.decomposition import non_negative_parafac_hals
-from threadpoolctl import threadpool_limits
 
 from neurodyn.connectome import (
     DynamicConnectome,
@@ -26,18 +24,6 @@ from neurodyn.datasets.simulate import dynamic_connectome, planted_connectome_fa
 
 DATA = Path(os.environ.get("NEURODYN_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
 FOLDER = DATA / "synthetic_dynamic_connectome"
-
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    """Small problems: one torch and one BLAS thread, so parallel test workers do not oversubscribe."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1):
-        yield
-    torch.set_num_threads(before)
-
 
 pytestmark = pytest.mark.skipif(
     not (FOLDER / "planted_default_seed0.npz").is_file(),
