@@ -169,3 +169,37 @@ def poisson_log_prob_sum_(counts: torch.Tensor, u: torch.Tensor, link: str) -> t
     else:
         raise ValueError(f"link must be one of {list(LINKS)}; got {link!r}")
     return log_rate.mul_(counts).sub_(rate).sum(-1)
+
+
+def fisher_weight(u: torch.Tensor, link: str) -> torch.Tensor:
+    """Expected Fisher information of a Poisson count in ``u``: ``f'(u)^2 / f(u)``."""
+    if link == "exp":
+        return torch.exp(u)
+    if link == "softplus":
+        sig = torch.sigmoid(u)
+        return sig * sig / torch.nn.functional.softplus(u).clamp_min(1e-300)
+    if link == "sigmoid":
+        sig = torch.sigmoid(u)
+        drate = (1.0 - _SIGMOID_EPS) * sig * (1.0 - sig)
+        return drate * drate / ((1.0 - _SIGMOID_EPS) * sig + _SIGMOID_EPS)
+    raise ValueError(f"link must be one of {list(LINKS)}; got {link!r}")
+
+
+def subset_glm_fisher(subsets, W, b, link):
+    """Fisher information of every row ``W[s, n, :]``: shape (S, N, D, D).
+
+    ``I[s, n] = sum_m w[m, s] f'(u)^2 / f(u) h_m h_m^T`` on the state's bins, the
+    expected (and, for the canonical ``exp`` link, the observed) negative Hessian
+    of the weighted log-likelihood in that row.
+    """
+    n_states, n_neurons, dim = W.shape
+    out = torch.zeros(n_states, n_neurons, dim, dim, dtype=W.dtype, device=W.device)
+    shared = b.shape[0] == 1
+    for s, (counts, feats, w) in enumerate(subsets):
+        if counts.shape[0] == 0:
+            continue
+        bias = b[0] if shared else b[s]
+        info = fisher_weight(feats @ W[s].T + bias, link) * w[:, None]  # (M, N)
+        for n in range(n_neurons):
+            out[s, n] = (feats * info[:, n:n + 1]).T @ feats
+    return out

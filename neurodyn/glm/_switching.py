@@ -24,15 +24,23 @@ from ._emission import (
     LINKS,
     poisson_log_prob_sum_,
     state_subsets,
+    subset_glm_fisher,
     subset_glm_value_and_grad,
 )
 from ._hmm import forward_backward, forward_backward_scan, log_marginal_likelihood, viterbi
 from ._poisson_glm import bits_per_spike, fit_glm_parameters
+from ._spike_slab import (
+    class_log_evidence,
+    class_posteriors,
+    conditional_magnitude,
+    likelihood_from_posterior,
+)
 
 __all__ = ["StateSwitchingGLM"]
 
 PRIORS = ("none", "gaussian", "onehot")
 PRIOR_FORMS = ("concrete", "categorical")
+ONEHOT_UPDATES = ("laplace", "gumbel")
 _STAY = 0.98          # initial self-transition probability (as in the paper)
 _LOGIT_LIMIT = -20.0  # class log-probabilities below this trigger halving of the logits
 _CHUNK = 2_000_000    # elements of (bins x states x neurons) evaluated at once
@@ -185,12 +193,15 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
     C. J. Maddison, A. Mnih, Y. W. Teh. The Concrete distribution. ICLR 2017.
     """
 
+    _laplace_fit = "gaussian"  # penalty of the weight fit inside the Laplace class update
+
     def __init__(self, n_states=4, prior="none", link="softplus", n_lags=5, basis="exp",
                  decay=1.0, time_span=None, n_basis=3, shared_bias=True, prior_scale=1 / 3,
                  temperature=0.2, prior_form="concrete", init_noise=0.3, n_init=1,
                  max_iter=100, tol=1e-6, m_step_max_iter=100, adam_steps=200,
                  learning_rate=0.01, min_transition=_PAPER_TRANSITION_FLOOR, sticky=0.0,
-                 adjacency_threshold=0.2, scan=False, device="auto", dtype=None,
+                 adjacency_threshold=0.2, onehot_update="laplace", slab_scale=1.0,
+                 prior_concentration=1.0, scan=False, device="auto", dtype=None,
                  random_state=None, verbose=False):
         self.n_states = n_states
         self.prior = prior
@@ -214,6 +225,9 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         self.min_transition = min_transition
         self.sticky = sticky
         self.adjacency_threshold = adjacency_threshold
+        self.onehot_update = onehot_update
+        self.slab_scale = slab_scale
+        self.prior_concentration = prior_concentration
         self.scan = scan
         self.device = device
         self.dtype = dtype
@@ -226,11 +240,13 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         check_in(self.prior, "prior", PRIORS)
         check_in(self.link, "link", LINKS)
         check_in(self.prior_form, "prior_form", PRIOR_FORMS)
+        check_in(self.onehot_update, "onehot_update", ONEHOT_UPDATES)
         check_positive_int(self.n_init, "n_init")
         check_positive_int(self.max_iter, "max_iter")
         check_positive_int(self.m_step_max_iter, "m_step_max_iter")
         check_positive_int(self.adam_steps, "adam_steps")
-        for name in ("prior_scale", "temperature", "learning_rate"):
+        for name in ("prior_scale", "temperature", "learning_rate", "slab_scale",
+                     "prior_concentration"):
             value = getattr(self, name)
             if not np.isfinite(value) or value <= 0:
                 raise ValueError(f"{name} must be a finite positive number; got {value!r}")
@@ -255,7 +271,14 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
     # --------------------------------------------------------------- emissions
     def _weights(self, params, mode="expected", sample=False):
         """Coupling tensor (S, N, D) from the parameters."""
-        if self.prior != "onehot":
+        if "mag" in params:  # one-hot model, Laplace class update: [inh, exc] magnitudes
+            log_q = params["alpha"]
+            if mode == "hard":
+                a = torch.nn.functional.one_hot(log_q.argmax(-1), 3).to(log_q.dtype)
+            else:
+                a = torch.softmax(log_q, dim=-1)
+            return a[..., 2] * params["mag"][..., 1] - a[..., 0] * params["mag"][..., 0]
+        if "omega" not in params:  # plain, Gaussian, or a one-hot model before its first M-step
             return params["W"]
         logits = params["alpha"]
         if sample:
@@ -304,8 +327,12 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
             dev = W - W.mean(0, keepdim=True)
             return -(dev * dev).sum() / (2.0 * self.prior_scale ** 2)
         if self.prior == "onehot":
+            if "alpha" not in params:
+                return torch.zeros((), dtype=self.dtype_, device=self.device_)
             log_q = torch.log_softmax(params["alpha"], dim=-1)
             log_pbar = torch.log_softmax(params["prior_logits"], dim=-1)[None]
+            if "mag" in params:  # expected log class prior under the class posteriors
+                return (log_q.exp() * log_pbar).sum()
             if self.prior_form == "concrete":
                 return _log_concrete_density(log_q, log_pbar, self.temperature).sum()
             q = log_q.exp()
@@ -322,17 +349,20 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         prob = prob / prob.sum(1, keepdim=True)
         params["logA"] = torch.log(prob)
 
-    def _m_step_lbfgs(self, params, flat, gamma, n_bins):
+    def _m_step_lbfgs(self, params, flat, gamma, n_bins, penalty=None, subsets=None):
+        """L-BFGS M-step for ``W`` and ``b``; ``penalty`` is None, ``"gaussian"`` (the
+        shared-mean prior, scale ``prior_scale``) or ``"ridge"`` (``N(0, slab_scale^2)``)."""
         counts, feats, logfact = flat
         W = params["W"].clone()
         b = params["b"].clone()
-        inv_var = 1.0 / self.prior_scale ** 2
-        subsets = state_subsets(counts, feats, gamma)
+        inv_var = 1.0 / (self.slab_scale if penalty == "ridge" else self.prior_scale) ** 2
+        if subsets is None:
+            subsets = state_subsets(counts, feats, gamma)
 
         def value_and_grad():
             value, gW, gb = subset_glm_value_and_grad(subsets, W, b, self.link)
-            if self.prior == "gaussian":
-                dev = W - W.mean(0, keepdim=True)
+            if penalty is not None:
+                dev = W - W.mean(0, keepdim=True) if penalty == "gaussian" else W
                 value = value - 0.5 * inv_var * (dev * dev).sum()
                 gW = gW - inv_var * dev  # the shared mean's own derivative cancels
             return -value / n_bins, [-gW / n_bins, -gb / n_bins]
@@ -341,6 +371,39 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
                        value_and_grad=value_and_grad)
         params["W"] = W
         params["b"] = b
+
+    def _m_step_laplace(self, params, flat, gamma, n_bins):
+        """One-hot M-step by class posteriors (spike-and-slab with a Laplace approximation).
+
+        1. ``W`` and ``b`` maximise the expected log-likelihood with the Gaussian
+           shared-mean prior (as the GHG model), by L-BFGS.
+        2. Each row's Fisher information gives the marginal variance of every
+           weight; with a ``N(0, slab_scale^2)`` slab these define a Gaussian
+           likelihood of each weight and the closed-form evidence of the classes
+           {inhibitory, none, excitatory} with the magnitude integrated out.
+        3. Class posteriors ``q_s`` and the shared prior ``p_bar`` are updated jointly
+           (Dirichlet pseudo-count ``prior_concentration``); the magnitudes are the
+           posterior means of ``|w|`` given each sign.
+        """
+        counts, feats, _ = flat
+        subsets = state_subsets(counts, feats, gamma)
+        self._m_step_lbfgs(params, flat, gamma, n_bins, penalty=self._laplace_fit, subsets=subsets)
+        W, b = params["W"], params["b"]
+        slab_var = self.slab_scale ** 2
+        info = subset_glm_fisher(subsets, W, b, self.link)
+        eye = torch.eye(W.shape[-1], dtype=W.dtype, device=W.device)
+        var_post = torch.diagonal(torch.linalg.inv(info + eye / slab_var), dim1=-2, dim2=-1)
+        mean_lik, var_lik = likelihood_from_posterior(W, var_post, slab_var)
+        log_ev = class_log_evidence(mean_lik, var_lik, slab_var)
+        log_prior = params.get("prior_logits")
+        if log_prior is None:
+            log_prior = torch.full(W.shape[1:] + (3,), -math.log(3.0), dtype=W.dtype, device=W.device)
+        log_q, log_pbar = class_posteriors(log_ev, torch.log_softmax(log_prior, -1),
+                                           self.prior_concentration)
+        exc, inh = conditional_magnitude(mean_lik, var_lik, slab_var)
+        params["alpha"] = log_q
+        params["prior_logits"] = log_pbar
+        params["mag"] = torch.stack([inh, exc], dim=-1)
 
     def _m_step_adam(self, params, flat, gamma, n_bins):
         counts, feats, logfact = flat
@@ -433,10 +496,13 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
             if self.n_states > 1:
                 self._update_transitions(params, trans)
             gamma_flat = gamma[batch.mask]
-            if self.prior == "onehot":
+            if self.prior == "onehot" and self.onehot_update == "laplace":
+                self._m_step_laplace(params, flat, gamma_flat, n_bins)
+            elif self.prior == "onehot":
                 self._m_step_adam(params, flat, gamma_flat, n_bins)
             else:
-                self._m_step_lbfgs(params, flat, gamma_flat, n_bins)
+                self._m_step_lbfgs(params, flat, gamma_flat, n_bins,
+                                   penalty="gaussian" if self.prior == "gaussian" else None)
             n_iter = it + 1
         return params, losses, n_iter, converged
 
@@ -492,7 +558,8 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
                                                    self.max_iter, progress)
                 finally:
                     self.prior = saved
-                params = self._onehot_from_weights(params)
+                if self.onehot_update == "gumbel":
+                    params = self._onehot_from_weights(params)
             params, losses, n_iter, converged = self._run_em(batch, flat, params, n_bins,
                                                              self.max_iter, progress)
             if best is None or losses[-1] < best[1][-1]:
@@ -599,7 +666,7 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
             raise ValueError(f"order must be a permutation of range({self.n_states}); got {order.tolist()}")
         idx = torch.as_tensor(order, device=self.device_)
         p = dict(self._params)
-        for key in ("W", "alpha", "omega"):
+        for key in ("W", "alpha", "omega", "mag"):
             if key in p:
                 p[key] = p[key][idx]
         if p["b"].shape[0] > 1:
