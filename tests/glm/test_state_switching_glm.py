@@ -208,6 +208,9 @@ def test_hand_written_gradients_match_autograd(link):
     ({"prior": "laplace"}, None, ValueError, "prior must be one of"),
     ({"prior": "onehot", "basis": "raised_cosine"}, None, ValueError, "one basis function"),
     ({"prior_scale": 0.0}, None, ValueError, "prior_scale"),
+    ({"onehot_update": "adam"}, None, ValueError, "onehot_update must be one of"),
+    ({"slab_scale": -1.0}, None, ValueError, "slab_scale"),
+    ({"prior_concentration": np.inf}, None, ValueError, "prior_concentration"),
     ({}, -np.ones((20, 3)), ValueError, "non-negative"),
     ({}, np.full((20, 3), 1.5), ValueError, "integer"),
     ({}, np.array([[np.nan, 1.0, 1.0]] * 20), ValueError, "finite"),
@@ -247,3 +250,40 @@ def test_state_subset_gradients_match_dense_ones():
         sparse = subset_glm_value_and_grad(state_subsets(counts, feats, gamma), W, b, "softplus")
         for x, y in zip(dense, sparse, strict=True):
             np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_data_limited_onehot_recovers_the_adjacency_better_than_plain():
+    # spec acceptance 5 at a reduced size (10 neurons, 3 states, 4000 training bins):
+    # the one-hot classes beat thresholding the maximum-likelihood weights by >= 0.10
+    d = hmm_glm(n_neurons=10, n_states=3, n_timepoints=2000, n_trials=5, random_state=0)
+    fits = {}
+    for prior in ("none", "onehot"):
+        m = StateSwitchingGLM(n_states=3, prior=prior, link="sigmoid", random_state=0,
+                              device="cpu").fit(d.counts[:2])
+        m.reorder_states(align_states(d.states[2:], m.predict(d.counts[2:]), 3))
+        fits[prior] = m
+    acc = {k: np.mean(m.adjacency_ == d.adjacency) for k, m in fits.items()}
+    mse = {k: np.mean((m.coupling_ - d.coupling) ** 2) for k, m in fits.items()}
+    assert acc["onehot"] >= 0.85, acc
+    assert acc["onehot"] >= acc["none"] + 0.10, acc
+    assert mse["onehot"] < mse["none"], mse
+    assert fits["onehot"].score(d.counts[2:]) >= fits["none"].score(d.counts[2:])
+
+
+def test_gumbel_softmax_update_of_the_paper_still_gives_hard_classes():
+    d = _data()
+    model = StateSwitchingGLM(n_states=2, prior="onehot", onehot_update="gumbel", link="sigmoid",
+                              random_state=0, adam_steps=50, max_iter=5, device="cpu").fit(d.counts[:4])
+    assert set(np.unique(model.adjacency_)) <= {-1, 0, 1}
+    np.testing.assert_array_equal(np.sign(model.coupling_), model.adjacency_)
+    assert np.mean(model.adjacency_ == d.adjacency) >= 0.7
+
+
+def test_one_state_with_l2_equals_the_penalised_glm():
+    d = _data()
+    X = d.counts[:2]
+    glm = PoissonGLM(link="softplus", alpha=0.05, device="cpu").fit(X)
+    one = StateSwitchingGLM(n_states=1, link="softplus", alpha=0.05, random_state=0, device="cpu").fit(X)
+    np.testing.assert_allclose(one.coupling_[0], glm.coupling_, atol=1e-5)
+    plain = StateSwitchingGLM(n_states=1, link="softplus", random_state=0, device="cpu").fit(X)
+    assert np.linalg.norm(one.coupling_) < np.linalg.norm(plain.coupling_)
