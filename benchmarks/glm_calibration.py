@@ -51,7 +51,8 @@ def evaluate(model, data, X_train, X_test, test_states):
     return out
 
 
-def run(seed, setting, models, adam_steps, temperature=0.2, prior_form="concrete", n_init=1):
+def run(seed, setting, models, adam_steps, temperature=0.2, prior_form="concrete", n_init=1,
+        onehot_update="laplace"):
     data = hmm_glm(n_neurons=20, n_states=5, n_timepoints=2000, n_trials=30 + N_TEST,
                    random_state=seed)
     n_train = 30 if setting == "A" else 3
@@ -78,6 +79,7 @@ def run(seed, setting, models, adam_steps, temperature=0.2, prior_form="concrete
             model = StateSwitchingGLM(n_states=5, prior=name, link="sigmoid", random_state=seed,
                                       adam_steps=adam_steps, temperature=temperature,
                                       prior_form=prior_form, n_init=n_init,
+                                      onehot_update=onehot_update,
                                       device="cpu").fit(X_train)
             rows[name] = evaluate(model, data, X_train, X_test, test_states)
         rows[name]["seconds"] = round(time.perf_counter() - t0, 1)
@@ -95,11 +97,13 @@ def main():
     parser.add_argument("--temperature", type=float, default=0.2)
     parser.add_argument("--n-init", type=int, default=1)
     parser.add_argument("--prior-form", default="concrete", choices=["concrete", "categorical"])
+    parser.add_argument("--onehot-update", default="laplace", choices=["laplace", "gumbel"],
+                        help="M-step of the one-hot model (gumbel = the paper's Adam scheme)")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     results = {seed: run(seed, args.setting, args.models, args.adam_steps, args.temperature,
-                         args.prior_form, args.n_init) for seed in args.seeds}
+                         args.prior_form, args.n_init, args.onehot_update) for seed in args.seeds}
     keys = ["state_acc", "weight_mse", "adj_acc", "adj_bal", "test_ll", "bits_per_spike",
             "prior_mode_match", "em_iters", "seconds"]
     print("\nseed | model | " + " | ".join(keys))
