@@ -164,7 +164,8 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
     feature_names_ : ndarray of str
         ``"<feature>_<node>"`` for every output column.
     thresholds_ : ndarray
-        Threshold used for each subject of the last :meth:`transform` call.
+        Threshold used for each subject of the cohort given to :meth:`fit_transform`
+        (for other data: ``transform(X, return_thresholds=True)``).
     masker_ : nilearn masker
         The masker applied to image inputs (a fitted copy when ``masker`` was
         not fitted); only set for image inputs.
@@ -173,9 +174,11 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
     -----
     Constant (zero-variance) nodes, e.g. outside the brain, are kept as isolated
     nodes, so they have every feature equal to 0 and columns stay aligned
-    across subjects. All subjects must share the number of nodes and of
-    timepoints (a correlation threshold means different things at different
-    series lengths).
+    across subjects. All subjects must share the number of nodes. With a fixed
+    correlation ``threshold`` they must also share the number of timepoints (the
+    null distribution of ``r`` narrows with the series length, so one threshold
+    means different graphs at different lengths); with ``density`` the series may
+    differ in length (e.g. scans of different durations across sites).
 
     Running a cohort on a cluster: install the optional ``dask[distributed]``
     packages, connect a client to the cluster's scheduler (or create one with
@@ -220,7 +223,7 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
         check_in(self.engine, "engine", ("auto", "bitset", "sparse", "torch"))
         return threshold, density, _normalise_features(self.features)
 
-    def _subjects(self, X, fit=False) -> list[np.ndarray]:
+    def _subjects(self, X, fit=False, same_length=True) -> list[np.ndarray]:
         if isinstance(X, (list, tuple)) and len(X) and any(_is_image(x) for x in X):
             if self.masker is None:
                 raise ValueError("X holds images; pass masker= (e.g. a nilearn NiftiMasker) "
@@ -235,12 +238,18 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
                     has_mask = getattr(masker, "mask_img", None) is not None
                     self.masker_ = masker.fit() if has_mask else masker.fit(X[0])
             X = [self.masker_.transform(x) for x in X]
-        return check_recordings(X, "X", min_timepoints=3, same_length=True, allow_constant=True)
+        subjects = check_recordings(X, "X", min_timepoints=3, allow_constant=True)
+        lengths = {s.shape[0] for s in subjects}
+        if same_length and len(lengths) > 1:
+            raise ValueError(f"X holds series of different lengths {sorted(lengths)}; a fixed "
+                             "correlation threshold means different graphs at different lengths. "
+                             "Use density= instead, or cut the series to a common length")
+        return subjects
 
     def fit(self, X, y=None):
         """Validate the cohort and parameters; learns only the layout of the columns."""
-        self._check_params()
-        subjects = self._subjects(X, fit=True)
+        threshold, density, _ = self._check_params()
+        subjects = self._subjects(X, fit=True, same_length=density is None)
         self._set_layout(subjects[0].shape[1])
         return self
 
@@ -249,11 +258,16 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
         self.n_nodes_ = int(n_nodes)
         self.feature_names_ = np.array([f"{f}_{i}" for f in self.features_ for i in range(n_nodes)])
 
-    def transform(self, X):
-        """Feature rows ``(n_subjects, n_features * n_nodes)``, float64."""
+    def transform(self, X, return_thresholds=False):
+        """Feature rows ``(n_subjects, n_features * n_nodes)``, float64.
+
+        With ``return_thresholds=True`` also returns the correlation threshold used
+        for each subject (the same value for all with ``threshold``; per subject
+        with ``density``).
+        """
         check_is_fitted(self, "n_nodes_")
         threshold, density, features = self._check_params()
-        subjects = self._subjects(X)
+        subjects = self._subjects(X, same_length=density is None)
         if subjects[0].shape[1] != self.n_nodes_:
             raise ValueError(f"X has {subjects[0].shape[1]} nodes per subject; this GraphFeatures "
                              f"was fitted with {self.n_nodes_}")
@@ -271,15 +285,18 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
             delayed(func)(s, threshold, density, self.absolute, features, self.block_size,
                           self.engine, self.device)
             for s in iterable)
-        self.thresholds_ = np.array([r[1] for r in results])
-        return np.stack([r[0].reshape(-1) for r in results])
+        rows = np.stack([r[0].reshape(-1) for r in results])
+        if return_thresholds:
+            return rows, np.array([r[1] for r in results])
+        return rows
 
     def fit_transform(self, X, y=None, **fit_params):
-        """Fit and transform in one validation pass."""
-        self._check_params()
-        subjects = self._subjects(X, fit=True)
+        """Fit and transform in one validation pass; sets ``thresholds_``."""
+        _, density, _ = self._check_params()
+        subjects = self._subjects(X, fit=True, same_length=density is None)
         self._set_layout(subjects[0].shape[1])
-        return self.transform(subjects)
+        rows, self.thresholds_ = self.transform(subjects, return_thresholds=True)
+        return rows
 
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "n_nodes_")

@@ -100,7 +100,7 @@ def test_graph_features_bad_inputs():
     bad[1][5, 2] = np.nan
     with pytest.raises(ValueError, match=r"X\[1\] must be finite; got 1 NaN"):
         gf.fit_transform(bad)
-    with pytest.raises(ValueError, match="all recordings must have the same length"):
+    with pytest.raises(ValueError, match=r"different lengths \[50, 60\].*Use density="):
         gf.fit_transform([subjects[0], subjects[1][:50]])
     with pytest.raises(ValueError, match="all recordings must have the same number of units"):
         gf.fit_transform([subjects[0], subjects[1][:, :20]])
@@ -166,3 +166,22 @@ def test_graph_features_estimator_contract():
     # denser graphs: every subject gets twice the edges, so degree sums double
     assert np.array_equal(X2[:, 30:].sum(axis=1), 2 * X1[:, 30:].sum(axis=1))
     assert list(gf.get_feature_names_out()[:2]) == ["triangles_0", "triangles_1"]
+
+
+def test_transform_leaves_the_estimator_unchanged_and_density_allows_unequal_lengths():
+    subjects = _cohort()["timeseries"]
+    gf = GraphFeatures(density=0.1, features=("degree",)).fit(subjects)
+    before = dict(vars(gf))
+    rows, thr = gf.transform(subjects, return_thresholds=True)
+    assert vars(gf).keys() == before.keys()  # transform sets no attribute
+    np.testing.assert_array_equal(rows, gf.transform(subjects))
+    # density: each subject keeps the same number of edges whatever its length
+    short = [s[: s.shape[0] // 2 + 3] if i % 2 else s for i, s in enumerate(subjects)]
+    X = GraphFeatures(density=0.1, features=("degree",)).fit_transform(short)
+    assert np.all(X.sum(axis=1) == 2 * round(0.1 * 30 * 29 / 2))
+    # a fixed threshold refuses different lengths, naming the fix
+    with pytest.raises(ValueError, match="different lengths.*density="):
+        GraphFeatures(threshold=0.3).fit_transform(short)
+    # the threshold of a density graph is the correlation at the kept-edge boundary
+    r = np.corrcoef(subjects[0].T)[np.triu_indices(30, 1)]
+    assert np.sum(r >= thr[0]) == round(0.1 * 30 * 29 / 2)
