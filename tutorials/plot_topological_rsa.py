@@ -49,6 +49,7 @@ from neurodyn.rsa.plotting import (
     plot_model_comparison,
     plot_rdm_panels,
 )
+from neurodyn.rsa.trsa import rdm_noise_sweep
 
 here = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
 DATA = Path(os.environ.get("NEURODYN_DATA", here.parents[0].parent / "shared" / "data")) / "rsatoolbox_demo"
@@ -115,24 +116,33 @@ plt.close(fig)
 
 # %%
 # Leave-one-measurement-model-out layer identification, without and with noise
-# on the rank-normalised RDMs (noise SD = k x the SD of all entries, clipped at 0,
-# 5 repetitions). Chance is 1/5.
+# on the rank-normalised RDMs: i.i.d. Gaussian noise of SD = level x the SD of
+# all entries, clipped at 0, 5 repetitions per level, all drawn from one
+# generator seeded 0 (:func:`neurodyn.rsa.trsa.rdm_noise_sweep`); accuracy is the
+# mean over repetitions. Chance is 1/5.
 settings = {"RDM (rank)": {"family": "rdm"}, "topology (.45,.55)": {"lower": .45, "upper": .55},
             "local (0,.3)": {"lower": 0.0, "upper": .3}, "global (.7,1)": {"lower": .7, "upper": 1.0},
             "geometry (.05,.95)": {"lower": .05, "upper": .95}, "RGDM (.2,.8)": {"family": "rgdm"}}
-ranked = rank_transform(alex, normalize=True)
+levels = (0.0, 0.5, 1.0, 2.0, 4.0)
+noisy = rdm_noise_sweep(rank_transform(alex, normalize=True), levels=levels, n_repetitions=5, random_state=0)
 table = {}
-for k in (0, 2, 4):
+for i, level in enumerate(levels):
     for label, kw in settings.items():
-        accs = []
-        for rep in range(1 if k == 0 else 5):
-            rng = np.random.default_rng([0, rep])
-            noisy = ranked if k == 0 else np.maximum(ranked + rng.normal(0, k * ranked.std(), ranked.shape), 0)
-            accs.append(TopologicalRSA(n_bootstrap=0, **kw).fit(noisy, layers, instances).accuracy_)
-        table[(k, label)] = float(np.mean(accs))
+        accs = [TopologicalRSA(n_bootstrap=0, **kw).fit(rep, layers, instances).accuracy_ for rep in noisy[i]]
+        table[(level, label)] = float(np.mean(accs))
 print("noise  " + "  ".join(f"{lab:>18}" for lab in settings))
-for k in (0, 2, 4):
-    print(f"{k:>5}  " + "  ".join(f"{table[(k, lab)]:>18.3f}" for lab in settings))
+for level in levels:
+    print(f"{level:>5}  " + "  ".join(f"{table[(level, lab)]:>18.3f}" for lab in settings))
+fig, ax = plt.subplots(figsize=(5.5, 3.5))
+for label in settings:
+    ax.plot(levels, [table[(level, label)] for level in levels], marker="o", label=label)
+ax.axhline(0.2, color="grey", ls=":", label="chance")
+ax.set_xlabel("noise SD (x SD of the rank-normalised entries)")
+ax.set_ylabel("LOSO accuracy")
+ax.legend(fontsize=7)
+fig.tight_layout()
+fig.savefig(OUT / "rsa_alexnet_accuracy_vs_noise.png", dpi=110)
+plt.close(fig)
 
 # %%
 # Bootstrap over measurement models and images for the topology-sensitive RGTM,
@@ -165,9 +175,15 @@ print(f"best (l, u) = {grid['best']} with accuracy {grid['best_accuracy']:.3f}")
 # - Animacy is the best-matching model of human IT under tau-a (0.179) and
 #   correlation, closely followed by monkey IT; the two are not reliably different
 #   under the bootstrap over subjects and images (p ~ 0.4), and every model stays
-#   below the noise ceiling (~0.59-0.77): human IT holds structure no model explains.
+#   below the upper noise ceiling (~0.73 under corr): human IT holds structure no model explains.
 # - Without noise, the layer of an AlexNet RDM is identified across measurement
 #   models far above chance (1/5) by every transform; the topology-sensitive RGTM
 #   (.45, .55) does best (53 of 55 RDMs, as do a band of (l, u) around the middle
-#   of the map). Accuracy falls as noise grows; with this noise model the
-#   thresholded RGTMs lose more than the full rank RDM, and the RGDM most.
+#   of the map).
+# - With noise on the rank-normalised entries, accuracy holds up to 1 SD and then
+#   falls: at 4 SD the rank RDM and the geometry-sensitive RGTM (.05, .95) keep
+#   0.716, the topology, local and global RGTMs 0.63-0.64, and the RGDM drops to
+#   chance (0.22). The topology-sensitive RGTM's noise-free lead (0.964 vs 0.909)
+#   is gone at 2 SD (0.844 vs 0.895): on these RDMs, whose measurement models
+#   mostly differ by smoothing, the full rank geometry is the more noise-robust
+#   layer signature.

@@ -22,6 +22,7 @@ from .inference import (
 )
 from .rdm import (
     RDM_METHODS,
+    LowRankPrecision,
     compute_rdm,
     compute_rdm_movie,
     from_rsatoolbox,
@@ -46,12 +47,13 @@ from .trsa import (
     draw_thresholds,
     geotopological_grid,
     loso_nearest_centroid,
+    rdm_noise_sweep,
     sensitivity_specificity,
 )
 
 __all__ = [
     "RDM_METHODS", "COMPARE_METHODS", "FAMILIES",
-    "compute_rdm", "compute_rdm_movie", "noise_covariance", "noise_precision",
+    "compute_rdm", "compute_rdm_movie", "noise_covariance", "noise_precision", "LowRankPrecision",
     "rdm_to_matrix", "rdm_to_vector", "n_conditions_from_pairs", "to_rsatoolbox", "from_rsatoolbox",
     "compare_rdms", "kendall_tau_counts",
     "rank_transform", "minmax_transform", "geotopological_transform", "geodesic_transform",
@@ -59,5 +61,5 @@ __all__ = [
     "ModelEvaluation", "bootstrap_indices", "subsample_patterns", "pool_rdms", "noise_ceiling",
     "evaluate_fixed", "evaluate_models",
     "TopologicalRSA", "draw_thresholds", "geotopological_grid", "loso_nearest_centroid",
-    "sensitivity_specificity",
+    "sensitivity_specificity", "rdm_noise_sweep",
 ]

@@ -24,6 +24,7 @@ from .._validation import check_array, check_finite, check_in, check_labels
 
 __all__ = [
     "RDM_METHODS",
+    "LowRankPrecision",
     "compute_rdm",
     "compute_rdm_movie",
     "noise_covariance",
@@ -199,14 +200,180 @@ def noise_covariance(residuals: Any, method: str = "shrinkage_diag", dof: int | 
     return np.where(off, s * (1.0 - lam), s)
 
 
-def noise_precision(residuals: Any, method: str = "shrinkage_diag", dof: int | None = None) -> np.ndarray:
+def noise_precision(residuals: Any, method: str = "shrinkage_diag", dof: int | None = None,
+                    structured: bool = False) -> np.ndarray | LowRankPrecision:
     """Noise precision (inverse covariance) from residuals.
 
     See :func:`noise_covariance` for the parameters; the result is its matrix
     inverse, batched over subjects for 3-D input.
+
+    Parameters
+    ----------
+    residuals, method, dof
+        As in :func:`noise_covariance`.
+    structured : bool
+        Return a :class:`LowRankPrecision` instead of a dense matrix. A covariance
+        estimated from ``n`` residual rows is a diagonal (or scaled identity) plus a
+        multiple of ``X^T X`` (rank ``<= min(n, P)``), so by the Woodbury identity
+        its inverse is ``diag(d) - V V^T`` with ``V`` of width ``min(n, P)``. It is
+        computed without any ``P x P`` matrix (O(n^2 P) work), and
+        :func:`compute_rdm` uses it for ``"mahalanobis"`` and ``"crossnobis"`` at
+        O(n P) instead of O(P^2) work per pattern row. ``"full"`` (no diagonal
+        part) and a shrinkage intensity of 0 fall back to an exact eigen-split of
+        the dense inverse (width ``P``).
+
+    Returns
+    -------
+    numpy.ndarray, shape (P, P) or (n_subjects, P, P), or :class:`LowRankPrecision`
+
+    References
+    ----------
+    Woodbury, M. A. (1950). Inverting modified matrices. Memorandum report 42,
+    Statistical Research Group, Princeton University.
+    Ledoit, O. & Wolf, M. (2004). J. Multivar. Anal. 88:365-411.
+    Schäfer, J. & Strimmer, K. (2005). Stat. Appl. Genet. Mol. Biol. 4:32.
     """
-    cov = noise_covariance(residuals, method=method, dof=dof)
-    return np.linalg.inv(cov)
+    if not structured:
+        cov = noise_covariance(residuals, method=method, dof=dof)
+        return np.linalg.inv(cov)
+    check_in(method, "method", ("shrinkage_diag", "shrinkage_eye", "diag", "full"))
+    r = check_array(residuals, "residuals", ndim=(2, 3), dims="(n_residuals, n_channels)")
+    check_finite(r, "residuals")
+    if r.shape[-2] < 2:
+        raise ValueError(f"residuals needs at least 2 rows; got shape {r.shape}")
+    if r.ndim == 2:
+        return _low_rank_precision(r, method, dof)
+    parts = [_low_rank_precision(ri, method, dof) for ri in r]
+    width = max(pt.factor.shape[1] for pt in parts)
+    factors = [np.pad(pt.factor, ((0, 0), (0, width - pt.factor.shape[1]))) for pt in parts]
+    return LowRankPrecision(np.stack([pt.diag for pt in parts]), np.stack(factors))
+
+
+class LowRankPrecision:
+    """A noise precision stored as ``Lambda = diag(d) - V V^T``.
+
+    The inverse of a diagonal-plus-low-rank covariance (the shrinkage estimators
+    of :func:`noise_covariance` from fewer residual rows than channels); made by
+    ``noise_precision(..., structured=True)`` and accepted by
+    :func:`compute_rdm` as ``noise`` for ``"mahalanobis"`` and ``"crossnobis"``.
+
+    Parameters
+    ----------
+    diag : array-like, shape (P,) or (n_subjects, P)
+        ``d``, strictly positive (``Lambda_ii = d_i - ||V_i||^2 > 0`` for a positive
+        definite precision).
+    factor : array-like, shape (P, m) or (n_subjects, P, m)
+        ``V``; ``m = 0`` for a diagonal precision.
+
+    Attributes
+    ----------
+    shape, ndim : the dense matrix's shape and number of dimensions.
+
+    Notes
+    -----
+    ``np.asarray(prec)`` and :meth:`toarray` give the dense matrix.
+    """
+
+    def __init__(self, diag: Any, factor: Any):
+        d = check_finite(check_array(diag, "diag", ndim=(1, 2), dims="(P,) or (n_subjects, P)"), "diag")
+        v = np.asarray(factor, dtype=float)
+        if v.ndim != d.ndim + 1 or v.shape[:-1] != d.shape:
+            raise ValueError(f"factor must have shape {d.shape + ('m',)} to match diag; got shape {v.shape}")
+        check_finite(v, "factor")
+        if np.any(d <= 0):
+            raise ValueError("diag must be > 0 (a positive definite precision has a positive diagonal part)")
+        self.diag = d
+        self.factor = v
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.diag.shape + self.diag.shape[-1:]
+
+    @property
+    def ndim(self) -> int:
+        return self.diag.ndim + 1
+
+    def toarray(self) -> np.ndarray:
+        """The dense precision matrix ``diag(d) - V V^T``."""
+        dense = -(self.factor @ np.swapaxes(self.factor, -1, -2))
+        idx = np.arange(self.diag.shape[-1])
+        dense[..., idx, idx] += self.diag
+        return dense
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        dense = self.toarray()
+        return dense if dtype is None else dense.astype(dtype)
+
+    def __repr__(self) -> str:
+        return f"LowRankPrecision(shape={self.shape}, rank={self.factor.shape[-1]})"
+
+    @classmethod
+    def from_dense(cls, precision: Any) -> LowRankPrecision:
+        """Exact split of a dense symmetric ``(P, P)`` precision: ``c I - V V^T`` with
+        ``c`` its largest eigenvalue and ``V`` of width ``P``."""
+        lam = check_array(precision, "precision", ndim=2, dims="(P, P)")
+        w, q = np.linalg.eigh((lam + lam.T) / 2)
+        c = float(w.max())
+        if c <= 0:
+            raise ValueError("precision must have a positive eigenvalue")
+        return cls(np.full(lam.shape[0], c), q * np.sqrt(np.clip(c - w, 0.0, None)))
+
+
+def _low_rank_precision(r: np.ndarray, method: str, dof: int | None) -> LowRankPrecision:
+    """Woodbury form of the inverse of :func:`noise_covariance` for one subject.
+
+    The covariance is ``diag(D) + a X^T X`` (X the centred residuals); every sum the
+    shrinkage intensities need is taken through the ``n x n`` Gram matrix, never a
+    ``P x P`` one.
+    """
+    x = r - r.mean(axis=0, keepdims=True)
+    n, p = x.shape
+    dof = n - 1 if dof is None else int(dof)
+    if dof < 1:
+        raise ValueError(f"dof must be >= 1; got {dof}")
+    sq = x * x
+    col_ss = sq.sum(axis=0)
+    if method == "full":
+        return LowRankPrecision.from_dense(np.linalg.inv(x.T @ x / dof))
+    if method == "diag":
+        return LowRankPrecision(dof / col_ss, np.zeros((p, 0)))
+    if method == "shrinkage_eye":
+        sum_s2 = float(np.sum((x @ x.T) ** 2)) / n**2          # sum of (X^T X / n)^2
+        sum_x2tx2 = float(np.sum(sq.sum(axis=1) ** 2))         # sum of (X^2)^T (X^2)
+        b2 = (sum_x2tx2 / n - sum_s2) / n
+        mu = float(col_ss.sum()) / n / p
+        d2 = sum_s2 - p * mu**2                                # ||S - mu I||_F^2
+        shrink = min(b2, d2) / d2
+        d = np.full(p, shrink * mu * n / dof)
+        scale = (1.0 - shrink) / dof
+    else:
+        var = col_ss / dof
+        if np.any(var <= 0):
+            bad = np.flatnonzero(var <= 0)
+            raise ValueError(f"residuals has {bad.size} constant channel(s) at index {bad[:10].tolist()}")
+        z = x / np.sqrt(var)
+        z2 = z * z
+        zz_diag = z2.sum(axis=0)
+        off_r = (float(np.sum((z @ z.T) ** 2)) - float(np.sum(zz_diag**2))) / (n - 1) ** 2
+        off_r2 = (float(np.sum(z2.sum(axis=1) ** 2)) - float(np.sum(z2 * z2))) / (n - 1)
+        lam = (n / dof**2 * (off_r2 - off_r)) / off_r if p > 1 else 1.0
+        lam = min(max(lam, 0.0), 1.0)
+        d = lam * var
+        scale = (1.0 - lam) / dof
+    if scale <= 0:
+        return LowRankPrecision(1.0 / d, np.zeros((p, 0)))
+    if np.any(d <= 0):
+        return LowRankPrecision.from_dense(np.linalg.inv(np.diag(d) + scale * (x.T @ x)))
+    # a factor U with U U^T = scale X^T X, at most P wide
+    u = np.sqrt(scale) * (x.T if n <= p else np.linalg.qr(x, mode="r").T)
+    du = u / d[:, None]
+    m = u.T @ du
+    m[np.diag_indices_from(m)] += 1.0
+    chol = np.linalg.cholesky(m)
+    from scipy.linalg import solve_triangular
+
+    v = solve_triangular(chol, du.T, lower=True).T
+    return LowRankPrecision(1.0 / d, v)
 
 
 # --------------------------------------------------------------------------- RDMs
@@ -226,9 +393,19 @@ def _condition_index(conditions: Any, n_obs: int) -> tuple[np.ndarray, np.ndarra
     return values, index.ravel()
 
 
-def _check_precision(noise: Any, n_channels: int, n_subjects: int | None) -> np.ndarray | None:
+def _check_precision(noise: Any, n_channels: int, n_subjects: int | None) -> np.ndarray | LowRankPrecision | None:
     if noise is None:
         return None
+    if isinstance(noise, LowRankPrecision):
+        if noise.shape[-1] != n_channels:
+            raise ValueError(f"noise must be a precision over n_channels = {n_channels} channels; "
+                             f"got shape {noise.shape}")
+        if noise.ndim == 3 and (n_subjects is None or noise.shape[0] != n_subjects):
+            raise ValueError(
+                f"a 3-D noise holds one precision per subject and needs patterns of shape "
+                f"(n_subjects, n_observations, n_channels) with n_subjects = {noise.shape[0]}"
+            )
+        return noise
     lam = check_array(noise, "noise", ndim=(2, 3),
                       dims="(n_channels, n_channels) or (n_subjects, n_channels, n_channels)")
     check_finite(lam, "noise")
@@ -295,9 +472,11 @@ def compute_rdm(
         and ``"poisson_cv"``. Default: the k-th occurrence of a condition is in
         fold k (needs equal counts per condition). Every fold must contain every
         condition.
-    noise : array-like, shape (P, P) or (n_subjects, P, P), optional
+    noise : array-like, shape (P, P) or (n_subjects, P, P), or LowRankPrecision, optional
         Noise precision ``Lambda`` (e.g. from :func:`noise_precision`), shared or
-        one per subject. Used by ``"mahalanobis"`` and ``"crossnobis"``.
+        one per subject. Used by ``"mahalanobis"`` and ``"crossnobis"``. A
+        :class:`LowRankPrecision` (``noise_precision(..., structured=True)``) is
+        applied as ``diag(d) - V V^T`` without forming the ``P x P`` matrix.
     fold_noise : sequence of (P, P) arrays, optional
         ``"crossnobis"`` only: one precision per fold (sorted fold order), as the
         precision of that fold's mean. Folds are then paired ``r < s`` with
@@ -323,9 +502,10 @@ def compute_rdm(
     - sum_r d_r^T Lambda d_r``: O(R) instead of O(R^2) products. On the CPU in float64
     it runs on symmetric BLAS kernels: the fold means are whitened once with the
     Cholesky factor of ``Lambda`` (no work at all for the identity) and the kernel is
-    accumulated with ``R + 1`` rank updates per subject. A precision without a
-    Cholesky factor, unbalanced folds, ``fold_noise`` and other devices or dtypes use
-    the general torch path.
+    accumulated with ``R + 1`` rank updates per subject; a :class:`LowRankPrecision`
+    replaces the ``P x P`` whitening by a diagonal scaling and a ``P x m`` product.
+    A precision without a Cholesky factor, unbalanced folds, ``fold_noise`` and other
+    devices or dtypes use the general torch path.
 
     References
     ----------
@@ -361,7 +541,10 @@ def compute_rdm(
                 return res[0] if single else res
     xt = to_tensor(x, device=dev, dtype=dt)
     ci = torch.as_tensor(cond_idx, device=dev)
-    lam_t = None if lam is None else to_tensor(lam, device=dev, dtype=dt)
+    if isinstance(lam, LowRankPrecision):
+        lam_t = _TorchLowRank(to_tensor(lam.diag, device=dev, dtype=dt), to_tensor(lam.factor, device=dev, dtype=dt))
+    else:
+        lam_t = None if lam is None else to_tensor(lam, device=dev, dtype=dt)
     if lam_t is not None and lam_t.ndim == 3:
         lam_t = lam_t[:, None] if method in _CROSS_VALIDATED else lam_t
 
@@ -397,6 +580,24 @@ def compute_rdm(
         out = _rdm_from_means(means, method, lam_t, remove_mean, prior_lambda, prior_weight)
     res = to_numpy(out)
     return res[0] if single else res
+
+
+class _TorchLowRank:
+    """Torch twin of :class:`LowRankPrecision`: ``m @ self`` is ``m Lambda`` without forming
+    ``Lambda`` (``m * d - (m V) V^T``); ``[:, None]`` inserts a fold axis like a tensor."""
+
+    def __init__(self, diag: torch.Tensor, factor: torch.Tensor):
+        self.diag, self.factor = diag, factor
+
+    @property
+    def ndim(self) -> int:
+        return self.factor.ndim
+
+    def __getitem__(self, idx: Any) -> _TorchLowRank:
+        return _TorchLowRank(self.diag[idx], self.factor[idx])
+
+    def __rmatmul__(self, m: torch.Tensor) -> torch.Tensor:
+        return m * self.diag.unsqueeze(-2) - (m @ self.factor) @ self.factor.transpose(-1, -2)
 
 
 def _condition_means(x: torch.Tensor, ci: torch.Tensor, n_cond: int) -> torch.Tensor:
@@ -544,6 +745,8 @@ def _crossnobis_balanced_blas(x, cond_idx, fold_idx, n_cond, n_folds, lam, remov
     if remove_mean:
         b = b - b.mean(-1, keepdims=True)
     b = np.ascontiguousarray(b)
+    if isinstance(lam, LowRankPrecision):
+        return _crossnobis_low_rank_blas(b, lam)
     if lam is not None:
         try:
             chol = np.linalg.cholesky(lam)
@@ -565,6 +768,36 @@ def _crossnobis_balanced_blas(x, cond_idx, fold_idx, n_cond, n_folds, lam, remov
         kern = dsyrk(1.0, total[s].T, trans=1)
         for r in range(n_folds):
             kern = dsyrk(-1.0, w[s, r].T, beta=1.0, c=kern, trans=1, overwrite_c=1)
+        diag = np.diagonal(kern)
+        out[s] = diag[iu[0]] + diag[iu[1]] - 2.0 * kern[iu]  # upper triangle of syrk's output
+    out /= n_folds * (n_folds - 1) * n_ch
+    return out
+
+
+def _crossnobis_low_rank_blas(b: np.ndarray, lam: LowRankPrecision) -> np.ndarray:
+    """Balanced crossnobis kernel with ``Lambda = diag(d) - V V^T`` (fold means ``b``,
+    shape (S, R, K, P)): ``B Lambda B^T = (B d^1/2)(B d^1/2)^T - (B V)(B V)^T``, each
+    part a sum of symmetric rank updates; the only dense product is ``B V``
+    (O(P m) per row instead of O(P^2)). One subject at a time, so that its whitened
+    fold means stay in cache."""
+    from scipy.linalg.blas import dsyrk
+
+    n_sub, n_folds, n_cond, n_ch = b.shape
+    root = np.sqrt(lam.diag)
+    iu = np.triu_indices(n_cond, 1)
+    out = np.empty((n_sub, iu[0].size))
+    for s in range(n_sub):
+        rs = root if lam.ndim == 2 else root[s]
+        vs = lam.factor if lam.ndim == 2 else lam.factor[s]
+        w1 = b[s] * rs
+        kern = dsyrk(1.0, w1.sum(0).T, trans=1)
+        for r in range(n_folds):
+            kern = dsyrk(-1.0, w1[r].T, beta=1.0, c=kern, trans=1, overwrite_c=1)
+        if vs.shape[1] > 0:
+            w2 = (b[s].reshape(-1, n_ch) @ vs).reshape(n_folds, n_cond, -1)
+            kern = dsyrk(-1.0, w2.sum(0).T, beta=1.0, c=kern, trans=1, overwrite_c=1)
+            for r in range(n_folds):
+                kern = dsyrk(1.0, w2[r].T, beta=1.0, c=kern, trans=1, overwrite_c=1)
         diag = np.diagonal(kern)
         out[s] = diag[iu[0]] + diag[iu[1]] - 2.0 * kern[iu]  # upper triangle of syrk's output
     out /= n_folds * (n_folds - 1) * n_ch

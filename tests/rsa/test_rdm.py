@@ -271,3 +271,122 @@ def test_crossnobis_balanced_indefinite_noise_falls_back_and_matches_loop():
     a = compute_rdm(x, "crossnobis", conditions=cond, folds=folds, noise=prec)
     b = compute_rdm(x, "crossnobis", conditions=cond, folds=folds, noise=prec, dtype="float32")
     np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+
+
+# ---------------------------------------------------------------- low-rank (Woodbury) precision
+def _residuals(n, p, seed):
+    rng = np.random.default_rng(seed)
+    mix = rng.normal(size=(p, p)) / np.sqrt(p)
+    return rng.normal(size=(n, p)) @ mix + 0.3 * rng.normal(size=(n, p)) * rng.uniform(0.5, 2.0, p)
+
+
+@pytest.mark.parametrize("n, p", [(12, 30), (60, 15)])  # P > n_res, and P < n_res (factor compressed to P)
+@pytest.mark.parametrize("method", ["shrinkage_diag", "shrinkage_eye", "diag"])
+def test_low_rank_precision_equals_dense_inverse(n, p, method):
+    from neurodyn.rsa.rdm import LowRankPrecision
+
+    r = _residuals(n, p, 21)
+    keep = r.copy()
+    dense = noise_precision(r, method)
+    lr = noise_precision(r, method, structured=True)
+    assert isinstance(lr, LowRankPrecision) and lr.shape == (p, p) and lr.ndim == 2
+    assert lr.factor.shape[1] == (0 if method == "diag" else min(n, p))
+    scale = np.abs(dense).max()
+    np.testing.assert_allclose(lr.toarray(), dense, rtol=1e-10, atol=1e-10 * scale)
+    np.testing.assert_allclose(np.asarray(lr), dense, rtol=1e-10, atol=1e-10 * scale)
+    np.testing.assert_array_equal(r, keep)
+    # per-subject residuals: one precision per subject
+    r3 = np.stack([_residuals(n, p, 22), _residuals(n, p, 23)])
+    lr3 = noise_precision(r3, method, structured=True)
+    assert lr3.shape == (2, p, p)
+    np.testing.assert_allclose(lr3.toarray(), noise_precision(r3, method), rtol=1e-10, atol=1e-10 * scale)
+
+
+def test_low_rank_precision_full_method_falls_back_exactly():
+    from neurodyn.rsa.rdm import LowRankPrecision
+
+    r = _residuals(40, 8, 24)
+    lr = noise_precision(r, "full", structured=True)
+    dense = np.linalg.inv(np.cov(r.T))
+    np.testing.assert_allclose(lr.toarray(), dense, rtol=1e-10, atol=1e-10 * np.abs(dense).max())
+    split = LowRankPrecision.from_dense(dense)
+    np.testing.assert_allclose(split.toarray(), dense, rtol=1e-10, atol=1e-10 * np.abs(dense).max())
+
+
+@pytest.mark.parametrize("n_res", [10, 40])  # P = 16 channels: P > n_res and P < n_res
+@pytest.mark.parametrize("per_subject", [False, True])
+def test_compute_rdm_with_low_rank_precision_equals_dense(n_res, per_subject):
+    rng = np.random.default_rng(25)
+    n_sub, n_cond, n_rep, p = 3, 6, 4, 16
+    cond = np.tile(np.arange(n_cond), n_rep)
+    folds = np.repeat(np.arange(n_rep), n_cond)
+    x = rng.normal(size=(n_sub, cond.size, p)) + 1.0
+    if per_subject:
+        resid = np.stack([_residuals(n_res, p, 30 + s) for s in range(n_sub)])
+    else:
+        resid = _residuals(n_res, p, 30)
+    # unbalanced folds: one extra observation of condition 0 in fold 1 (general torch path)
+    cond_u = np.concatenate([cond, [0]])
+    folds_u = np.concatenate([folds, [1]])
+    x_u = np.concatenate([x, rng.normal(size=(n_sub, 1, p))], axis=1)
+    for method in ("shrinkage_diag", "shrinkage_eye"):
+        dense = noise_precision(resid, method)
+        lr = noise_precision(resid, method, structured=True)
+        cases = [
+            dict(patterns=x, method="crossnobis", conditions=cond, folds=folds),  # balanced: BLAS path
+            dict(patterns=x, method="crossnobis", conditions=cond, folds=folds, remove_mean=True),
+            dict(patterns=x_u, method="crossnobis", conditions=cond_u, folds=folds_u),  # unbalanced
+            dict(patterns=x, method="mahalanobis", conditions=cond),
+        ]
+        for kw in cases:
+            want = compute_rdm(noise=dense, **kw)
+            got = compute_rdm(noise=lr, **kw)
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10 * np.abs(want).max())
+            # each subject also matches the slow one-fold-at-a-time reference
+            if kw["method"] == "crossnobis" and not kw.get("remove_mean"):
+                for s in range(n_sub):
+                    lam = dense[s] if per_subject else dense
+                    ref = _crossnobis_loop(kw["patterns"][s], kw["conditions"], kw["folds"], lam)
+                    np.testing.assert_allclose(got[s], ref, rtol=1e-10, atol=1e-10 * np.abs(ref).max())
+        # the general torch path in float32 agrees too
+        got32 = compute_rdm(x, "crossnobis", conditions=cond, folds=folds, noise=lr, dtype="float32")
+        want = compute_rdm(x, "crossnobis", conditions=cond, folds=folds, noise=dense)
+        np.testing.assert_allclose(got32, want, rtol=1e-4, atol=1e-5 * np.abs(want).max())
+
+
+def test_low_rank_crossnobis_vs_rsatoolbox():
+    pytest.importorskip("rsatoolbox", reason="rsatoolbox (bench extra) not installed")
+    from rsatoolbox.data import Dataset
+    from rsatoolbox.data.noise import prec_from_residuals
+    from rsatoolbox.rdm import calc_rdm
+
+    rng = np.random.default_rng(26)
+    n_cond, n_rep, p = 7, 3, 20
+    cond = np.tile(np.arange(n_cond), n_rep)
+    run = np.repeat(np.arange(n_rep), n_cond)
+    x = rng.normal(size=(2, cond.size, p))
+    resid = _residuals(12, p, 27)
+    for method in ("shrinkage_diag", "shrinkage_eye"):
+        prec = prec_from_residuals(resid.copy(), method=method)
+        ref = np.vstack([calc_rdm(Dataset(xs, obs_descriptors={"cond": cond, "run": run}), method="crossnobis",
+                                  descriptor="cond", cv_descriptor="run", noise=prec).get_vectors() for xs in x])
+        got = compute_rdm(x, "crossnobis", conditions=cond, folds=run,
+                          noise=noise_precision(resid, method, structured=True))
+        np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-10 * np.abs(ref).max())
+
+
+def test_low_rank_precision_errors():
+    from neurodyn.rsa.rdm import LowRankPrecision
+
+    with pytest.raises(ValueError, match="diag must be > 0"):
+        LowRankPrecision(np.array([1.0, 0.0]), np.zeros((2, 1)))
+    with pytest.raises(ValueError, match=r"factor must have shape \(3, 'm'\)"):
+        LowRankPrecision(np.ones(3), np.zeros((2, 1)))
+    lr = noise_precision(_residuals(10, 6, 28), structured=True)
+    x = np.random.default_rng(0).normal(size=(8, 5))
+    with pytest.raises(ValueError, match="noise must be a precision over n_channels = 5"):
+        compute_rdm(x, "mahalanobis", noise=lr)
+    with pytest.raises(ValueError, match="residuals needs at least 2 rows"):
+        noise_precision(np.ones((1, 4)), structured=True)
+    with pytest.raises(ValueError, match="method must be one of"):
+        noise_precision(_residuals(10, 6, 28), "bogus", structured=True)

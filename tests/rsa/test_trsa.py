@@ -151,3 +151,57 @@ def test_confidence_interval_is_centred_on_the_point_estimate():
     expected = np.clip([est.accuracy_ - 1.96 * se, est.accuracy_ + 1.96 * se], 0, 1)
     np.testing.assert_allclose(est.ci_, expected, atol=1e-3 * max(se, 1e-12))
     assert est.ci_[0] <= est.accuracy_ <= est.ci_[1]
+
+
+def test_rdm_noise_sweep_matches_loop_reference():
+    from neurodyn.rsa.trsa import rdm_noise_sweep
+
+    x = np.abs(np.random.default_rng(0).normal(size=(4, 15)))
+    keep = x.copy()
+    levels = (0.0, 1.5, 3.0)
+    got = rdm_noise_sweep(x, levels=levels, n_repetitions=2, random_state=5)
+    np.testing.assert_array_equal(x, keep)  # input untouched
+    rng = np.random.default_rng(5)
+    sd = np.std(x)
+    ref = np.array([[np.maximum(x + rng.normal(0.0, lev * sd, x.shape), 0.0) for _ in range(2)] for lev in levels])
+    assert got.shape == (3, 2, 4, 15)
+    np.testing.assert_array_equal(got, ref)
+    np.testing.assert_array_equal(got[0], np.broadcast_to(x, (2, 4, 15)))  # level 0: the RDMs themselves
+    assert got.min() == 0.0  # heavy noise is clipped at 0
+
+
+def test_rdm_noise_sweep_draw_positions_and_noise_scale():
+    from neurodyn.rsa.trsa import rdm_noise_sweep
+
+    x = np.random.default_rng(1).uniform(size=(3, 2000))
+    a = rdm_noise_sweep(x, levels=(0.0, 2.0), n_repetitions=2, random_state=0, clip=False)
+    b = rdm_noise_sweep(x, levels=(7.0, 2.0), n_repetitions=2, random_state=0, clip=False)
+    np.testing.assert_array_equal(a[1], b[1])  # a level's draws do not depend on the other levels' values
+    e = (a[1] - x) / (2.0 * x.std())
+    assert abs(e.std() - 1.0) < 0.02 and abs(e.mean()) < 0.02  # unit-variance noise after scaling
+    assert not np.array_equal(a[1, 0], a[1, 1])  # repetitions are independent draws
+    # 1-D input keeps its shape
+    assert rdm_noise_sweep(x[0], levels=(1.0,), n_repetitions=3, random_state=0).shape == (1, 3, 2000)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"levels": (1.0, -0.5)}, "levels must be >= 0"),
+        ({"levels": (1.0, np.nan)}, "levels must be finite"),
+        ({"n_repetitions": 0}, "n_repetitions must be >= 1"),
+        ({"rdms": "nan"}, "rdms must be finite"),
+        ({"rdms": "3d"}, r"rdms must be 1-D or 2-D \(n_rdms, n_pairs\)"),
+    ],
+)
+def test_rdm_noise_sweep_errors(kwargs, match):
+    from neurodyn.rsa.trsa import rdm_noise_sweep
+
+    x = np.ones((2, 6))
+    if kwargs.get("rdms") == "nan":
+        x[1, 2] = np.nan
+    elif kwargs.get("rdms") == "3d":
+        x = np.ones((2, 2, 6))
+    kwargs = {k: v for k, v in kwargs.items() if k != "rdms"}
+    with pytest.raises(ValueError, match=match):
+        rdm_noise_sweep(x, **kwargs)

@@ -18,6 +18,7 @@ from neurodyn.rsa import (
     geodesic_transform,
     geotopological_transform,
     rank_transform,
+    rdm_noise_sweep,
 )
 
 DATA = Path(os.environ.get("NEURODYN_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
@@ -133,15 +134,27 @@ def test_alexnet_layer_identification_noise_free():
         assert abs(acc - target) <= 0.03, (lu, acc, target)
 
 
-def test_alexnet_layer_identification_degrades_with_noise():
+def test_alexnet_layer_identification_with_noise():
+    """The spec's noisy rows (noise on rank-normalised RDMs, 5 repetitions, seed 0).
+
+    Protocol (found by matching the reference re-implementation): one generator
+    ``default_rng(0)``; noise levels 0, 0.5, 1, 2, 4 x the SD of all rank-normalised
+    entries (outer loop) and 5 repetitions (inner loop), each a full (55, 4186)
+    Gaussian draw added to the rank-normalised RDMs and clipped at 0; each noisy
+    set is then classified as usual (rank-normalised again, GT, LOSO nearest
+    centroid); accuracy is the mean over the 5 repetitions. The table's rows
+    "2" and "4" are the 4th and 5th levels. Spec tolerance: +-0.03; with the same
+    draws every cell is reproduced to the table's rounding (3 decimals).
+    """
     x, layers, instances = _alexnet_conv()
-    r = rank_transform(x, normalize=True)
-    accs = []
-    for k in (0, 2, 4):
-        vals = []
-        for rep in range(5):
-            rng = np.random.default_rng([0, rep])
-            noisy = np.maximum(r + rng.normal(0.0, k * r.std(), r.shape), 0.0)
-            vals.append(TopologicalRSA(family="rdm", n_bootstrap=0).fit(noisy, layers, instances).accuracy_)
-        accs.append(np.mean(vals))
-    assert accs[0] > accs[1] > accs[2] > 0.2  # above 5-way chance, monotone in noise
+    noisy = rdm_noise_sweep(rank_transform(x, normalize=True), levels=(0.0, 0.5, 1.0, 2.0, 4.0),
+                            n_repetitions=5, random_state=0)
+    settings = [{"family": "rdm"}, {"lower": 0.45, "upper": 0.55}, {"lower": 0.0, "upper": 0.3},
+                {"lower": 0.7, "upper": 1.0}, {"lower": 0.05, "upper": 0.95}]
+    targets = {3: [.895, .844, .844, .884, .895], 4: [.716, .640, .640, .633, .716]}  # levels 2 and 4
+    for level_index, target in targets.items():
+        accs = [np.mean([TopologicalRSA(n_bootstrap=0, **kw).fit(noisy[level_index, rep], layers, instances).accuracy_
+                         for rep in range(5)]) for kw in settings]
+        # with numpy's current normal stream every cell equals the table to its 3 decimals;
+        # the spec's tolerance is asserted, since a generator stream may change across releases
+        assert np.all(np.abs(np.subtract(accs, target)) <= 0.03), (level_index, accs, target)
