@@ -123,6 +123,15 @@ def _triu(mat: torch.Tensor) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------- noise
+def _check_residuals(residuals: Any, method: str) -> np.ndarray:
+    check_in(method, "method", ("shrinkage_diag", "shrinkage_eye", "diag", "full"))
+    r = check_array(residuals, "residuals", ndim=(2, 3), dims="(n_residuals, n_channels)")
+    check_finite(r, "residuals")
+    if r.shape[-2] < 2:
+        raise ValueError(f"residuals needs at least 2 rows; got shape {r.shape}")
+    return r
+
+
 def noise_covariance(residuals: Any, method: str = "shrinkage_diag", dof: int | None = None) -> np.ndarray:
     """Channel noise covariance from residuals, optionally shrunk.
 
@@ -157,11 +166,7 @@ def noise_covariance(residuals: Any, method: str = "shrinkage_diag", dof: int | 
     Walther, A. et al. (2016). Reliability of dissimilarity measures for
     multi-voxel pattern analysis. NeuroImage 137:188-200.
     """
-    check_in(method, "method", ("shrinkage_diag", "shrinkage_eye", "diag", "full"))
-    r = check_array(residuals, "residuals", ndim=(2, 3), dims="(n_residuals, n_channels)")
-    check_finite(r, "residuals")
-    if r.shape[-2] < 2:
-        raise ValueError(f"residuals needs at least 2 rows; got shape {r.shape}")
+    r = _check_residuals(residuals, method)
     if r.ndim == 3:
         return np.stack([noise_covariance(ri, method=method, dof=dof) for ri in r])
     x = r - r.mean(axis=0, keepdims=True)
@@ -236,11 +241,7 @@ def noise_precision(residuals: Any, method: str = "shrinkage_diag", dof: int | N
     if not structured:
         cov = noise_covariance(residuals, method=method, dof=dof)
         return np.linalg.inv(cov)
-    check_in(method, "method", ("shrinkage_diag", "shrinkage_eye", "diag", "full"))
-    r = check_array(residuals, "residuals", ndim=(2, 3), dims="(n_residuals, n_channels)")
-    check_finite(r, "residuals")
-    if r.shape[-2] < 2:
-        raise ValueError(f"residuals needs at least 2 rows; got shape {r.shape}")
+    r = _check_residuals(residuals, method)
     if r.ndim == 2:
         return _low_rank_precision(r, method, dof)
     parts = [_low_rank_precision(ri, method, dof) for ri in r]
