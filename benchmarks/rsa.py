@@ -46,7 +46,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--only", nargs="+", choices=["W1", "W2", "W3", "W4"], default=["W1", "W2", "W3", "W4"],
                         help="run only these workloads")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads for neurodyn, also passed as n_threads to the CPU Kendall counts "
+                             "of W2 tau-a/tau-b (default: torch's default threads, 1 Kendall worker thread)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     try:
         import rsatoolbox  # noqa: F401
@@ -75,6 +80,9 @@ def main() -> None:
     except ImportError:  # pragma: no cover
         blas = "threadpoolctl not installed"
     print(f"torch {torch.__version__}, torch threads {torch.get_num_threads()}, BLAS {blas}")
+    kendall_threads = args.threads or 1
+    print(f"neurodyn: torch threads {torch.get_num_threads()}, CPU Kendall worker threads (W2 tau-a/tau-b) "
+          f"{kendall_threads}")
     full = args.full
     rep = args.repeats or (5 if full else 3)
     rng = np.random.default_rng(0)
@@ -107,6 +115,23 @@ def main() -> None:
             note = "(dense P x P whitening of every fold mean dominates)" if noise is not None else ""
             ratios[f"W1 {label}"] = _row(f"W1 crossnobis ({label})", t_nd, t_ref, note)
 
+        # residuals -> shrinkage precision -> crossnobis RDMs, end to end on both sides; ours keeps
+        # the precision as diag - V V^T (Woodbury, V of width n_residuals < P)
+        def ours_from_residuals():
+            lam = noise_precision(resid, "shrinkage_diag", structured=True)
+            return compute_rdm(x, "crossnobis", conditions=cond, folds=run, noise=lam, device="cpu")
+
+        def theirs_from_residuals():
+            lam = prec_from_residuals(resid.copy(), method="shrinkage_diag")
+            return np.vstack([calc_rdm(d, method="crossnobis", descriptor="cond", cv_descriptor="run",
+                                       noise=lam).get_vectors() for d in datasets])
+
+        t_nd, a = _timeit(ours_from_residuals, rep)
+        t_ref, b = _timeit(theirs_from_residuals, 1 if full else rep)
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+        ratios["W1 shrinkage precision from residuals"] = _row(
+            "W1 shrinkage precision from residuals", t_nd, t_ref, f"({resid.shape[0]} residual rows, low-rank)")
+
     # ---------------------------------------------------------------- W2
     if "W2" in args.only:
         n_m = 20 if full else 10
@@ -116,7 +141,7 @@ def main() -> None:
         data = rng.random((n_m, 4186))
         for method in ("cosine", "corr", "spearman", "rho-a", "cosine_cov", "tau-a", "tau-b"):
             def ours(method=method):
-                return compare_rdms(models, data, method, device="cpu")
+                return compare_rdms(models, data, method, device="cpu", n_threads=kendall_threads)
 
             def theirs(method=method):
                 return compare(RDMs(models), RDMs(data), "kendall" if method == "tau-b" else method)
@@ -128,7 +153,7 @@ def main() -> None:
         binary = (rng.random((n_m, 4186)) > 0.5).astype(float)  # categorical models, e.g. animacy
 
         def ours_bin():
-            return compare_rdms(binary, data, "tau-a", device="cpu")
+            return compare_rdms(binary, data, "tau-a", device="cpu", n_threads=kendall_threads)
 
         def theirs_bin():
             return compare(RDMs(binary), RDMs(data), "tau-a")

@@ -9,6 +9,8 @@ both RDMs hold.
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -40,6 +42,7 @@ def compare_rdms(
     sigma_k: Any = None,
     device: Any = "auto",
     dtype: Any = None,
+    n_threads: int | None = None,
 ) -> np.ndarray:
     """Compare every RDM of ``rdms1`` with every RDM of ``rdms2``.
 
@@ -69,6 +72,9 @@ def compare_rdms(
         Covariance of the pattern estimates (``cosine_cov``/``corr_cov`` only).
     device, dtype
         Torch device/dtype (float64 on CPU by default). Rank counts are exact integers.
+    n_threads : int, optional
+        Worker threads of the CPU tau-a/tau-b counts (default 1), see
+        :func:`kendall_tau_counts`.
 
     Returns
     -------
@@ -103,7 +109,7 @@ def compare_rdms(
         keep = ~pattern
         if keep.sum() < 2:
             raise ValueError("rdms1 and rdms2 need at least 2 non-NaN entries in common")
-        return _compare_block(a, b, method, sigma_k, keep, dev, dt)
+        return _compare_block(a, b, method, sigma_k, keep, dev, dt, n_threads)
     # RDMs with different NaN positions: each pair is compared on its joint entries
     out = np.empty((a.shape[0], b.shape[0]))
     for i in range(a.shape[0]):
@@ -112,13 +118,16 @@ def compare_rdms(
             if keep.sum() < 2:
                 out[i, j] = np.nan
                 continue
-            out[i, j] = _compare_block(a[i:i + 1], b[j:j + 1], method, sigma_k, keep, dev, dt)[0, 0]
+            out[i, j] = _compare_block(a[i:i + 1], b[j:j + 1], method, sigma_k, keep, dev, dt, n_threads)[0, 0]
     return out
 
 
-def _compare_block(a, b, method, sigma_k, keep, dev, dt) -> np.ndarray:
+def _compare_block(a, b, method, sigma_k, keep, dev, dt, n_threads=None) -> np.ndarray:
     if method in ("cosine_cov", "corr_cov"):
         return _cosine_cov(a, b, keep, sigma_k, center=method == "corr_cov", dev=dev, dt=dt)
+    if method in ("tau-a", "tau-b", "kendall"):
+        return _kendall_block(a if keep.all() else a[:, keep], b if keep.all() else b[:, keep], method, dev,
+                              n_threads)
     ta = to_tensor(a[:, keep], device=dev, dtype=dt)
     tb = to_tensor(b[:, keep], device=dev, dtype=dt)
     n = ta.shape[1]
@@ -134,7 +143,12 @@ def _compare_block(a, b, method, sigma_k, keep, dev, dt) -> np.ndarray:
         if method == "spearman":
             return to_numpy(_cosine(ra, rb))
         return to_numpy(12.0 * (ra @ rb.T) / (float(n) ** 3 - n))
-    s, tx, ty = kendall_tau_counts(a[:, keep], b[:, keep], device=dev, ties=method != "tau-a")
+    raise AssertionError(method)  # pragma: no cover - methods are checked by compare_rdms
+
+
+def _kendall_block(a: np.ndarray, b: np.ndarray, method: str, dev, n_threads=None) -> np.ndarray:
+    n = a.shape[1]
+    s, tx, ty = kendall_tau_counts(a, b, device=dev, ties=method != "tau-a", n_threads=n_threads)
     n0 = n * (n - 1) // 2
     if method == "tau-a":
         return np.clip(s / n0, -1.0, 1.0)
@@ -242,7 +256,8 @@ def _count_inversions_numpy(y: np.ndarray, n_values: int, base: int = 16) -> np.
     return inv
 
 
-def kendall_tau_counts(x: Any, y: Any, device: Any = "cpu", max_batch: int = 4096, ties: bool = True):
+def kendall_tau_counts(x: Any, y: Any, device: Any = "cpu", max_batch: int = 4096, ties: bool = True,
+                       n_threads: int | None = None):
     """Exact Kendall counts for all pairs of rows of ``x`` and ``y``.
 
     Parameters
@@ -254,7 +269,11 @@ def kendall_tau_counts(x: Any, y: Any, device: Any = "cpu", max_batch: int = 409
         Row pairs processed at once (bounds memory to about ``40 max_batch n`` bytes).
     ties : bool
         Count the tied pairs ``tx``/``ty`` (needed for tau-b; without them the
-        general path still counts them internally).
+        general path still counts them internally). The CPU path always counts them.
+    n_threads : int, optional
+        Worker threads for the CPU path (default 1). numpy releases the GIL inside
+        its loops, but the calls here are short (cache-sized chunks), so extra
+        threads pay off only on otherwise idle cores.
 
     Returns
     -------
@@ -269,10 +288,12 @@ def kendall_tau_counts(x: Any, y: Any, device: Any = "cpu", max_batch: int = 409
     -----
     Knight's O(n log n) scheme, vectorised over row pairs: order each pair by
     (x, y), count inversions of y (strictly discordant pairs ``D``), and use
-    ``C - D = n0 - T_x - T_y + T_xy - 2 D``. On the CPU, pairs of tie-free rows
-    skip the per-pair sort: ``D`` is counted from the ranks alone by a block /
-    histogram decomposition (see ``_inversions_permutations``), and rows with at
-    most 16 distinct values by one running count per level.
+    ``C - D = n0 - T_x - T_y + T_xy - 2 D``. On the CPU, everything per RDM
+    (ranks, sorting orders) is computed once, and pairs of tie-free rows skip the
+    per-pair sort: ``D`` is counted from the ranks alone by a block / histogram
+    decomposition (see ``_inversions_permutations``); rows with at most 16 distinct
+    values against tie-free rows take a matrix product with the ranks plus one
+    running count per level beyond two (see ``_concordance_levels_tie_free``).
 
     References
     ----------
@@ -280,12 +301,21 @@ def kendall_tau_counts(x: Any, y: Any, device: Any = "cpu", max_batch: int = 409
     ungrouped data. J. Am. Stat. Assoc. 61:436-439.
     """
     dev = resolve_device(device)
-    xa = to_tensor(np.atleast_2d(np.asarray(x, dtype=float)), device=dev, dtype=torch.float64)
-    ya = to_tensor(np.atleast_2d(np.asarray(y, dtype=float)), device=dev, dtype=torch.float64)
+    xn = np.ascontiguousarray(np.atleast_2d(np.asarray(x, dtype=np.float64)))
+    yn = np.ascontiguousarray(np.atleast_2d(np.asarray(y, dtype=np.float64)))
+    if dev.type == "cpu":
+        return _kendall_counts_cpu(xn, yn, max_batch, n_threads)
+    return _kendall_counts_torch(xn, yn, dev, max_batch, ties)
+
+
+def _kendall_counts_torch(x: np.ndarray, y: np.ndarray, dev: torch.device, max_batch: int, ties: bool):
+    """Accelerator path of :func:`kendall_tau_counts`: per-pair sorts and merge counts
+    in torch (the CPU path avoids the per-pair sort)."""
+    xa = to_tensor(x, device=dev, dtype=torch.float64)
+    ya = to_tensor(y, device=dev, dtype=torch.float64)
     n = xa.shape[1]
     rx, ox = _dense_ranks(xa)
     ry, oy = _dense_ranks(ya)
-    n0 = n * (n - 1) // 2
     n1, n2 = rx.shape[0], ry.shape[0]
     s = torch.empty(n1, n2, dtype=torch.int64, device=dev)
     # RDMs with few distinct values (categorical models): O(n * levels) counting
@@ -304,18 +334,6 @@ def kendall_tau_counts(x: Any, y: Any, device: Any = "cpu", max_batch: int = 409
     if rest.size == 0 or few_y.all():
         return to_numpy(s), to_numpy(tx), to_numpy(ty)
     cols = np.flatnonzero(~few_y)
-    if dev.type == "cpu":
-        # tie-free rows on both sides: the inversion count needs no per-pair sort
-        free_x = (rx.amax(-1) == n - 1).numpy()
-        free_y = (ry.amax(-1) == n - 1).numpy()
-        fr, fc = rest[free_x[rest]], cols[free_y[cols]]
-        if fr.size and fc.size:
-            disc = _inversions_permutations(rx[torch.as_tensor(fr)].numpy(), ry[torch.as_tensor(fc)].numpy(),
-                                            ox[torch.as_tensor(fr)].numpy(), oy[torch.as_tensor(fc)].numpy())
-            s[torch.as_tensor(fr)[:, None], torch.as_tensor(fc)[None, :]] = torch.from_numpy(n0 - 2 * disc)
-            _general_counts(s, rx, ry, rest[~free_x[rest]], cols, tx, ty, n, max_batch, dev)
-            _general_counts(s, rx, ry, fr, cols[~free_y[cols]], tx, ty, n, max_batch, dev)
-            return to_numpy(s), to_numpy(tx), to_numpy(ty)
     _general_counts(s, rx, ry, rest, cols, tx, ty, n, max_batch, dev)
     return to_numpy(s), to_numpy(tx), to_numpy(ty)
 
@@ -343,31 +361,192 @@ def _general_counts(s, rx, ry, rest, cols, tx, ty, n, max_batch, dev) -> None:
                                        + (txy - 2 * disc).reshape(i_rows.size, n2r))
 
 
-def _inversions_in_blocks(v: np.ndarray) -> np.ndarray:
-    """Strict inversions inside each block of ``v`` (shape ``(m, n_blocks, s)``), summed per row."""
-    m, nb, s = v.shape
-    vt = np.ascontiguousarray(v.reshape(m * nb, s).T)  # (s, m nb): long contiguous rows
-    acc = np.zeros(vt.shape, dtype=np.uint8 if s < 256 else np.int32)
-    buf = np.empty(vt.shape, dtype=bool)
-    for i in range(s - 1):
-        k = s - i - 1
-        np.greater(vt[i], vt[i + 1:], out=buf[:k])
-        acc[:k] += buf[:k].view(np.uint8)
-    return acc.sum(0, dtype=np.int64).reshape(m, nb).sum(1)
+# ----------------------------------------------------------------------- Kendall, CPU (numpy)
+def _thread_count(n_threads: int | None, n_tasks: int) -> int:
+    """Worker threads for ``n_tasks`` independent chunks (default 1)."""
+    return max(1, min(int(n_threads or 1), n_tasks))
+
+
+def _run_parallel(work, tasks: list, n_threads: int | None) -> None:
+    """Run ``work(group)`` on ``n_threads`` groups of tasks; numpy releases the GIL in
+    its loops, so threads share the cores without copies."""
+    n_thr = _thread_count(n_threads, len(tasks))
+    if n_thr == 1:
+        work(tasks)
+        return
+    with ThreadPoolExecutor(n_thr) as pool:
+        for _ in pool.map(work, [tasks[i::n_thr] for i in range(n_thr)]):
+            pass
+
+
+def _few_level_ranks(row: np.ndarray) -> np.ndarray | None:
+    """Dense ranks of a row with at most ``_FEW_LEVELS`` distinct values (categorical
+    models) without a full sort, or None for any other row (decided on its first
+    entries in most cases)."""
+    candidates = np.unique(row[:4 * _FEW_LEVELS])
+    if candidates.size > _FEW_LEVELS:
+        return None
+    idx = np.searchsorted(candidates, row)
+    np.minimum(idx, candidates.size - 1, out=idx)
+    if not np.array_equal(candidates[idx], row):  # a value outside the candidates (or NaN)
+        return None
+    present = np.bincount(idx, minlength=candidates.size) > 0
+    return (np.cumsum(present) - 1)[idx]
+
+
+def _dense_ranks_numpy(x: np.ndarray, n_threads: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dense ranks (0, 1, ... per distinct value) of each row, a sorting order, and
+    the number of distinct values of each row."""
+    b, n = x.shape
+    ranks = np.empty((b, n), dtype=np.int64)
+    flat_ranks = ranks.reshape(-1)
+    order = np.empty((b, n), dtype=np.intp)
+    levels = np.empty(b, dtype=np.int64)
+    n_thr = _thread_count(n_threads, b)
+    rows_per_task = max(1, -(-b // (4 * n_thr))) if n_thr > 1 else max(b, 1)
+    tasks = [(i, min(b, i + rows_per_task)) for i in range(0, b, rows_per_task)]
+
+    def work(group):
+        for i0, i1 in group:
+            sorted_rows = []
+            for i in range(i0, i1):  # categorical rows: ranks by lookup, order by a byte sort
+                few = _few_level_ranks(x[i]) if n else None
+                if few is None:
+                    sorted_rows.append(i)
+                    continue
+                ranks[i] = few
+                order[i] = np.argsort(few.astype(np.int8), kind="stable")
+                levels[i] = few.max() + 1
+            if not sorted_rows:
+                continue
+            rows = np.asarray(sorted_rows)
+            o = np.argsort(x[rows], axis=1)
+            s = np.take_along_axis(x[rows], o, axis=1)
+            step = np.zeros(s.shape, dtype=np.int64)
+            np.not_equal(s[:, 1:], s[:, :-1], out=step[:, 1:], casting="unsafe")
+            dense = np.cumsum(step, axis=1, out=step)
+            flat_ranks[(o + n * rows[:, None]).ravel()] = dense.ravel()
+            order[rows] = o
+            levels[rows] = dense[:, -1] + 1 if n else 0
+
+    _run_parallel(work, tasks, n_threads)
+    return ranks, order, levels
+
+
+def _tie_pairs_numpy(ranks: np.ndarray) -> np.ndarray:
+    """Tied pairs in each row of dense ranks."""
+    b, n = ranks.shape
+    if b == 0 or n == 0:
+        return np.zeros(b, dtype=np.int64)
+    c = np.bincount((ranks + n * np.arange(b)[:, None]).ravel(), minlength=b * n).reshape(b, n)
+    return (c * (c - 1) // 2).sum(1)
+
+
+def _block_size(n: int) -> int:
+    """Block/bin size of the permutation counter: the in-block comparisons cost about
+    ``n B`` cheap byte operations, the histogram ``(n / B)^2`` costlier ones."""
+    return int(min(240, max(8, 8 * round((60.0 * n) ** (1 / 3) / 8))))
+
+
+def _shifted_views(v: np.ndarray, acc: np.ndarray, buf: np.ndarray) -> list:
+    """Operands of :func:`_inversions_in_blocks` for every shift ``d`` (slicing once
+    per buffer instead of once per chunk: the loop is short and runs often)."""
+    b = v.shape[0]
+    return [(v[:b - d], v[d:], buf[:b - d], acc[:b - d], buf[:b - d].view(np.uint8)) for d in range(1, b)]
+
+
+def _inversions_in_blocks(acc: np.ndarray, views: list) -> np.ndarray:
+    """Pairs ``i < j`` with ``v[i] > v[j]`` in each column of ``v`` (shape ``(B, M)``).
+
+    One comparison of the array with itself shifted by ``d`` rows per ``d``
+    (``views`` from :func:`_shifted_views`): long contiguous rows, byte-sized
+    results accumulated in the ``(B - 1, M)`` workspace ``acc``.
+    """
+    acc.fill(0)
+    greater, add = np.greater, np.add
+    for lhs, rhs, out, acc_d, hit in views:
+        greater(lhs, rhs, out=out)
+        add(acc_d, hit, out=acc_d)
+    # at most B (B - 1) / 2 per column
+    return acc.sum(0, dtype=np.uint16 if acc.shape[0] < 362 else np.int64)
+
+
+class _PermutationWorkspace:
+    """Buffers reused across the chunks of one thread (large temporaries allocated and
+    freed per chunk can be returned to the system and page-faulted in again)."""
+
+    def __init__(self, block: int, n_blocks: int, n_pairs: int, bin_dtype, pos_dtype):
+        m = n_blocks * n_pairs
+        cells = m * (n_blocks + 1)
+        # histogram cells hold counts <= n and products <= n B
+        cell_dtype = np.int32 if n_blocks * block * block < 2**31 else np.int64
+        self.m = m
+        self.z = np.empty((block, m), dtype=bin_dtype)
+        self.w = np.empty((block, m), dtype=pos_dtype)
+        self.acc = np.empty((max(block - 1, 1), m), dtype=np.uint8 if block <= 256 else np.int32)
+        self.buf = np.empty((max(block - 1, 1), m), dtype=bool)
+        self.z_views = _shifted_views(self.z, self.acc, self.buf)
+        self.w_views = _shifted_views(self.w, self.acc, self.buf)
+        self.idx = np.empty(block * m, dtype=np.int64)
+        self.hist = np.empty(cells, dtype=cell_dtype)
+        self.before = np.empty(cells, dtype=cell_dtype)
+        self.lower = np.empty(cells, dtype=cell_dtype)
+
+
+_WORKSPACES = threading.local()
+
+
+def _workspace(block: int, n_blocks: int, n_pairs: int, bin_dtype, pos_dtype) -> _PermutationWorkspace:
+    """This thread's workspace for these sizes, kept for the next call (repeated
+    comparisons of same-sized RDMs skip the allocation and the page faults)."""
+    key = (block, n_blocks, n_pairs, np.dtype(bin_dtype), np.dtype(pos_dtype))
+    cached = getattr(_WORKSPACES, "last", None)
+    if cached is None or cached[0] != key:
+        cached = (key, _PermutationWorkspace(block, n_blocks, n_pairs, bin_dtype, pos_dtype))
+        _WORKSPACES.last = cached
+    return cached[1]
+
+
+def _inversions_across_blocks(z: np.ndarray, n_blocks: int, ws: _PermutationWorkspace) -> np.ndarray:
+    """Inversions between different position blocks and different bins.
+
+    ``z`` (shape ``(B, n_blocks, k)``) holds the bins of the y-ranks in x-order, block
+    by block (padding: bin ``n_blocks``). With the ``(block, bin)`` histogram ``h``,
+    ``before[u, v]`` (elements of earlier blocks in bin ``v``) and ``lower[u, v]``
+    (elements of block ``u`` in lower bins), the count is ``sum before * lower``.
+    """
+    b, nb, k = z.shape
+    size = nb * k * (nb + 1)
+    offsets = (np.arange(nb, dtype=np.int64)[:, None] * (k * (nb + 1))
+               + np.arange(k, dtype=np.int64) * (nb + 1))
+    idx = ws.idx[:b * nb * k]
+    np.add(z, offsets, out=idx.reshape(b, nb, k))
+    h = ws.hist[:size].reshape(nb, k, nb + 1)
+    np.copyto(h.reshape(-1), np.bincount(idx, minlength=size), casting="unsafe")  # counts <= B: exact
+    before = ws.before[:size].reshape(nb, k, nb + 1)
+    before[0] = 0
+    for u in range(1, nb):
+        np.add(before[u - 1], h[u - 1], out=before[u])
+    lower = ws.lower[:size].reshape(nb, k, nb + 1)
+    np.cumsum(h, axis=2, dtype=lower.dtype, out=lower)
+    np.subtract(lower, h, out=lower)
+    np.multiply(before, lower, out=before)
+    return before.sum(axis=2, dtype=np.int64).sum(0)
 
 
 def _inversions_permutations(px: np.ndarray, py: np.ndarray, inv_x: np.ndarray | None = None,
                              inv_y: np.ndarray | None = None, block: int | None = None,
-                             max_elements: int = 2_000_000) -> np.ndarray:
+                             max_elements: int = 85_000, n_threads: int | None = None) -> np.ndarray:
     """Discordant pairs of every pair of tie-free rows (permutations of ``0..n-1``).
 
     With ``z`` the y-ranks listed in x-order, ``D`` counts pairs ``p < q`` with
     ``z_p > z_q``. Cut positions into blocks and y-ranks into bins of ``block``
     values. Pairs in different position blocks and different bins are counted
-    from the ``(position block, bin)`` histogram with 2-d cumulative sums; pairs in
-    one position block by direct comparison of their bins; pairs in one bin by
-    direct comparison of their positions (listed in y-order). Each pair falls in
-    exactly one of the three groups: O(n block + (n / block)^2) per pair, no sort.
+    from the ``(position block, bin)`` histogram; pairs in one position block by
+    direct comparison of their bins; pairs in one bin by direct comparison of their
+    positions (listed in y-order). Each pair falls in exactly one of the three
+    groups: O(n block + (n / block)^2) per pair, no sort, and per pair only gathers,
+    byte comparisons and one histogram.
 
     Parameters
     ----------
@@ -376,9 +555,11 @@ def _inversions_permutations(px: np.ndarray, py: np.ndarray, inv_x: np.ndarray |
     inv_x, inv_y : numpy.ndarray of int, optional
         Their inverse permutations (the sorting orders), when already known.
     block : int, optional
-        Block and bin size (default about ``sqrt(n)``, a multiple of 16 up to 240).
+        Block and bin size (default about ``(60 n)^(1/3)``, a multiple of 8).
     max_elements : int
-        Bounds the row pairs processed at once (memory).
+        About ``pairs x n`` processed at once per thread (cache-sized chunks).
+    n_threads : int, optional
+        Threads sharing the chunks (default 1).
 
     Returns
     -------
@@ -386,48 +567,153 @@ def _inversions_permutations(px: np.ndarray, py: np.ndarray, inv_x: np.ndarray |
     """
     n1, n = px.shape
     n2 = py.shape[0]
-    if block is None:  # about sqrt(n), balancing the direct and the histogram counts
-        block = int(min(240, max(16, 16 * round(np.sqrt(n) / 16))))
-    nb = -(-n // block)
-    length = nb * block
-    small = np.int16 if length < 32767 else np.int32
-    if inv_y is None:  # y-order: element index of each y-rank
-        inv_y = np.empty_like(py)
-        np.put_along_axis(inv_y, py, np.broadcast_to(np.arange(n), py.shape), axis=1)
+    out = np.zeros((n1, n2), dtype=np.int64)
+    if n < 2 or n1 == 0 or n2 == 0:
+        return out
+    bs = _block_size(n) if block is None else int(block)
+    nb = -(-n // bs)
+    length = nb * bs
     if inv_x is None:
-        inv_x = np.empty_like(px)
-        np.put_along_axis(inv_x, px, np.broadcast_to(np.arange(n), px.shape), axis=1)
-    bin_of_rank = np.arange(n) // block
-    ybin = (py // block).astype(np.uint8 if nb < 255 else small)  # bin of every y-rank
-    xpos = px.astype(small)
-    out = np.empty((n1, n2), dtype=np.int64)
-    rows = max(1, max_elements // max(1, n2 * max(n, nb * nb)))
-    for i0 in range(0, n1, rows):
-        ix = range(i0, min(n1, i0 + rows))
-        m = len(ix) * n2
-        z = np.full((len(ix), n2, length), nb, dtype=ybin.dtype)  # bins of y-ranks, in x-order
-        w = np.full((len(ix), n2, length), length, dtype=small)  # x-positions, in y-order
-        for k, i in enumerate(ix):
-            np.take(ybin, inv_x[i], axis=1, out=z[k, :, :n])
-            np.take(xpos[i], inv_y, out=w[k, :, :n])
-        z = z.reshape(m, length)
-        w = w.reshape(m, length)
-        disc = _inversions_in_blocks(z.reshape(m, nb, block)) + _inversions_in_blocks(w.reshape(m, nb, block))
-        idt = np.int32 if m * nb * nb < 2**31 else np.int64
-        idx = (w[:, :n] // small(block)).astype(idt)  # (position block, bin) cell of each element
-        idx *= nb
-        idx += (np.arange(m, dtype=idt) * (nb * nb))[:, None]
-        idx += bin_of_rank.astype(idt)
-        hist = np.bincount(idx.ravel(), minlength=m * nb * nb).reshape(m, nb, nb)
-        # above[a, u] = elements in a later position block with a lower bin
-        lower = np.cumsum(hist, axis=2)
-        lower -= hist
-        run = np.zeros((m, nb), dtype=np.int64)
-        for a in range(nb - 1, -1, -1):  # suffix sums over position blocks, in place
-            lower[:, a], run = run, run + lower[:, a]
-        disc += np.einsum("mab,mab->m", hist, lower)
-        out[i0:i0 + len(ix)] = disc.reshape(-1, n2)
+        inv_x = np.argsort(px, axis=1)
+    if inv_y is None:
+        inv_y = np.argsort(py, axis=1)
+    bin_dtype = np.uint8 if nb < 255 else (np.int16 if nb < 32767 else np.int32)
+    pos_dtype = np.int16 if length < 32767 else np.int32
+    bins = np.empty((n + 1, n2), dtype=bin_dtype)  # bin of each element's y-rank; row n: padding
+    bins[:n] = (py // bs).T
+    bins[n] = nb
+    pos = np.empty((n + 1, n1), dtype=pos_dtype)  # x-rank of each element; row n: padding
+    pos[:n] = px.T
+    pos[n] = length
+
+    def blocked(order):  # (B, n_blocks, rows): element at each position, block by block
+        p = np.full((order.shape[0], length), n, dtype=np.intp)
+        p[:, :n] = order
+        return np.ascontiguousarray(p.reshape(order.shape[0], nb, bs).transpose(2, 1, 0))
+
+    ox, oy = blocked(inv_x), blocked(inv_y)
+    pairs = max(1, max_elements // length)
+    rows, cols = (1, pairs) if n2 >= pairs else (max(1, pairs // n2), n2)
+    tasks = [(r0, min(n1, r0 + rows), c0, min(n2, c0 + cols))
+             for r0 in range(0, n1, rows) for c0 in range(0, n2, cols)]
+
+    def work(group):
+        ws = _workspace(bs, nb, rows * cols, bin_dtype, pos_dtype)
+        for r0, r1, c0, c1 in group:
+            r, c = r1 - r0, c1 - c0
+            m = nb * r * c
+            z = ws.z[:, :m].reshape(bs, nb, r, c)  # bins of y-ranks in x-order
+            np.take(bins[:, c0:c1], ox[:, :, r0:r1], axis=0, out=z, mode="clip")
+            w = ws.w[:, :m].reshape(bs, nb, c, r)  # x-ranks in y-order
+            np.take(pos[:, r0:r1], oy[:, :, c0:c1], axis=0, out=w, mode="clip")
+            acc, buf = ws.acc[:, :m], ws.buf[:, :m]
+            full = m == ws.m
+            z_views = ws.z_views if full else _shifted_views(z.reshape(bs, m), acc, buf)
+            w_views = ws.w_views if full else _shifted_views(w.reshape(bs, m), acc, buf)
+            disc = _inversions_in_blocks(acc, z_views).reshape(nb, r, c).sum(0, dtype=np.int64)
+            disc += _inversions_in_blocks(acc, w_views).reshape(nb, c, r).sum(0, dtype=np.int64).T
+            disc += _inversions_across_blocks(z.reshape(bs, nb, r * c), nb, ws).reshape(r, c)
+            out[r0:r1, c0:c1] = disc
+
+    _run_parallel(work, tasks, n_threads)
     return out
+
+
+def _concordance_levels_tie_free(levels: np.ndarray, ry: np.ndarray, oy: np.ndarray,
+                                 n_threads: int | None = None) -> np.ndarray:
+    """``C - D`` of rows of levels (integers ``0..m-1``) against tie-free rows.
+
+    With ``P_ab`` the pairs (level ``a``, level ``b``) ordered like y, ``C - D =
+    2 sum_{a<b} P_ab - sum_{a<b} N_a N_b``. Summing the binary splits ``L >= t``
+    gives ``sum_{a<b} (b - a) P_ab = L . r_y - sum_t N_{>=t} (N_{>=t} - 1) / 2`` (a
+    matrix product with the y-ranks); the excess of non-adjacent levels,
+    ``sum_{b >= a+2} (b - a - 1) P_ab``, is one running count per level ``a <= m - 3``
+    in y-order. Binary rows need no running count at all.
+    """
+    n1, n = levels.shape
+    n2 = ry.shape[0]
+    m = int(levels.max()) + 1 if levels.size else 1
+    counts = np.stack([(levels == a).sum(1) for a in range(m)], axis=1).astype(np.int64)  # (n1, m)
+    at_least = n - np.cumsum(counts, axis=1)[:, :-1]  # N_{>=t}, t = 1..m-1
+    pair_const = (at_least * (at_least - 1) // 2).sum(1)
+    cross_const = (n * n - (counts**2).sum(1)) // 2  # sum_{a<b} N_a N_b
+    lr = levels.astype(np.int64) @ ry.T.astype(np.int64)  # integer product: exact, no BLAS threads
+    graded = lr - pair_const[:, None]
+    if m >= 3:
+        excess = np.zeros((n1, n2), dtype=np.int64)
+        lv = levels.astype(np.int8 if m < 128 else np.int32)
+        cdt = np.int32 if n < 2**31 else np.int64
+        rows = max(1, 200_000 // max(1, n2 * n))
+        cols = n2 if rows > 1 or n2 * n <= 200_000 else max(1, 200_000 // n)
+        tasks = [(r0, min(n1, r0 + rows), c0, min(n2, c0 + cols))
+                 for r0 in range(0, n1, rows) for c0 in range(0, n2, cols)]
+
+        def work(group):
+            for r0, r1, c0, c1 in group:
+                lev = np.take(lv[r0:r1], oy[c0:c1], axis=1)  # (r, c, n): levels in y-order
+                tot = np.zeros((r1 - r0, c1 - c0), dtype=np.int64)
+                for a in range(m - 2):
+                    # weight (L - a - 1) for L >= a + 2: levels above a + 1 only, so the
+                    # inclusive running count of level a equals the exclusive one there
+                    earlier = np.cumsum(lev == a, axis=2, dtype=cdt)
+                    weight = np.subtract(lev, a + 1, dtype=cdt)
+                    np.maximum(weight, 0, out=weight)
+                    earlier *= weight
+                    tot += earlier.sum(2, dtype=np.int64)
+                excess[r0:r1, c0:c1] = tot
+
+        _run_parallel(work, tasks, n_threads)
+        graded -= excess
+    return 2 * graded - cross_const[:, None]
+
+
+def _kendall_counts_cpu(xa: np.ndarray, ya: np.ndarray, max_batch: int, n_threads: int | None):
+    """CPU dispatch of :func:`kendall_tau_counts`: tie-free pairs by the permutation
+    counter, rows with few levels by running counts, everything else by sorting."""
+    n = xa.shape[1]
+    n0 = n * (n - 1) // 2
+    n1, n2 = xa.shape[0], ya.shape[0]
+    rx, ox, lev_x = _dense_ranks_numpy(xa, n_threads)
+    ry, oy, lev_y = _dense_ranks_numpy(ya, n_threads)
+    tx = np.zeros(n1, dtype=np.int64)
+    ty = np.zeros(n2, dtype=np.int64)
+    tied_x, tied_y = np.flatnonzero(lev_x < n), np.flatnonzero(lev_y < n)
+    tx[tied_x] = _tie_pairs_numpy(rx[tied_x])
+    ty[tied_y] = _tie_pairs_numpy(ry[tied_y])
+    s = np.empty((n1, n2), dtype=np.int64)
+    few_x, few_y = lev_x <= _FEW_LEVELS, lev_y <= _FEW_LEVELS
+    free_x, free_y = lev_x == n, lev_y == n
+
+    def few_against(g_rows, r_other, o_other, free_other):
+        """C - D of few-level rows ``g_rows`` against all rows of the other side."""
+        res = np.empty((g_rows.shape[0], r_other.shape[0]), dtype=np.int64)
+        fc, tc = np.flatnonzero(free_other), np.flatnonzero(~free_other)
+        if fc.size:
+            res[:, fc] = _concordance_levels_tie_free(g_rows, r_other[fc], o_other[fc], n_threads)
+        if tc.size:
+            res[:, tc] = to_numpy(_concordance_few_levels(torch.from_numpy(g_rows), torch.from_numpy(r_other[tc]),
+                                                          torch.from_numpy(o_other[tc])))
+        return res
+
+    fx = np.flatnonzero(few_x)
+    if fx.size:
+        s[fx] = few_against(rx[fx], ry, oy, free_y)
+    rest, fy = np.flatnonzero(~few_x), np.flatnonzero(few_y)
+    if rest.size and fy.size:
+        s[np.ix_(rest, fy)] = few_against(ry[fy], rx[rest], ox[rest], free_x[rest]).T
+    cols = np.flatnonzero(~few_y)
+    if rest.size == 0 or cols.size == 0:
+        return s, tx, ty
+    fr, fc = rest[free_x[rest]], cols[free_y[cols]]
+    if fr.size and fc.size:
+        disc = _inversions_permutations(rx[fr], ry[fc], ox[fr], oy[fc], n_threads=n_threads)
+        s[np.ix_(fr, fc)] = n0 - 2 * disc
+    st, rxt, ryt = torch.from_numpy(s), torch.from_numpy(rx), torch.from_numpy(ry)
+    txt, tyt = torch.from_numpy(tx), torch.from_numpy(ty)
+    cpu = torch.device("cpu")
+    _general_counts(st, rxt, ryt, rest[~free_x[rest]], cols, txt, tyt, n, max_batch, cpu)
+    _general_counts(st, rxt, ryt, fr, cols[~free_y[cols]], txt, tyt, n, max_batch, cpu)
+    return s, tx, ty
 
 
 _FEW_LEVELS = 16
@@ -447,8 +733,6 @@ def _concordance_few_levels(gx: torch.Tensor, ry: torch.Tensor, order: torch.Ten
     O(n m) per pair of RDMs instead of O(n log n).
     """
     n = gx.shape[1]
-    if order is not None and gx.device.type == "cpu" and int(gx.amax()) > 1 and bool((ry.amax(-1) == n - 1).all()):
-        return _concordance_few_levels_tie_free(gx.numpy(), order.numpy())
     if int(gx.amax()) <= 1:
         # binary rows: within-level pairs cancel, so C - D is the sum over the upper
         # level of each element's signed rank 2 r - n - 1 (average ranks of y): a matmul
@@ -477,30 +761,6 @@ def _concordance_few_levels(gx: torch.Tensor, ry: torch.Tensor, order: torch.Ten
     above = total - cum.gather(2, after[None, :, :, None].expand(gx.shape[0], -1, -1, m))
     lower = torch.tril(torch.ones(m, m, dtype=torch.int64, device=gx.device), -1)[levels]  # a < level
     return ((below - above) * lower).sum((-1, -2))
-
-
-def _concordance_few_levels_tie_free(gx: np.ndarray, order: np.ndarray) -> torch.Tensor:
-    """``C - D`` of level rows ``gx`` (values ``0..m-1``) against tie-free rows given by
-    their sorting orders: listing the levels in y-order, every earlier element of
-    level ``a`` is paired with a larger ``y``, so ``C - D = sum_l sum_a
-    #{k < l: L_k = a} sign(L_l - a)``; one cumulative count per level."""
-    n1, n = gx.shape
-    n2 = order.shape[0]
-    m = int(gx.max()) + 1
-    out = np.empty((n1, n2), dtype=np.int64)
-    rows = max(1, 4_000_000 // max(1, n2 * n))
-    for i0 in range(0, n1, rows):
-        g = gx[i0:i0 + rows]
-        levels = np.take_along_axis(g[:, None, :], order[None, :, :], axis=2).astype(np.int8)  # (r, n2, n)
-        total = np.zeros(levels.shape[:2], dtype=np.int64)
-        for a in range(m):
-            hit = levels == a
-            before = np.cumsum(hit, axis=2, dtype=np.int32)
-            before -= hit
-            sign = (levels > a).view(np.int8) - (levels < a).view(np.int8)
-            total += np.einsum("rjn,rjn->rj", before, sign, dtype=np.int64)  # no int32 overflow
-        out[i0:i0 + rows] = total
-    return torch.from_numpy(out)
 
 
 # ----------------------------------------------------------------------- whitened unbiased cosine

@@ -10,6 +10,7 @@ comparison of that sample.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,6 +166,111 @@ def noise_ceiling(rdms: Any, method: str = "cosine", groups: Any = None) -> tupl
 
 
 _FAST_METHODS = ("cosine", "corr", "spearman", "rho-a")
+_MOMENT_METHODS = ("cosine", "corr")
+_BLAS_CONTROLLER: list = []
+
+
+def _one_blas_thread(n_mac: float):
+    """Context running a matrix product of ``n_mac`` multiply-adds on one BLAS thread
+    when it is small (a few ms): BLAS threads gain little there, and on busy cores a
+    threaded product can wait tens of ms for its second thread."""
+    if n_mac > 5e8:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - installed with scikit-learn
+        return contextlib.nullcontext()
+    if not _BLAS_CONTROLLER:
+        _BLAS_CONTROLLER.append(ThreadpoolController())
+    return _BLAS_CONTROLLER[0].limit(limits=1, user_api="blas")
+
+
+def _bootstrap_moments(m: np.ndarray, d: np.ndarray, rdm_idx: np.ndarray, pattern_idx: np.ndarray,
+                       method: str, with_noise_ceiling: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample evaluations and noise ceilings of ``corr``/``cosine`` for a batch of samples.
+
+    A sample that draws condition ``i`` ``c_i`` times holds pair ``(i, j)`` ``c_i c_j``
+    times (the self-pairs of copies are NaN and dropped), so every statistic of the
+    re-indexed RDM vectors is a weighted sum over the original pairs with weights
+    ``W[b, p] = c_i c_j``: sums, cross-products and scatter matrices of all model and
+    data RDMs for all samples come from one matrix product ``W @ products``.
+    Data RDMs drawn twice are the same subject, so a sample's mean over its drawn
+    RDMs is a count-weighted mean over subjects, and the leave-one-subject-out pools
+    of the noise ceiling follow from the pooled sum minus the left-out subject's terms.
+    """
+    n_b = rdm_idx.shape[0]
+    n_models, n_pairs = m.shape
+    n_rdms = d.shape[0]
+    k = n_conditions_from_pairs(n_pairs)
+    cond_counts = np.zeros((n_b, k))
+    np.add.at(cond_counts, (np.repeat(np.arange(n_b), pattern_idx.shape[1]), pattern_idx.ravel()), 1.0)
+    iu = np.triu_indices(k, 1)
+    w = cond_counts[:, iu[0]] * cond_counts[:, iu[1]]  # (n_b, n_pairs)
+    valid = (cond_counts > 0).sum(1) >= 3
+    center = method == "corr"
+    if center:  # correlations are shift invariant: centring first keeps the moments well conditioned
+        # (a constant RDM becomes exactly 0, not rounding noise: its similarity is 0)
+        m = np.where(np.ptp(m, axis=1, keepdims=True) > 0, m - m.mean(1, keepdims=True), 0.0)
+        d = np.where(np.ptp(d, axis=1, keepdims=True) > 0, d - d.mean(1, keepdims=True), 0.0)
+    sw = w.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inv_sw = np.where(sw > 0, 1.0 / np.where(sw > 0, sw, 1.0), 0.0)
+    iu_d = np.triu_indices(n_rdms)
+    pairwise = (n_models * n_rdms + iu_d[0].size) * n_pairs <= 2**23
+    # one matrix product for all samples and all sums: the RDMs, their squares and (if
+    # the table stays below 64 MB) the product of every model/data and data/data pair
+    terms = [m, d, m * m]
+    if pairwise:
+        terms += [(m[:, None, :] * d[None, :, :]).reshape(-1, n_pairs), d[iu_d[0]] * d[iu_d[1]]]
+    table = np.concatenate(terms)
+    with _one_blas_thread(float(n_b) * table.shape[0] * n_pairs):
+        sums = w @ table.T
+    s_m, s_d, s_mm = np.split(sums[:, :2 * n_models + n_rdms], [n_models, n_models + n_rdms], axis=1)
+    if pairwise:
+        rest = sums[:, 2 * n_models + n_rdms:]
+        s_md = rest[:, :n_models * n_rdms].reshape(n_b, n_models, n_rdms)
+        s_dd = np.empty((n_b, n_rdms, n_rdms))
+        s_dd[:, iu_d[0], iu_d[1]] = rest[:, n_models * n_rdms:]
+        s_dd[:, iu_d[1], iu_d[0]] = rest[:, n_models * n_rdms:]
+    else:  # many RDMs: weighted Gram matrices sample by sample
+        s_md = np.empty((n_b, n_models, n_rdms))
+        s_dd = np.empty((n_b, n_rdms, n_rdms))
+        for b in range(n_b):
+            dw = d * w[b]
+            s_md[b] = m @ dw.T
+            s_dd[b] = d @ dw.T
+    if center:  # scatter about each sample's weighted mean
+        s_mm = s_mm - s_m**2 * inv_sw[:, None]
+        s_md = s_md - s_m[:, :, None] * s_d[:, None, :] * inv_sw[:, None, None]
+        s_dd = s_dd - s_d[:, :, None] * s_d[:, None, :] * inv_sw[:, None, None]
+    var_d = np.einsum("bss->bs", s_dd)
+    scale = np.sqrt(np.clip(s_mm, 0, None))[:, :, None] * np.sqrt(np.clip(var_d, 0, None))[:, None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sim = np.where(scale > 0, s_md / np.where(scale > 0, scale, 1.0), 0.0)  # (n_b, n_models, n_rdms)
+    draws = np.zeros((n_b, n_rdms))
+    np.add.at(draws, (np.repeat(np.arange(n_b), rdm_idx.shape[1]), rdm_idx.ravel()), 1.0)
+    ev = np.einsum("bms,bs->bm", sim, draws) / rdm_idx.shape[1]
+    ev[~valid] = np.nan
+    ncs = np.full((n_b, 2), np.nan)
+    if not with_noise_ceiling:
+        return ev, ncs
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # pooled terms: each RDM divided by its (weighted) SD (corr) or RMS (cosine)
+        sd = np.sqrt(var_d * inv_sw[:, None])
+        a = draws / sd  # weight of each subject's RDM in the pooled sum
+        cov_total = np.einsum("bt,bts->bs", a, s_dd)  # scatter of the pooled sum with each subject
+        var_total = np.einsum("bs,bs->b", a, cov_total)
+        upper_s = cov_total / np.sqrt(var_total[:, None] * var_d)
+        # leaving subject s out removes draws_s copies of its term (scatter sw with itself)
+        cov_loo = cov_total - draws * var_d / sd
+        var_loo = var_total[:, None] - 2 * draws * cov_total / sd + draws**2 * sw[:, None]
+        lower_s = cov_loo / np.sqrt(var_loo * var_d)
+    present = draws > 0
+    n_present = present.sum(1)
+    ok = valid & (n_present > 1)
+    ncs[ok, 0] = np.where(present, lower_s, 0.0)[ok].sum(1) / n_present[ok]
+    ncs[ok, 1] = np.where(present, upper_s, 0.0)[ok].sum(1) / n_present[ok]
+    return ev, ncs
 
 
 def _pair_lookup(k: int) -> np.ndarray:
@@ -195,8 +301,8 @@ def _noise_ceiling_fast(x: np.ndarray, prep_x: np.ndarray, method: str, groups: 
         return np.nan, np.nan
     terms = _pool_terms(x, method)
     total = terms.sum(0)
-    group_sum = np.zeros((uniq.size, terms.shape[1]))
-    np.add.at(group_sum, inverse.ravel(), terms)
+    # rows of one group are copies of one subject: their sum is a multiple of one row
+    group_sum = terms[first] * counts[:, None]
     reps = prep_x[first]
     upper = float((_prep(_finish_pool(total[None] / n, method), method) @ reps.T).mean())
     loo = _prep(_finish_pool((total[None] - group_sum) / (n - counts)[:, None], method), method)
@@ -306,6 +412,14 @@ def evaluate_models(models: Any, data: Any, method: str = "corr", n_bootstrap: i
         ``kind="both"``, as rsatoolbox), ``sem`` its diagonal's square root,
         ``dof = min(n_rdms, n_conditions) - 1``.
 
+    Notes
+    -----
+    For ``corr`` and ``cosine`` (NaN-free inputs) no sample is built: a sample is a
+    weighting ``c_i c_j`` of the original pairs (``c``: draw counts of the
+    conditions) and a count weighting of the subjects, so all per-sample
+    similarities and noise ceilings follow from weighted sums and scatter matrices
+    obtained by matrix products over all samples at once.
+
     References
     ----------
     Schütt, H. H., Kipnis, A. D., Diedrichsen, J. & Kriegeskorte, N. (2023).
@@ -320,12 +434,22 @@ def evaluate_models(models: Any, data: Any, method: str = "corr", n_bootstrap: i
     n_b = rdm_idx.shape[0]
     ev = np.full((n_b, m.shape[0]), np.nan)
     ncs = np.full((n_b, 2), np.nan)
-    iterator = range(n_b)
+    fast = method in _FAST_METHODS and not (np.isnan(m).any() or np.isnan(d).any())
+    moments = fast and method in _MOMENT_METHODS
+    if moments:  # all samples at once, in batches bounding memory to about 32 MB
+        step = max(1, int(2**22 // (m.shape[1] + m.shape[0] * d.shape[0] + d.shape[0] ** 2)))
+        iterator = range(0, n_b, step)
+    else:
+        iterator = range(n_b)
     if verbose:
         from tqdm.auto import tqdm
 
         iterator = tqdm(iterator, desc="bootstrap")
-    fast = method in _FAST_METHODS and not (np.isnan(m).any() or np.isnan(d).any())
+    if moments:
+        for b0 in iterator:
+            sl = slice(b0, min(n_b, b0 + step))
+            ev[sl], ncs[sl] = _bootstrap_moments(m, d, rdm_idx[sl], pattern_idx[sl], method, with_noise_ceiling)
+        iterator = ()
     lookup = _pair_lookup(k)
     for b in iterator:
         pidx = pattern_idx[b]

@@ -91,7 +91,7 @@ def test_fisher_information_equals_expected_negative_hessian(link):
     # expected information: average the Hessian of -log p over counts drawn at the model's rate
     for s, scale in ((0, 1.0), (1, 0.5)):
         for n in range(n_neurons):
-            def neg_ll(row, s=s, n=n, counts=None):
+            def neg_ll(row, n=n, counts=None, scale=scale):
                 u = feats @ row + b[0, n]
                 return -(scale * w * poisson_log_prob(counts, u, link, log_factorial=0.0)).sum()
 
@@ -99,5 +99,6 @@ def test_fisher_information_equals_expected_negative_hessian(link):
             rate = {"exp": torch.exp, "softplus": torch.nn.functional.softplus,
                     "sigmoid": torch.sigmoid}[link](u0)
             # the Hessian is linear in the counts, so E[H] = H at counts = E[counts] = rate
-            hess = torch.autograd.functional.hessian(lambda r: neg_ll(r, counts=rate), W[s, n].clone())
+            hess = torch.autograd.functional.hessian(lambda r, rate=rate: neg_ll(r, counts=rate),
+                                                     W[s, n].clone())
             np.testing.assert_allclose(info[s, n].numpy(), hess.numpy(), rtol=1e-5, atol=1e-10)

@@ -233,3 +233,107 @@ def test_tau_a_tau_b_compare_rdms_vs_brute_force_mixed_rows():
                 assert np.isnan(tb[i, j])
             else:
                 assert tb[i, j] == pytest.approx(stats.kendalltau(a[i], b[j]).statistic, abs=1e-12)
+
+
+def _counts_brute_chunked(x, y, step=600):
+    """C - D of every row of ``x`` with every row of ``y`` by explicit sign products
+    over all pairs, in blocks of rows (long vectors)."""
+    n = x.shape[1]
+    total = np.zeros((x.shape[0], y.shape[0]), dtype=np.int64)
+    for i0 in range(0, n, step):
+        sx = np.sign(x[:, i0:i0 + step, None] - x[:, None, :]).astype(np.int8)
+        sy = np.sign(y[:, i0:i0 + step, None] - y[:, None, :]).astype(np.int8)
+        total += np.einsum("aij,bij->ab", sx, sy, dtype=np.int64)
+    return total // 2  # every unordered pair counted twice, the diagonal is 0
+
+
+def test_kendall_counts_92_conditions_vs_brute_force():
+    # RDM length of the 92-condition fixture (n = 4186, not a multiple of any block
+    # size): tie-free rows (permutation counter), a 3-level and a binary model (level
+    # counts), a heavily tied row (general path); one and two threads
+    rng = np.random.default_rng(31)
+    n = 4186
+    base = rng.random(n)
+    x = np.vstack([rng.random(n), base + 0.3 * rng.random(n), np.round(2 * rng.random(n)),
+                   (rng.random(n) > 0.7).astype(float), rng.integers(0, 40, n).astype(float)])
+    y = np.vstack([base, rng.random(n), rng.integers(0, 5, n).astype(float)])
+    ref = _counts_brute_chunked(x, y)
+    for n_threads in (1, 2):
+        s, tx, ty = kendall_tau_counts(x, y, n_threads=n_threads)
+        np.testing.assert_array_equal(s, ref)
+        for i in range(x.shape[0]):
+            _, counts = np.unique(x[i], return_counts=True)
+            assert tx[i] == int((counts * (counts - 1) // 2).sum())
+    n0 = n * (n - 1) // 2
+    np.testing.assert_allclose(s[1, 0] / n0, stats.kendalltau(x[1], y[0]).statistic, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(compare_rdms(x, y, "tau-a", n_threads=2), ref / n0, rtol=0, atol=1e-15)
+
+
+def test_level_counts_against_tie_free_rows_vs_brute_force():
+    # C - D of rows with m = 1..16 levels (present or not) against tie-free rows:
+    # the rank product plus one running count per level beyond two
+    from neurodyn.rsa.compare import _concordance_levels_tie_free
+
+    rng = np.random.default_rng(32)
+    for n in (3, 4, 17, 66, 201):
+        y = np.vstack([rng.permutation(n), np.arange(n), np.arange(n)[::-1]])
+        oy = np.argsort(y, axis=1)
+        levels = np.vstack([rng.integers(0, m, n) for m in (1, 2, 3, 4, 7, 16)]
+                           + [np.sort(rng.integers(0, 5, n)), np.full(n, 2)])
+        for n_threads in (1, 2):
+            got = _concordance_levels_tie_free(levels, y, oy, n_threads=n_threads)
+            for i in range(levels.shape[0]):
+                for j in range(y.shape[0]):
+                    assert got[i, j] == _counts_brute(levels[i].astype(float), y[j].astype(float))[0], (n, i, j)
+
+
+def test_permutation_counter_threads_and_chunks_vs_brute_force():
+    from neurodyn.rsa.compare import _inversions_permutations
+
+    rng = np.random.default_rng(33)
+    n = 301  # several blocks and a partial last block at every block size below
+    px = np.vstack([rng.permutation(n) for _ in range(5)] + [np.arange(n)[::-1]])
+    py = np.vstack([rng.permutation(n) for _ in range(4)] + [np.arange(n)])
+    ref = np.array([[int(np.sum(np.triu(z[:, None] > z[None, :], 1))) for z in (py[j][np.argsort(px[i])]
+                                                                                for j in range(py.shape[0]))]
+                    for i in range(px.shape[0])])
+    for block in (None, 16, 24, 40):
+        for max_elements in (1, 3 * n, 10**6):
+            for n_threads in (1, 2):
+                got = _inversions_permutations(px, py, block=block, max_elements=max_elements, n_threads=n_threads)
+                np.testing.assert_array_equal(got, ref)
+
+
+def test_accelerator_kendall_path_vs_brute_force():
+    # the torch path used on GPUs (per-pair sort and merge counts), run here on the CPU
+    import torch
+
+    from neurodyn.rsa.compare import _kendall_counts_torch
+
+    rng = np.random.default_rng(34)
+    n = 45
+    x = np.vstack([rng.random(n), rng.integers(0, 3, n), rng.integers(0, 2, n), rng.integers(0, 20, n)]).astype(float)
+    y = np.vstack([rng.random(n), rng.integers(0, 4, n), rng.integers(0, 25, n)]).astype(float)
+    s, tx, ty = _kendall_counts_torch(x, y, torch.device("cpu"), 4096, True)
+    for i in range(x.shape[0]):
+        for j in range(y.shape[0]):
+            assert (s[i, j], tx[i], ty[j]) == _counts_brute(x[i], y[j]), (i, j)
+
+
+def test_dense_ranks_and_orders_vs_scipy():
+    # categorical rows take a lookup instead of a sort: 16 and 17 levels, a level seen
+    # only after the first entries, negative values, constant rows, tie-free rows
+    from neurodyn.rsa.compare import _dense_ranks_numpy
+
+    rng = np.random.default_rng(35)
+    n = 500
+    x = np.vstack([rng.random(n), np.round(rng.random(n) * 2), rng.integers(0, 16, n), rng.integers(0, 17, n),
+                   np.r_[rng.integers(0, 3, n - 1), 7.5], np.full(n, 3.0), np.r_[np.zeros(100), np.arange(n - 100)],
+                   (rng.random(n) > 0.5) * 2.0 - 5]).astype(float)
+    for n_threads in (1, 2):
+        ranks, order, levels = _dense_ranks_numpy(x, n_threads)
+        for i in range(x.shape[0]):
+            np.testing.assert_array_equal(ranks[i], stats.rankdata(x[i], method="dense") - 1)
+            assert np.all(np.diff(x[i][order[i]]) >= 0)
+            np.testing.assert_array_equal(np.sort(order[i]), np.arange(n))
+            assert levels[i] == np.unique(x[i]).size

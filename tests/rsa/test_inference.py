@@ -115,3 +115,63 @@ def test_bootstrap_matches_rsatoolbox_with_same_indices():
         ref[b] = [np.mean(compare(RDMs(mm).subsample_pattern("index", pi), sample, "corr")) for mm in models]
     res = evaluate_models(models, data, "corr", indices=(rdm_idx, pat_idx), with_noise_ceiling=False)
     np.testing.assert_allclose(res.evaluations, ref, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["corr", "cosine"])
+def test_vectorised_bootstrap_vs_explicit_samples(method):
+    # the all-samples-at-once path (weighted moments) against each sample built
+    # explicitly: duplicated conditions and subjects, a sample with 2 distinct
+    # conditions (NaN), one with a single subject (no noise ceiling), a constant model
+    k, n_data = 23, 6
+    models, data = _data(8, k=k, n_data=n_data, n_models=3)
+    models = np.vstack([models, np.full(models.shape[1], 0.4)])
+    rdm_idx, pat_idx = bootstrap_indices(n_data, k, 12, random_state=3)
+    pat_idx[4] = np.sort(np.r_[np.zeros(k - 3, int), [5, 5, 5]])
+    rdm_idx[7] = 2
+    res = evaluate_models(models, data, method, indices=(rdm_idx, pat_idx))
+    sim = (lambda a, b: np.corrcoef(a, b)[0, 1]) if method == "corr" else (
+        lambda a, b: a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+    for b in range(12):
+        sample = subsample_patterns(data[rdm_idx[b]], pat_idx[b])
+        msub = subsample_patterns(models, pat_idx[b])
+        keep = ~np.isnan(sample[0])
+        if b == 4:
+            assert np.isnan(res.evaluations[b]).all() and np.isnan(res.noise_ceiling_samples[b]).all()
+            continue
+        ref = [np.mean([0.0 if np.ptp(mm[keep]) == 0 and method == "corr" else sim(mm[keep], s[keep])
+                        for s in sample]) for mm in msub]
+        np.testing.assert_allclose(res.evaluations[b], ref, rtol=0, atol=1e-12)
+        if b == 7:
+            assert np.isnan(res.noise_ceiling_samples[b]).all()
+            continue
+        # noise ceiling by hand: pool = mean of z-scored (corr) or RMS-scaled (cosine) drawn RDMs
+        x = sample[:, keep]
+        if method == "corr":
+            terms = (x - x.mean(1, keepdims=True)) / x.std(1, keepdims=True)
+        else:
+            terms = x / np.sqrt(np.mean(x**2, axis=1, keepdims=True))
+        subjects = np.unique(rdm_idx[b])
+        up = np.mean([sim(terms.mean(0), x[rdm_idx[b] == s][0]) for s in subjects])
+        lo = np.mean([sim(terms[rdm_idx[b] != s].mean(0), x[rdm_idx[b] == s][0]) for s in subjects])
+        np.testing.assert_allclose(res.noise_ceiling_samples[b], [lo, up], rtol=0, atol=1e-12)
+
+
+def test_vectorised_bootstrap_many_rdms_path_matches():
+    # more data RDMs than the table of pairwise products allows: the sample-by-sample
+    # Gram path gives the same values as the product path
+    import neurodyn.rsa.inference as inference
+
+    k = 16
+    models, data = _data(9, k=k, n_data=7, n_models=2)
+    rdm_idx, pat_idx = bootstrap_indices(7, k, 5, random_state=4)
+    ev, nc = inference._bootstrap_moments(models, data, rdm_idx, pat_idx, "corr", True)
+    many = np.vstack([data] * 60)  # row 7 c + j is a copy of subject j
+    n_pairs = models.shape[1]
+    assert (2 * 7 + 28) * n_pairs <= 2**23 < (2 * 420 + 420 * 421 // 2) * n_pairs
+    shifted = rdm_idx + 7 * np.arange(5)[:, None]  # sample b draws from copy b
+    ev_many, nc_many = inference._bootstrap_moments(models, many, shifted, pat_idx, "corr", True)
+    np.testing.assert_allclose(ev_many, ev, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(nc_many, nc, rtol=0, atol=1e-12)
+    for b in range(5):
+        sample = subsample_patterns(data[rdm_idx[b]], pat_idx[b])
+        np.testing.assert_allclose(nc[b], noise_ceiling(sample, "corr", groups=rdm_idx[b]), rtol=0, atol=1e-12)
