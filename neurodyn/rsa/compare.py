@@ -128,6 +128,8 @@ def _compare_block(a, b, method, sigma_k, keep, dev, dt, n_threads=None) -> np.n
     if method in ("tau-a", "tau-b", "kendall"):
         return _kendall_block(a if keep.all() else a[:, keep], b if keep.all() else b[:, keep], method, dev,
                               n_threads)
+    if dev.type == "cpu" and dt == torch.float64:  # small products: numpy has less overhead
+        return _moment_compare_numpy(a if keep.all() else a[:, keep], b if keep.all() else b[:, keep], method)
     ta = to_tensor(a[:, keep], device=dev, dtype=dt)
     tb = to_tensor(b[:, keep], device=dev, dtype=dt)
     n = ta.shape[1]
@@ -144,6 +146,31 @@ def _compare_block(a, b, method, sigma_k, keep, dev, dt, n_threads=None) -> np.n
             return to_numpy(_cosine(ra, rb))
         return to_numpy(12.0 * (ra @ rb.T) / (float(n) ** 3 - n))
     raise AssertionError(method)  # pragma: no cover - methods are checked by compare_rdms
+
+
+def _cosine_numpy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    nx = np.sqrt(np.einsum("ij,ij->i", x, x))
+    ny = np.sqrt(np.einsum("ij,ij->i", y, y))
+    cos = (x / np.where(nx > 0, nx, 1.0)[:, None]) @ (y / np.where(ny > 0, ny, 1.0)[:, None]).T
+    return np.where((nx[:, None] > 0) & (ny[None, :] > 0), cos, 0.0)
+
+
+def _moment_compare_numpy(a: np.ndarray, b: np.ndarray, method: str) -> np.ndarray:
+    """cosine / corr / spearman / rho-a in float64 numpy (the CPU path)."""
+    if method == "cosine":
+        return _cosine_numpy(a, b)
+    if method == "corr":
+        return _cosine_numpy(a - a.mean(1, keepdims=True), b - b.mean(1, keepdims=True))
+    from scipy.stats import rankdata
+
+    n = a.shape[1]
+    ra = rankdata(a, axis=-1)
+    rb = rankdata(b, axis=-1)
+    ra -= ra.mean(1, keepdims=True)
+    rb -= rb.mean(1, keepdims=True)
+    if method == "spearman":
+        return _cosine_numpy(ra, rb)
+    return 12.0 * (ra @ rb.T) / (float(n) ** 3 - n)
 
 
 def _kendall_block(a: np.ndarray, b: np.ndarray, method: str, dev, n_threads=None) -> np.ndarray:
