@@ -160,7 +160,7 @@ def bench_case(n_neurons, n_states, n_trials, n_iter, seed=0, dynamax=True):
 def adam_m_step(params, flat, gamma, n_bins, link, steps=50, lr=1e-2):
     """M-step of the anchor's fixed schedule: Adam on (W, b), hand-written gradients,
     each state evaluated on its own bins only (posterior weight above 1e-10)."""
-    from neurodyn.glm._emission import state_subsets, subset_glm_value_and_grad
+    from neurodyn.glm._emission import state_subsets, subset_glm_grad
 
     counts, feats, _ = flat
     subsets = state_subsets(counts, feats, gamma)
@@ -168,7 +168,7 @@ def adam_m_step(params, flat, gamma, n_bins, link, steps=50, lr=1e-2):
     b = params["b"].clone()
     opt = torch.optim.Adam([W, b], lr=lr)
     for _ in range(steps):
-        _, gW, gb = subset_glm_value_and_grad(subsets, W, b, link)
+        gW, gb = subset_glm_grad(subsets, W, b, link)
         W.grad = -gW / n_bins
         b.grad = -gb / n_bins
         opt.step()

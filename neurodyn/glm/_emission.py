@@ -133,6 +133,18 @@ def state_subsets(counts, feats, weights, threshold=1e-10):
     return subsets
 
 
+def _value_and_grad_(counts, u, link):
+    """``sum_m (counts log f - f)`` per neuron-bin, and its ``u`` derivative, overwriting ``u``."""
+    if link == "sigmoid":
+        sig = torch.sigmoid_(u)
+        drate = sig.mul(1.0 - sig).mul_(1.0 - _SIGMOID_EPS)
+        rate = sig.mul_(1.0 - _SIGMOID_EPS).add_(_SIGMOID_EPS)
+        shifted = rate + _SIGMOID_EPS
+        grad = counts.div(shifted).sub_(1.0).mul_(drate)
+        return torch.log_(shifted).mul_(counts).sub_(rate), grad
+    return poisson_log_prob_and_grad(counts, u, link)
+
+
 def subset_glm_value_and_grad(subsets, W, b, link):
     """Same as :func:`weighted_glm_value_and_grad`, looping over states on their own bins."""
     value = torch.zeros((), dtype=W.dtype, device=W.device)
@@ -143,9 +155,9 @@ def subset_glm_value_and_grad(subsets, W, b, link):
         if counts.shape[0] == 0:
             continue
         bias = b[0] if shared else b[s]
-        ll, dll = poisson_log_prob_and_grad(counts, feats @ W[s].T + bias, link)
-        value = value + (w[:, None] * ll).sum()
-        dll = dll * w[:, None]
+        ll, dll = _value_and_grad_(counts, torch.addmm(bias, feats, W[s].T), link)
+        value = value + (w @ ll).sum()
+        dll = dll.mul_(w[:, None])
         grad_W[s] = dll.T @ feats
         grad_b[0 if shared else s] += dll.sum(0)
     return value, grad_W, grad_b
@@ -203,3 +215,38 @@ def subset_glm_fisher(subsets, W, b, link):
         for n in range(n_neurons):
             out[s, n] = (feats * info[:, n:n + 1]).T @ feats
     return out
+
+
+def poisson_grad_(counts: torch.Tensor, u: torch.Tensor, link: str) -> torch.Tensor:
+    """Derivative of ``counts * log f(u) - f(u)`` in ``u`` only, overwriting ``u``.
+
+    The gradient-only steps (Adam) need no logarithm; in-place to save temporaries.
+    """
+    if link == "exp":
+        return torch.exp_(u).neg_().add_(counts)
+    if link == "softplus":
+        rate = torch.nn.functional.softplus(u)
+        sig = torch.sigmoid_(u)
+        return counts.div(rate.clamp_min_(1e-300)).sub_(1.0).mul_(sig)
+    if link == "sigmoid":
+        sig = torch.sigmoid_(u)
+        drate = sig.mul(1.0 - sig).mul_(1.0 - _SIGMOID_EPS)
+        shifted = sig.mul_(1.0 - _SIGMOID_EPS).add_(2.0 * _SIGMOID_EPS)
+        return counts.div(shifted).sub_(1.0).mul_(drate)
+    raise ValueError(f"link must be one of {list(LINKS)}; got {link!r}")
+
+
+def subset_glm_grad(subsets, W, b, link):
+    """Gradients of :func:`subset_glm_value_and_grad` without the value (no logarithm)."""
+    grad_W = torch.zeros_like(W)
+    grad_b = torch.zeros_like(b)
+    shared = b.shape[0] == 1
+    for s, (counts, feats, w) in enumerate(subsets):
+        if counts.shape[0] == 0:
+            continue
+        bias = b[0] if shared else b[s]
+        u = torch.addmm(bias, feats, W[s].T)
+        dll = poisson_grad_(counts, u, link).mul_(w[:, None])
+        grad_W[s] = dll.T @ feats
+        grad_b[0 if shared else s] += dll.sum(0)
+    return grad_W, grad_b

@@ -25,6 +25,7 @@ from ._emission import (
     poisson_log_prob_sum_,
     state_subsets,
     subset_glm_fisher,
+    subset_glm_grad,
     subset_glm_value_and_grad,
 )
 from ._hmm import forward_backward, forward_backward_scan, log_marginal_likelihood, viterbi
@@ -456,7 +457,7 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
             W = self._weights(leaves, sample=True)
             # likelihood gradient by hand in (W, b); autograd only maps it to (alpha, omega)
             with torch.no_grad():
-                _, gW, gb = subset_glm_value_and_grad(subsets, W, leaves["b"], self.link)
+                gW, gb = subset_glm_grad(subsets, W.detach(), leaves["b"].detach(), self.link)
             loss = -((W * gW).sum() + (leaves["b"] * gb).sum() + self._log_prior(leaves)) / n_bins
             loss.backward()
             opt.step()

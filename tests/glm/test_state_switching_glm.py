@@ -287,3 +287,23 @@ def test_one_state_with_l2_equals_the_penalised_glm():
     np.testing.assert_allclose(one.coupling_[0], glm.coupling_, atol=1e-5)
     plain = StateSwitchingGLM(n_states=1, link="softplus", random_state=0, device="cpu").fit(X)
     assert np.linalg.norm(one.coupling_) < np.linalg.norm(plain.coupling_)
+
+
+@pytest.mark.parametrize("link", ["softplus", "exp", "sigmoid"])
+def test_gradient_only_path_equals_value_and_gradient(link):
+    from neurodyn.glm._emission import subset_glm_grad, subset_glm_value_and_grad
+
+    g = torch.Generator().manual_seed(3)
+    subsets = [(torch.poisson(torch.rand(50, 4, generator=g, dtype=torch.float64)),
+                torch.rand(50, 4, generator=g, dtype=torch.float64),
+                torch.rand(50, generator=g, dtype=torch.float64)) for _ in range(2)]
+    W = torch.randn(2, 4, 4, generator=g, dtype=torch.float64)
+    b = torch.randn(1, 4, generator=g, dtype=torch.float64)
+    value, gW, gb = subset_glm_value_and_grad(subsets, W, b, link)
+    gW2, gb2 = subset_glm_grad(subsets, W, b, link)
+    np.testing.assert_allclose(gW2.numpy(), gW.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gb2.numpy(), gb.numpy(), rtol=1e-12, atol=1e-12)
+    # the value against the elementwise log-likelihood, written out
+    ref = sum(float((w[:, None] * poisson_log_prob(c, f @ W[s].T + b[0], link, log_factorial=0.0)).sum())
+              for s, (c, f, w) in enumerate(subsets))
+    np.testing.assert_allclose(float(value), ref, rtol=1e-12)
