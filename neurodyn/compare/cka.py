@@ -186,6 +186,35 @@ def _linear_cka_features(X: torch.Tensor, Y: torch.Tensor, x_name: str, y_name: 
     return cross / (nx * ny)
 
 
+def _linear_cka_numpy(X: np.ndarray, Y: np.ndarray, debiased: bool) -> float:
+    """Linear CKA of one pair of float64 arrays, in numpy (same estimators as the torch path)."""
+    Xc = X - X.mean(0)
+    Yc = Y - Y.mean(0)
+    n, p, q = Xc.shape[0], Xc.shape[1], Yc.shape[1]
+    if not debiased and n * n * (p + q) > n * (p * q + p * p + q * q):
+        cross = np.linalg.norm(Xc.T @ Yc) ** 2
+        norms = [np.linalg.norm(Xc.T @ Xc), np.linalg.norm(Yc.T @ Yc)]
+        for norm, name in zip(norms, ("X", "Y"), strict=True):
+            if norm <= np.finfo(float).tiny:
+                raise ValueError(f"{name} has no variance across conditions; CKA is undefined")
+        return float(cross / (norms[0] * norms[1]))
+    grams = []
+    for A, name in ((Xc, "X"), (Yc, "Y")):
+        K = A @ A.T
+        if debiased:
+            np.fill_diagonal(K, 0.0)
+            tot = K.sum() / ((n - 1) * (n - 2))
+            rows = K.sum(1) / (n - 2)
+            K = K - rows[:, None] - rows[None, :] + tot
+            np.fill_diagonal(K, 0.0)
+        norm = np.linalg.norm(K)
+        if norm <= np.finfo(float).tiny:
+            raise ValueError(f"{name} has no variance across conditions (its centered kernel is "
+                             "zero); CKA is undefined")
+        grams.append(K / norm)
+    return float(np.sum(grams[0] * grams[1]))
+
+
 def linear_cka(X: Any, Y: Any, *, debiased: bool = False, pairwise: bool = False,
                device: Any = "auto", dtype: Any = None):
     """Linear centered kernel alignment between two representations.
@@ -227,6 +256,11 @@ def linear_cka(X: Any, Y: Any, *, debiased: bool = False, pairwise: bool = False
     Yb, yt = as_batch(Y, "Y", dev, dt, min_conditions=4 if debiased else 2)
     check_pair(Xb, Yb, pairwise=pairwise)
     n, p, q = Xb.shape[1], Xb.shape[2], Yb.shape[2]
+    if Xb.device.type == "cpu" and Xb.dtype == torch.float64 and not (xt or yt or Xb.requires_grad
+                                                                      or Yb.requires_grad):
+        # one pair of float64 matrices: numpy end to end (no switching between torch's and
+        # numpy's thread pools, which costs more than the products at these sizes)
+        return _linear_cka_numpy(Xb[0].numpy(), Yb[0].numpy(), debiased)
     if not debiased and not pairwise and n * n * (p + q) > n * (p * q + p * p + q * q):
         vals = _linear_cka_features(Xb, Yb, "X", "Y")
     else:

@@ -10,14 +10,13 @@ comparison of that sample.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from .._torch import check_random_state
+from .._torch import check_random_state, numpy_blas_single_thread
 from .._validation import check_array, check_in, check_positive_int
 from .compare import COMPARE_METHODS, compare_rdms
 from .rdm import n_conditions_from_pairs
@@ -167,22 +166,6 @@ def noise_ceiling(rdms: Any, method: str = "cosine", groups: Any = None) -> tupl
 
 _FAST_METHODS = ("cosine", "corr", "spearman", "rho-a")
 _MOMENT_METHODS = ("cosine", "corr")
-_BLAS_CONTROLLER: list = []
-
-
-def _one_blas_thread(n_mac: float):
-    """Context running a matrix product of ``n_mac`` multiply-adds on one BLAS thread
-    when it is small (a few ms): BLAS threads gain little there, and on busy cores a
-    threaded product can wait tens of ms for its second thread."""
-    if n_mac > 5e8:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # pragma: no cover - installed with scikit-learn
-        return contextlib.nullcontext()
-    if not _BLAS_CONTROLLER:
-        _BLAS_CONTROLLER.append(ThreadpoolController())
-    return _BLAS_CONTROLLER[0].limit(limits=1, user_api="blas")
 
 
 def _bootstrap_moments(m: np.ndarray, d: np.ndarray, rdm_idx: np.ndarray, pattern_idx: np.ndarray,
@@ -223,7 +206,7 @@ def _bootstrap_moments(m: np.ndarray, d: np.ndarray, rdm_idx: np.ndarray, patter
     if pairwise:
         terms += [(m[:, None, :] * d[None, :, :]).reshape(-1, n_pairs), d[iu_d[0]] * d[iu_d[1]]]
     table = np.concatenate(terms)
-    with _one_blas_thread(float(n_b) * table.shape[0] * n_pairs):
+    with numpy_blas_single_thread(float(n_b) * table.shape[0] * n_pairs):
         sums = w @ table.T
     s_m, s_d, s_mm = np.split(sums[:, :2 * n_models + n_rdms], [n_models, n_models + n_rdms], axis=1)
     if pairwise:
