@@ -229,8 +229,6 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
     regression. JASA 83(404), 1023-1032 (1988) (spike-and-slab priors).
     """
 
-    _laplace_fit = "gaussian"  # penalty of the weight fit inside the Laplace class update
-
     def __init__(self, n_states=4, prior="none", link="softplus", n_lags=5, basis="exp",
                  decay=1.0, time_span=None, n_basis=3, shared_bias=True, prior_scale=1 / 3,
                  temperature=0.2, prior_form="concrete", init_noise=0.3, n_init=1,
@@ -387,19 +385,19 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         params["logA"] = torch.log(prob)
 
     def _m_step_lbfgs(self, params, flat, gamma, n_bins, penalty=None, subsets=None):
-        """L-BFGS M-step for ``W`` and ``b``; ``penalty`` is None, ``"gaussian"`` (the
-        shared-mean prior, scale ``prior_scale``) or ``"ridge"`` (``N(0, slab_scale^2)``)."""
+        """L-BFGS M-step for ``W`` and ``b``; ``penalty`` is None or ``"gaussian"`` (the
+        shared-mean prior of scale ``prior_scale``)."""
         counts, feats, logfact = flat
         W = params["W"].clone()
         b = params["b"].clone()
-        inv_var = 1.0 / (self.slab_scale if penalty == "ridge" else self.prior_scale) ** 2
+        inv_var = 1.0 / self.prior_scale ** 2
         if subsets is None:
             subsets = state_subsets(counts, feats, gamma)
 
         def value_and_grad():
             value, gW, gb = subset_glm_value_and_grad(subsets, W, b, self.link)
-            if penalty is not None:
-                dev = W - W.mean(0, keepdim=True) if penalty == "gaussian" else W
+            if penalty == "gaussian":
+                dev = W - W.mean(0, keepdim=True)
                 value = value - 0.5 * inv_var * (dev * dev).sum()
                 gW = gW - inv_var * dev  # the shared mean's own derivative cancels
             loss, gW = -value / n_bins, -gW / n_bins
@@ -428,7 +426,7 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         """
         counts, feats, _ = flat
         subsets = state_subsets(counts, feats, gamma)
-        self._m_step_lbfgs(params, flat, gamma, n_bins, penalty=self._laplace_fit, subsets=subsets)
+        self._m_step_lbfgs(params, flat, gamma, n_bins, penalty="gaussian", subsets=subsets)
         W, b = params["W"], params["b"]
         slab_var = self.slab_scale ** 2
         info = subset_glm_fisher(subsets, W, b, self.link)
