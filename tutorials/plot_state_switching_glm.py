@@ -116,6 +116,39 @@ print(f"coupling change between states: mean |W_1 - W_0| = "
       f"{np.abs(model.coupling_[1] - model.coupling_[0]).mean():.3f}")
 
 # %%
+# One-hot coupling: which connections exist, and which change with the state
+# ---------------------------------------------------------------------------
+# The one-hot prior gives every connection of every state a class (inhibitory,
+# absent, excitatory) and learns a connectome ``p_bar`` shared by the states.
+# Its default update integrates each magnitude out, so that weak, noisy
+# couplings are called absent instead of being kept at a small value.
+onehot = StateSwitchingGLM(n_states=2, prior="onehot", link="softplus", n_lags=5,
+                           random_state=0, max_iter=15 if QUICK else 40).fit(train)
+first_state = int(np.bincount(onehot.predict(test)[:200], minlength=2).argmax())
+onehot.reorder_states([first_state, 1 - first_state])
+adj = onehot.adjacency_
+off = ~np.eye(N_KEEP, dtype=bool)
+print(f"one-hot two-state model: held-out {onehot.score(test):.4f} nats/bin/neuron "
+      f"({onehot.bits_per_spike(test):.3f} bits/spike; Gaussian prior {model.score(test):.4f})")
+for s_ in range(2):
+    print(f"  state {s_}: {np.mean(adj[s_][off] == 1):.2f} of the connections excitatory, "
+          f"{np.mean(adj[s_][off] == -1):.2f} inhibitory")
+print(f"  connections whose class differs between the states: {np.mean(adj[0][off] != adj[1][off]):.2f}; "
+      f"agreement of the states' decoded paths with the Gaussian-prior model: "
+      f"{np.mean(onehot.predict(test) == decoded):.2f}")
+fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
+panels = [adj[0], adj[1], onehot.global_adjacency_prior_.argmax(-1) - 1]
+for ax, mat, title in zip(axes, panels, ("state 0 (spontaneous)", "state 1", "shared connectome (mode of p_bar)"),
+                          strict=True):
+    im = ax.imshow(mat, cmap="bwr", vmin=-1, vmax=1)
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("presynaptic")
+axes[0].set_ylabel("postsynaptic")
+fig.colorbar(im, ax=axes, ticks=[-1, 0, 1], shrink=0.8, label="class")
+fig.savefig(OUT / "glm_aplysia_onehot_classes.png", dpi=110)
+plt.close(fig)
+
+# %%
 # What was found
 # --------------
 # With preparation Jun0214 (20 most active neurons, 100 ms bins, runs 1-2 for
@@ -126,5 +159,11 @@ print(f"coupling change between states: mean |W_1 - W_0| = "
 # matrices, preferred one state. The two-state model keeps the spontaneous
 # activity before the evoked burst (about 30 s into the held-out file) in one
 # state, then alternates between the two states with dwell times of several
-# seconds while the rhythm runs. The printed numbers above are those of the
-# current run.
+# seconds while the rhythm runs. The one-hot two-state model decodes nearly the
+# same state paths (95 % agreement) and calls about a third of the connections
+# present in each state, with 23 % changing class between the spontaneous and
+# the evoked state (most self-couplings are inhibitory: refractoriness); its
+# held-out likelihood is lower than the Gaussian prior's (-0.6159 against
+# -0.6110 nats/bin/neuron): with 2,456 training bins, the connections it calls
+# absent still carry some predictive weight. The printed numbers above are those
+# of the current run.
