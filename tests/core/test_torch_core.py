@@ -115,3 +115,22 @@ def test_mixin_resolves_parameters():
     r1 = torch.rand(3, generator=e._generator)
     e._setup_torch()
     assert torch.equal(r1, torch.rand(3, generator=e._generator))
+
+
+def test_numpy_blas_single_thread_limits_only_small_products():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from neurodyn._torch import numpy_blas_single_thread
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    if not before:
+        pytest.skip("no BLAS library found by threadpoolctl")
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        outer = blas_threads()
+        with numpy_blas_single_thread(1e6):
+            assert blas_threads() == [1] * len(outer)
+        assert blas_threads() == outer  # restored on exit
+        with numpy_blas_single_thread(1e10):
+            assert blas_threads() == outer  # large products keep their threads
