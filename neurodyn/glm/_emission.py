@@ -145,9 +145,13 @@ def _value_and_grad_(counts, u, link):
     return poisson_log_prob_and_grad(counts, u, link)
 
 
-def subset_glm_value_and_grad(subsets, W, b, link):
-    """Same as :func:`weighted_glm_value_and_grad`, looping over states on their own bins."""
-    value = torch.zeros((), dtype=W.dtype, device=W.device)
+def subset_glm_value_and_grad(subsets, W, b, link, with_value=True):
+    """Same as :func:`weighted_glm_value_and_grad`, looping over states on their own bins.
+
+    ``with_value=False`` skips the log-likelihood itself (no logarithm; gradient-only
+    steps such as Adam) and returns None in its place.
+    """
+    value = torch.zeros((), dtype=W.dtype, device=W.device) if with_value else None
     grad_W = torch.zeros_like(W)
     grad_b = torch.zeros_like(b)
     shared = b.shape[0] == 1
@@ -155,8 +159,12 @@ def subset_glm_value_and_grad(subsets, W, b, link):
         if counts.shape[0] == 0:
             continue
         bias = b[0] if shared else b[s]
-        ll, dll = _value_and_grad_(counts, torch.addmm(bias, feats, W[s].T), link)
-        value = value + (w @ ll).sum()
+        u = torch.addmm(bias, feats, W[s].T)
+        if with_value:
+            ll, dll = _value_and_grad_(counts, u, link)
+            value = value + (w @ ll).sum()
+        else:
+            dll = poisson_grad_(counts, u, link)
         dll = dll.mul_(w[:, None])
         grad_W[s] = dll.T @ feats
         grad_b[0 if shared else s] += dll.sum(0)
@@ -238,15 +246,5 @@ def poisson_grad_(counts: torch.Tensor, u: torch.Tensor, link: str) -> torch.Ten
 
 def subset_glm_grad(subsets, W, b, link):
     """Gradients of :func:`subset_glm_value_and_grad` without the value (no logarithm)."""
-    grad_W = torch.zeros_like(W)
-    grad_b = torch.zeros_like(b)
-    shared = b.shape[0] == 1
-    for s, (counts, feats, w) in enumerate(subsets):
-        if counts.shape[0] == 0:
-            continue
-        bias = b[0] if shared else b[s]
-        u = torch.addmm(bias, feats, W[s].T)
-        dll = poisson_grad_(counts, u, link).mul_(w[:, None])
-        grad_W[s] = dll.T @ feats
-        grad_b[0 if shared else s] += dll.sum(0)
+    _, grad_W, grad_b = subset_glm_value_and_grad(subsets, W, b, link, with_value=False)
     return grad_W, grad_b
