@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._torch import TorchEstimatorMixin, check_random_state, seed_from_random_state, to_tensor
 from .._validation import check_positive_int, check_recordings
 from .models import LeakyRNN
+from .training import gradient_step
 
 __all__ = ["DynamicsRNN", "fit_dynamics"]
 
@@ -196,10 +197,7 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
             seg = torch.stack([data[starts[k][0]][starts[k][1]:starts[k][1] + L + 1] for k in pick], 1)
             useg = torch.stack([drive[starts[k][0]][starts[k][1]:starts[k][1] + L + 1] for k in pick], 1)
             loss = self._forced_loss(seg, useg, gamma)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), float(self.grad_clip))
-            opt.step()
+            gradient_step(model, opt, loss, float(self.grad_clip))
             losses.append(float(loss.detach()))
             if self.tol > 0 and len(losses) >= 40:
                 prev, last = np.mean(losses[-40:-20]), np.mean(losses[-20:])

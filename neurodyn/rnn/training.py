@@ -76,6 +76,16 @@ def make_optimizer(net: nn.Module, optimizer: str = "sgd", lr: float = 0.05, mom
     raise ValueError(f"optimizer must be 'sgd' or 'adam'; got {optimizer!r}")
 
 
+def gradient_step(net: nn.Module, opt: torch.optim.Optimizer, loss: torch.Tensor,
+                  clip: float | None = None) -> None:
+    """One optimiser step on ``loss``, with the gradient norm clipped to ``clip`` if given."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip is not None:
+        nn.utils.clip_grad_norm_(net.parameters(), clip)
+    opt.step()
+
+
 def task_loss(net: nn.Module, batch: TaskBatch, heads: Sequence[int] = (0,),
               reduction: str = "mean") -> tuple[torch.Tensor, torch.Tensor]:
     """Cross-entropy of ``heads`` on the masked steps of ``batch``.
@@ -287,11 +297,7 @@ def train_curriculum(net: nn.Module, task: Callable[..., Task] = NParity,
         epoch_losses = []
         for _ in range(steps_per_epoch):
             loss, _ = task_loss(net, current.sample(batch_size, generator=gen), heads, loss_reduction)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if clip is not None:
-                nn.utils.clip_grad_norm_(net.parameters(), clip)
-            opt.step()
+            gradient_step(net, opt, loss, clip)
             epoch_losses.append(loss.detach())
             steps += 1
             if (max_steps is not None and steps >= max_steps) or (
@@ -387,11 +393,7 @@ def train_task(net: nn.Module, task: Task, n_steps: int = 1000, batch_size: int 
     step = 0
     for step in iterator:
         loss, correct = task_loss(net, task.sample(batch_size, generator=gen), heads, loss_reduction)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if clip is not None:
-            nn.utils.clip_grad_norm_(net.parameters(), clip)
-        opt.step()
+        gradient_step(net, opt, loss, clip)
         losses.append(loss.detach())
         accs.append(correct.mean())
         if callback is not None:

@@ -129,6 +129,8 @@ def test_numpy_blas_single_thread_limits_only_small_products():
         pytest.skip("no BLAS library found by threadpoolctl")
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
         outer = blas_threads()
+        if max(outer) < 2:
+            pytest.skip("the BLAS library cannot run on 2 threads here")
         with numpy_blas_single_thread(1e6):
             assert blas_threads() == [1] * len(outer)
         assert blas_threads() == outer  # restored on exit
