@@ -95,3 +95,40 @@ def test_linear_cka_cuda_equals_cpu():
     X, Y = rng.normal(size=(100, 30)), rng.normal(size=(100, 20))
     assert linear_cka(X, Y, device="cuda", dtype="float64") == pytest.approx(
         linear_cka(X, Y, device="cpu", dtype="float64"), rel=1e-10)
+
+
+def test_compare_rdms_cuda_equals_cpu():
+    from neurodyn.rsa import compare_rdms
+
+    a, b = rng.random((4, 190)), rng.random((3, 190))
+    a[0] = np.round(a[0] * 3)  # ties
+    for method in ("cosine", "corr", "spearman", "rho-a", "tau-a", "tau-b"):
+        cpu = compare_rdms(a, b, method=method, device="cpu", dtype="float64")
+        gpu = compare_rdms(a, b, method=method, device="cuda", dtype="float64")
+        np.testing.assert_allclose(gpu, cpu, rtol=1e-9, atol=1e-12, err_msg=method)
+
+
+def test_ridge_and_shape_metric_cuda_equal_cpu():
+    from neurodyn.compare import ShapeMetric, ridge_cv
+
+    X = rng.normal(size=(80, 30))
+    Y = X[:, :10] @ rng.normal(size=(10, 40)) + rng.normal(size=(80, 40))
+    cpu = ridge_cv(X, Y, alphas=np.logspace(-2, 3, 6), device="cpu", dtype="float64")
+    gpu = ridge_cv(X, Y, alphas=np.logspace(-2, 3, 6), device="cuda", dtype="float64")
+    np.testing.assert_array_equal(gpu["alpha"], cpu["alpha"])
+    np.testing.assert_allclose(gpu["coef"], cpu["coef"], rtol=1e-8, atol=1e-10)
+    for alpha in (1.0, 0.5):
+        d_cpu = ShapeMetric(alpha=alpha, device="cpu", dtype="float64").fit(X, Y).distance_
+        d_gpu = ShapeMetric(alpha=alpha, device="cuda", dtype="float64").fit(X, Y).distance_
+        assert d_gpu == pytest.approx(d_cpu, rel=1e-8)
+
+
+def test_state_switching_glm_cuda_equals_cpu():
+    from neurodyn.datasets.simulate import hmm_glm
+    from neurodyn.glm import StateSwitchingGLM
+
+    data = hmm_glm(n_neurons=6, n_states=2, n_timepoints=400, n_trials=3, random_state=0)
+    fits = [StateSwitchingGLM(n_states=2, link="sigmoid", max_iter=4, tol=0.0, random_state=0,
+                              device=dev, dtype="float64").fit(data.counts) for dev in ("cpu", "cuda")]
+    assert fits[1].log_likelihood_ == pytest.approx(fits[0].log_likelihood_, rel=1e-6)
+    np.testing.assert_allclose(fits[1].coupling_, fits[0].coupling_, rtol=1e-4, atol=1e-6)
