@@ -16,6 +16,8 @@ if [ -d .whl ]; then
   "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
     && export PYTHONPATH="/tmp/site:$PYTHONPATH"
 fi
+# data for the benchmarks that read real recordings (a copy of the shared data folder's files they need)
+[ -d .gpudata ] && export NEURODYN_DATA="$PWD/.gpudata"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/device.txt"
 "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else '', 'cpu threads', torch.get_num_threads())" | tee -a "$out/device.txt"
 echo "== parity tests"

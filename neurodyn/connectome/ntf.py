@@ -26,7 +26,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from .._torch import TorchEstimatorMixin, to_numpy, to_tensor
+from .._torch import TorchEstimatorMixin, random_uniform, to_numpy, to_tensor
 from .._validation import check_array, check_in, check_positive_int
 
 __all__ = ["NonnegativeCP", "factor_match_score", "cp_to_tensor", "check_nonnegative_tensor",
@@ -236,9 +236,8 @@ def _initial_factors(x: torch.Tensor, rank: int, n_restarts: int, init: Any,
                      generator: torch.Generator) -> list[torch.Tensor]:
     """Batched initial factors ``[(S, P, R), (S, K, R), (S, W, R)]``."""
     shape = x.shape
-    opts = dict(dtype=x.dtype, device=x.device)
     if isinstance(init, str):
-        facs = [torch.rand((n_restarts, n, rank), generator=generator, **opts) for n in shape]
+        facs = [random_uniform((n_restarts, n, rank), generator, x.device, x.dtype) for n in shape]
         if init == "svd":
             for f, s in zip(facs, _svd_init(x, rank), strict=True):
                 f[0] = s

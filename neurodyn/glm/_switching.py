@@ -9,7 +9,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .._torch import TorchEstimatorMixin
+from .._torch import TorchEstimatorMixin, random_normal, random_uniform
 from .._validation import check_in, check_positive_int
 from ._alignment import adjacency_classes
 from ._common import (
@@ -318,8 +318,8 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         logits = params["alpha"]
         if sample:
             gumbel = -torch.log(-torch.log(
-                torch.rand(logits.shape, generator=self._generator, device=logits.device,
-                           dtype=logits.dtype).clamp(1e-20, 1 - 1e-12)))
+                random_uniform(logits.shape, self._generator, logits.device,
+                               logits.dtype).clamp(1e-20, 1 - 1e-12)))
             a = torch.softmax((logits + gumbel) / self.temperature, dim=-1)
         elif mode == "hard":
             a = torch.nn.functional.one_hot(logits.argmax(-1), 3).to(logits.dtype)
@@ -473,8 +473,7 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
     def _initial_params(self, glm_W, glm_b, n_neurons):
         S = self.n_states
         dtype, device = self.dtype_, self.device_
-        noise = torch.randn((S,) + tuple(glm_W.shape), generator=self._generator, dtype=dtype,
-                            device=device) * self.init_noise
+        noise = random_normal((S,) + tuple(glm_W.shape), self._generator, device, dtype) * self.init_noise
         # one state has no symmetry to break: start from the GLM itself
         W = glm_W[None] + (noise if S > 1 else 0.0)
         b = glm_b[None].clone() if self.shared_bias else glm_b[None].repeat(S, 1)

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._torch import check_random_state, make_generator, to_numpy
+from .._torch import check_random_state, make_generator, random_integers, random_normal, to_numpy
 from .._validation import check_array, check_finite
 from .tasks import NParity, Task
 
@@ -97,7 +97,7 @@ def stream_accuracy(net: Any, task: Any, heads: Sequence[int] | None = None, n_t
     ndarray (len(task.ns),)
     """
     heads = list(range(len(task.ns))) if heads is None else list(heads)
-    gen = make_generator(random_state, net.device_)
+    gen = make_generator(random_state)
     batch = task.sample_stream(warmup + n_timesteps, n_trials, generator=gen, rate=rate)
     was_training = net.training
     net.eval()
@@ -178,9 +178,9 @@ def perturb(net: Any, task: Any, target: str = "weights", epsilons: Sequence[flo
     if target not in ("weights", "tau"):
         raise ValueError(f"target must be 'weights' or 'tau'; got {target!r}")
     eps = np.concatenate([[0.0], np.geomspace(1e-2, 10, 10)]) if epsilons is None else np.asarray(epsilons, float)
-    gen = make_generator(random_state, net.device_)
+    gen = make_generator(random_state)
     kw = dict(heads=heads, n_timesteps=n_timesteps, warmup=warmup, n_trials=n_trials)
-    stream_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=gen, device=net.device_).item())
+    stream_seed = int(random_integers(0, 2**31 - 1, (1,), gen).item())
     base = stream_accuracy(net, task, random_state=stream_seed, **kw)
     acc = np.zeros((eps.size, n_repeats, base.size))
     for i, e in enumerate(eps):
@@ -188,10 +188,10 @@ def perturb(net: Any, task: Any, target: str = "weights", epsilons: Sequence[flo
             pert = net.clone()
             with torch.no_grad():
                 if target == "weights":
-                    d = torch.randn(pert.weight_hh.shape, generator=gen, device=net.device_, dtype=net.dtype_)
+                    d = random_normal(pert.weight_hh.shape, gen, net.device_, net.dtype_)
                     pert.weight_hh.add_(e * torch.linalg.norm(pert.weight_hh) * d / torch.linalg.norm(d))
                 else:
-                    d = torch.randn(pert.tau.shape, generator=gen, device=net.device_, dtype=net.dtype_).abs()
+                    d = random_normal(pert.tau.shape, gen, net.device_, net.dtype_).abs()
                     pert.tau.add_(e * torch.linalg.norm(pert.tau) * d / torch.linalg.norm(d))
             acc[i, r] = stream_accuracy(pert, task, random_state=stream_seed, **kw)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -209,7 +209,7 @@ def accuracy_per_n(net: Any, ns: Sequence[int], heads: Sequence[int], task: Call
 
     if len(ns) != len(heads):
         raise ValueError(f"ns and heads must have the same length; got {len(ns)} and {len(heads)}")
-    gen = make_generator(random_state, net.device_)
+    gen = make_generator(random_state)
     return np.array([evaluate(net, task(int(n), device=net.device_), [int(h)], n_batches, batch_size, gen)[0]
                      for n, h in zip(ns, heads, strict=True)])
 

@@ -25,7 +25,13 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .._torch import TorchEstimatorMixin, check_random_state, seed_from_random_state, to_tensor
+from .._torch import (
+    TorchEstimatorMixin,
+    check_random_state,
+    random_normal,
+    seed_from_random_state,
+    to_tensor,
+)
 from .._validation import check_positive_int, check_recordings
 from .models import LeakyRNN
 from .training import gradient_step
@@ -276,7 +282,7 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
         if x0 is None:
             x0 = self.mean_
         h = torch.as_tensor(self.initial_state(x0), device=self.device_, dtype=self.dtype_)[None]
-        gen = torch.Generator(device=self.device_)
+        gen = torch.Generator()
         gen.manual_seed(seed_from_random_state(random_state) if random_state is not None else 0)
         ut = to_tensor(u, device=self.device_, dtype=self.dtype_)
         B, c, _ = self._readout_parts()
@@ -286,7 +292,7 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
             for t in range(n_steps):
                 h = self.model_.step(h, ut[t:t + 1])
                 if noise_std > 0:
-                    h = h + noise_std * torch.randn(h.shape, generator=gen, device=h.device, dtype=h.dtype)
+                    h = h + noise_std * random_normal(h.shape, gen, h.device, h.dtype)
                 states.append(h[0])
             H = torch.stack(states)
             out = (H @ B.T + c).cpu().numpy().astype(float) * self.scale_ + self.mean_

@@ -27,6 +27,7 @@ Neuron 107(6) (continuous-time RNN with alpha = dt / tau).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import warnings
@@ -37,7 +38,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._torch import make_generator, resolve_device, resolve_dtype, to_numpy, to_tensor
+from .._torch import (
+    make_generator,
+    random_normal,
+    random_uniform,
+    resolve_device,
+    resolve_dtype,
+    to_numpy,
+    to_tensor,
+)
 from .._validation import check_positive_int
 from .tasks import TaskBatch
 
@@ -65,8 +74,33 @@ MODEL_PRESETS: dict[str, dict] = {
 }
 
 
+@contextlib.contextmanager
+def _ieee_fp32_cudnn_rnn(x: torch.Tensor):
+    """Run cuDNN's RNN kernel in full float32 on CUDA.
+
+    PyTorch lets cuDNN RNNs use TF32 (10-bit mantissa products) for float32 inputs
+    by default, which moves states by ~1e-3 relative to the time loop over a few
+    hundred units; the fused path must give the loop's numbers, so TF32 is switched
+    off for the call and the previous setting restored.
+    """
+    rnn = getattr(torch.backends.cudnn, "rnn", None)
+    if x.device.type != "cuda" or x.dtype != torch.float32 or rnn is None or not hasattr(rnn, "fp32_precision"):
+        yield
+        return
+    old = rnn.fp32_precision
+    try:
+        rnn.fp32_precision = "ieee"
+    except RuntimeError:  # the caller set the legacy allow_tf32 flags; leave them as they are
+        yield
+        return
+    try:
+        yield
+    finally:
+        rnn.fp32_precision = old
+
+
 def _uniform(shape: tuple, bound: float, gen: torch.Generator, device, dtype) -> torch.Tensor:
-    return (torch.rand(shape, generator=gen, device=device, dtype=dtype) * 2 - 1) * bound
+    return (random_uniform(shape, gen, device, dtype) * 2 - 1) * bound
 
 
 def low_rank_matrix(w: Any, rank: int, keep_norm: bool = True) -> np.ndarray:
@@ -342,14 +376,14 @@ class LeakyRNN(_RecurrentBase):
 
         dev = resolve_device(device)
         dt_ = resolve_dtype(dtype, dev)
-        gen = make_generator(random_state, dev)
+        gen = make_generator(random_state)
         self._generator = gen
         h = self.n_units
 
         if init == "uniform":
             w = _uniform((h, h), self.gain / math.sqrt(h), gen, dev, dt_)
         else:
-            w = self.gain * torch.randn(h, h, generator=gen, device=dev, dtype=dt_) / math.sqrt(h)
+            w = self.gain * random_normal((h, h), gen, dev, dt_) / math.sqrt(h)
         if init_rank is not None:
             w = torch.as_tensor(low_rank_matrix(to_numpy(w), init_rank), device=dev, dtype=dt_)
         self.weight_hh = nn.Parameter(w)
@@ -365,7 +399,7 @@ class LeakyRNN(_RecurrentBase):
         if isinstance(tau_init, str):
             if tau_init != "paper":
                 raise ValueError(f"tau_init must be 'paper', a float or an array; got {tau_init!r}")
-            tau = 1.0 + torch.rand(h, generator=gen, device=dev, dtype=dt_)
+            tau = 1.0 + random_uniform((h,), gen, dev, dt_)
         else:
             tau_arr = np.asarray(tau_init, dtype=np.float64)
             if tau_arr.ndim == 0:
@@ -469,8 +503,7 @@ class LeakyRNN(_RecurrentBase):
         if self.h0_mode == "learned":
             return self.h0.expand(batch_size, -1)
         if self.h0_mode == "paper":
-            return 0.1 * torch.rand(batch_size, self.n_units, generator=self._generator,
-                                    device=dev, dtype=dt_)
+            return 0.1 * random_uniform((batch_size, self.n_units), self._generator, dev, dt_)
         return torch.zeros(batch_size, self.n_units, device=dev, dtype=dt_)
 
     def _phi(self, u: torch.Tensor) -> torch.Tensor:
@@ -510,7 +543,7 @@ class LeakyRNN(_RecurrentBase):
             params = [u_eff, w_eff, b_eff, torch.zeros_like(b_eff)]
         else:
             params = [u_eff, w_eff]
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _ieee_fp32_cudnn_rnn(x):
             # cuDNN warns that freshly computed weights are not one flat buffer; that is intended.
             warnings.simplefilter("ignore", UserWarning)
             states, h_n = kernel(x, h.unsqueeze(0).contiguous(), params, b_eff is not None, 1, 0.0,
@@ -534,8 +567,7 @@ class LeakyRNN(_RecurrentBase):
         for t in range(x.shape[0]):
             pre = h @ w.T + drive[t]
             if noisy:
-                pre = pre + self.rec_noise * torch.randn(pre.shape, generator=self._generator,
-                                                         device=pre.device, dtype=pre.dtype)
+                pre = pre + self.rec_noise * random_normal(pre.shape, self._generator, pre.device, pre.dtype)
             if self.placement == "post":
                 h = self._phi((1 - a) * h + a * pre)
             else:
@@ -595,7 +627,7 @@ class GatedRNN(_RecurrentBase):
         self.random_state = random_state
         dev = resolve_device(device)
         dt_ = resolve_dtype(dtype, dev)
-        gen = make_generator(random_state, dev)
+        gen = make_generator(random_state)
         klass = nn.GRU if cell == "gru" else nn.LSTM
         self.core = klass(self.n_inputs, self.n_units, device=dev, dtype=dt_)
         bound = 1.0 / math.sqrt(self.n_units)

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._torch import make_generator, resolve_device
+from .._torch import make_generator, random_integers, random_normal, random_uniform, resolve_device
 
 __all__ = [
     "TaskBatch",
@@ -156,7 +156,7 @@ class Task:
         if generator is not None:
             return generator
         if self._generator is None:
-            self._generator = make_generator(self.random_state, self._device)
+            self._generator = make_generator(self.random_state)
         return self._generator
 
     def sample(self, batch_size: int, generator: torch.Generator | None = None) -> TaskBatch:
@@ -212,10 +212,10 @@ class _BinaryMemoryTask(Task):
         rate = self.rate if rate is None else rate
         dev = self._device
         if isinstance(rate, str):
-            p = torch.rand(batch_size, generator=generator, device=dev, dtype=self.dtype)
+            p = random_uniform((batch_size,), generator, dev, self.dtype)
         else:
             p = torch.full((batch_size,), float(rate), device=dev, dtype=self.dtype)
-        u = torch.rand(n_timesteps, batch_size, generator=generator, device=dev, dtype=self.dtype)
+        u = random_uniform((n_timesteps, batch_size), generator, dev, self.dtype)
         return (u < p).to(self.dtype), p
 
     def labels(self, x: torch.Tensor, n: int) -> torch.Tensor:
@@ -347,13 +347,13 @@ class PerceptualDecision(Task):
         ts, td = self.stimulus_steps, self.decision_steps
         t_len = ts + td
         coh = torch.tensor(self.coherences, device=dev, dtype=self.dtype)
-        ci = torch.randint(0, len(self.coherences), (batch_size,), generator=gen, device=dev)
-        choice = torch.randint(0, 2, (batch_size,), generator=gen, device=dev)
+        ci = random_integers(0, len(self.coherences), (batch_size,), gen, dev)
+        choice = random_integers(0, 2, (batch_size,), gen, dev)
         sign = torch.stack([1.0 - 2.0 * choice, 2.0 * choice - 1.0], -1).to(self.dtype)  # +1 on the correct side
         x = torch.zeros(t_len, batch_size, 3, device=dev, dtype=self.dtype)
         x[:ts, :, 0] = 1.0
         evidence = 0.5 + (coh[ci] / 200.0)[:, None] * sign
-        noise = torch.randn(ts, batch_size, 2, generator=gen, device=dev, dtype=self.dtype)
+        noise = random_normal((ts, batch_size, 2), gen, dev, self.dtype)
         x[:ts, :, 1:] = evidence[None] + self.noise_std * noise
         targets = torch.zeros(t_len, batch_size, 1, dtype=torch.long, device=dev)
         targets[ts:, :, 0] = 1 + choice

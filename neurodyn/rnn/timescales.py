@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from scipy.optimize import curve_fit
 
-from .._torch import make_generator
+from .._torch import make_generator, random_uniform
 from .._validation import check_array, check_finite, check_positive_int
 
 __all__ = [
@@ -255,14 +255,14 @@ def network_timescales(net: Any, n_trials: int = 10, n_timesteps: int = 10_000, 
     ----------
     Khajehabdollahi et al. (2024), ICLR, section 4.
     """
-    gen = make_generator(random_state, net.device_)
+    gen = make_generator(random_state)
     dev, dt_ = net.device_, net.dtype_
     if rate == "uniform":
-        p = torch.rand(n_trials, generator=gen, device=dev, dtype=dt_)
+        p = random_uniform((n_trials,), gen, dev, dt_)
     else:
         p = torch.full((n_trials,), float(rate), device=dev, dtype=dt_)
     total = burn_in + n_timesteps
-    x = (torch.rand(total, n_trials, generator=gen, device=dev, dtype=dt_) < p).to(dt_).unsqueeze(-1)
+    x = (random_uniform((total, n_trials), gen, dev, dt_) < p).to(dt_).unsqueeze(-1)
     was_training = net.training
     net.eval()
     states, _ = net(x)

@@ -270,7 +270,7 @@ def train_curriculum(net: nn.Module, task: Callable[..., Task] = NParity,
         raise ValueError(f"loss_reduction must be 'mean' or 'sum'; got {loss_reduction!r}")
     task_kwargs = dict(task_kwargs or {})
     dev = net.device_
-    gen = make_generator(random_state, dev)
+    gen = make_generator(random_state)
     opt = make_optimizer(net, optimizer, lr, momentum, nesterov)
     hist = CurriculumHistory(curriculum=curriculum)
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
@@ -381,7 +381,7 @@ def train_task(net: nn.Module, task: Task, n_steps: int = 1000, batch_size: int 
     """
     if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
         raise ValueError(f"n_steps must be a positive integer; got {n_steps!r}")
-    gen = make_generator(random_state, net.device_)
+    gen = make_generator(random_state)
     opt = make_optimizer(net, optimizer, lr, momentum, nesterov)
     losses, accs = [], []
     iterator = range(n_steps)

@@ -132,3 +132,30 @@ def test_state_switching_glm_cuda_equals_cpu():
                               device=dev, dtype="float64").fit(data.counts) for dev in ("cpu", "cuda")]
     assert fits[1].log_likelihood_ == pytest.approx(fits[0].log_likelihood_, rel=1e-6)
     np.testing.assert_allclose(fits[1].coupling_, fits[0].coupling_, rtol=1e-4, atol=1e-6)
+
+
+def test_seeded_initialisation_is_the_same_on_cuda_and_cpu():
+    from neurodyn.connectome import NonnegativeCP
+    from neurodyn.rnn import LeakyRNN
+
+    cpu = LeakyRNN(n_units=16, n_inputs=2, random_state=3, tau_init="paper", device="cpu", dtype="float64")
+    gpu = LeakyRNN(n_units=16, n_inputs=2, random_state=3, tau_init="paper", device="cuda", dtype="float64")
+    for (name, a), (_, b) in zip(cpu.state_dict().items(), gpu.state_dict().items(), strict=True):
+        np.testing.assert_array_equal(b.cpu().numpy(), a.numpy(), err_msg=name)
+    T = np.einsum("ir,jr,kr->ijk", *(rng.random((n, 2)) for n in (12, 9, 4)))
+    fits = [NonnegativeCP(n_components=2, max_iter=15, tol=0, random_state=1, device=dev,
+                          dtype="float64").fit(T) for dev in ("cpu", "cuda")]
+    for fa, fb in zip(fits[0].factors_, fits[1].factors_, strict=True):
+        np.testing.assert_allclose(fb, fa, rtol=1e-8, atol=1e-12)
+
+
+def test_fused_float32_rnn_on_cuda_matches_the_time_loop():
+    from neurodyn.rnn import LeakyRNN
+
+    net = LeakyRNN(n_units=500, n_inputs=1, nonlinearity="relu", random_state=0, device="cuda")
+    x = torch.as_tensor(rng.integers(0, 2, size=(100, 64, 1)), dtype=torch.float32, device="cuda")
+    with torch.no_grad():
+        fused, _ = net(x)
+        loop, _ = net.forward_loop(x)
+    scale = float(loop.abs().max())
+    assert float((fused - loop).abs().max()) <= 1e-5 * max(scale, 1.0)

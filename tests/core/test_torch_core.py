@@ -90,6 +90,23 @@ def test_generator_reproducible_from_int_and_numpy_generator():
     assert not torch.equal(torch.rand(5, generator=make_generator(7)), torch.rand(5, generator=g5))
 
 
+def test_random_draws_come_from_the_cpu_stream_and_move_to_the_target():
+    from neurodyn._torch import random_integers, random_normal, random_uniform
+
+    assert make_generator(7).device.type == "cpu"
+    ref = torch.Generator().manual_seed(7)
+    expected = [torch.rand((3, 4), generator=ref, dtype=torch.float64),
+                torch.randn((5,), generator=ref), torch.randint(2, 9, (6,), generator=ref)]
+    g = make_generator(7)
+    got = [random_uniform((3, 4), g, "cpu", torch.float64), random_normal((5,), g),
+           random_integers(2, 9, (6,), g, torch.device("cpu"))]
+    for e, o in zip(expected, got, strict=True):
+        assert o.dtype == e.dtype and o.device.type == "cpu"
+        assert torch.equal(o, e)
+    # a model moved to "meta" gets the same draws' shape and dtype without a meta generator
+    assert random_uniform((2,), make_generator(0), "meta", torch.float32).device.type == "meta"
+
+
 def test_random_state_validation():
     assert isinstance(check_random_state(None), np.random.Generator)
     assert seed_from_random_state(11) == 11
