@@ -139,6 +139,11 @@ def main() -> None:
     from neurodyn._torch import resolve_device
 
     dev = resolve_device(args.device)
+    rnn_flags = getattr(torch.backends.cudnn, "rnn", None)
+    if dev.type == "cuda" and rnn_flags is not None and hasattr(rnn_flags, "fp32_precision"):
+        # LeakyRNN runs cuDNN in full float32; give nn.RNN the same precision (PyTorch's default is TF32)
+        rnn_flags.fp32_precision = "ieee"
+        print("cuDNN RNN float32 precision: ieee (no TF32) for both LeakyRNN and nn.RNN")
     grid = [(256, 128, 100), (500, 128, 100)]
     if args.full:
         grid += [(128, 64, 50), (500, 256, 50), (500, 10, 2000)]

@@ -179,15 +179,19 @@ def _hals_sweeps(f: torch.Tensor, mttkrp: torch.Tensor, gram: torch.Tensor, n_in
 
     Column r <- max(0, f_r + (M_r - f G_r) / G_rr); columns with G_rr = 0 are
     left unchanged. The loop over columns is the method itself (Gauss-Seidel).
+    Three kernels per column (one fused multiply-subtract for the residual, one
+    scaled add, one clamp): on a GPU the sweep is bound by kernel launches, not by
+    arithmetic. A column with G_rr = 0 gets a zero step (its reciprocal is set to
+    0) and the clamp leaves it unchanged because the factors are non-negative.
     """
     diag = torch.diagonal(gram, dim1=1, dim2=2)
-    ok = diag > 0
-    safe = torch.where(ok, diag, torch.ones_like(diag))
+    inv = torch.where(diag > 0, 1.0 / torch.where(diag > 0, diag, torch.ones_like(diag)),
+                      torch.zeros_like(diag))[:, None, :]  # (S, 1, R)
     for _ in range(n_inner):
         for r in range(f.shape[2]):
-            resid = mttkrp[:, :, r] - torch.bmm(f, gram[:, :, r:r + 1]).squeeze(-1)
-            new = (f[:, :, r] + resid / safe[:, r:r + 1]).clamp_(min=0.0)
-            f[:, :, r] = torch.where(ok[:, r:r + 1], new, f[:, :, r])
+            col = f[:, :, r:r + 1]
+            resid = torch.baddbmm(mttkrp[:, :, r:r + 1], f, gram[:, :, r:r + 1], alpha=-1.0)
+            col.addcmul_(resid, inv[:, :, r:r + 1]).clamp_(min=0.0)
     return f
 
 

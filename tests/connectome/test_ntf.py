@@ -257,3 +257,26 @@ def test_pair_mask_closed_form_equals_dense_imputation():
     full_mask = np.broadcast_to(mask, x.shape)
     ref = np.linalg.norm((x - model)[full_mask]) / np.linalg.norm(x)
     assert abs(compact["errors"][0][-1] - ref) < 1e-10
+
+
+def test_hals_sweeps_match_the_column_formula_and_leave_zero_gram_columns():
+    import torch
+
+    from neurodyn.connectome.ntf import _hals_sweeps
+
+    rng = np.random.default_rng(5)
+    f = rng.random((2, 30, 4))
+    f[1, :, 2] = 0.0  # a dead column of the second restart: its Gram diagonal is 0
+    m = rng.normal(size=(2, 30, 4))
+    g = np.stack([a.T @ a for a in rng.random((2, 20, 4))])
+    g[1, 2, :] = g[1, :, 2] = 0.0
+    expected = f.copy()
+    for s in range(2):
+        for _ in range(2):
+            for r in range(4):
+                if g[s, r, r] > 0:
+                    step = (m[s, :, r] - expected[s] @ g[s, :, r]) / g[s, r, r]
+                    expected[s, :, r] = np.maximum(0.0, expected[s, :, r] + step)
+    got = _hals_sweeps(torch.as_tensor(f.copy()), torch.as_tensor(m), torch.as_tensor(g), 2).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(got[1, :, 2], 0.0)
