@@ -27,3 +27,20 @@ timeout 200 "$PY" benchmarks/gpu_timings.py 2>&1 | tee "$out/gpu_timings.txt"
 for b in connectome_ntf graph_features rnn_step; do
   echo "== $b (cuda)"; timeout 90 "$PY" "benchmarks/$b.py" --device cuda 2>&1 | tee "$out/$b.txt" | tail -12
 done
+echo "== NTF on CUDA: fixed cost vs per-iteration cost (size M)"
+timeout 60 "$PY" - <<'PY' 2>&1 | tee "$out/ntf_overhead.txt"
+import time
+import numpy as np
+import torch
+from neurodyn.connectome import NonnegativeCP
+x = np.random.default_rng(0).random((7140, 159, 10))
+for dt in ("float64", "float32"):
+    res = []
+    for it in (8, 88):
+        m = NonnegativeCP(10, max_iter=it, tol=0, device="cuda", dtype=dt, random_state=0)
+        m.fit(x); torch.cuda.synchronize()
+        t = time.perf_counter(); m.fit(x); torch.cuda.synchronize(); res.append(time.perf_counter() - t)
+    per = (res[1] - res[0]) / 80
+    print(f"NTF (7140, 159, 10) R=10 {dt} on cuda: fit with 8 iterations {res[0] * 1e3:.1f} ms = "
+          f"{res[0] * 1e3 - 8 * per * 1e3:.1f} ms fixed + {per * 1e3:.2f} ms per iteration")
+PY
