@@ -22,6 +22,11 @@ import numpy as np
 import torch
 
 
+def _sync(dev):
+    if str(dev).startswith("cuda"):
+        torch.cuda.synchronize()
+
+
 def _timeit(fn, repeats):
     fn()  # warm-up
     times = []
@@ -49,7 +54,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads for neurodyn, also passed as n_threads to the CPU Kendall counts "
                              "of W2 tau-a/tau-b (default: torch's default threads, 1 Kendall worker thread)")
+    parser.add_argument("--device", default="cpu",
+                        help="device of neurodyn's W1 crossnobis and W2 comparisons (default cpu; rsatoolbox "
+                             "always runs on the CPU)")
     args = parser.parse_args()
+    dev = args.device
     if args.threads:
         torch.set_num_threads(args.threads)
 
@@ -79,7 +88,8 @@ def main() -> None:
         blas = [(i.get("internal_api"), i.get("num_threads")) for i in threadpool_info()]
     except ImportError:  # pragma: no cover
         blas = "threadpoolctl not installed"
-    print(f"torch {torch.__version__}, torch threads {torch.get_num_threads()}, BLAS {blas}")
+    print(f"torch {torch.__version__}, torch threads {torch.get_num_threads()}, BLAS {blas}, "
+          f"neurodyn device {dev}")
     kendall_threads = args.threads or 1
     print(f"neurodyn: torch threads {torch.get_num_threads()}, CPU Kendall worker threads (W2 tau-a/tau-b) "
           f"{kendall_threads}")
@@ -101,7 +111,10 @@ def main() -> None:
         np.testing.assert_allclose(prec, prec_from_residuals(resid, method="shrinkage_diag"), rtol=1e-8)
         for label, noise in (("identity", None), ("shrinkage precision", prec)):
             def ours(noise=noise):
-                return compute_rdm(x, "crossnobis", conditions=cond, folds=run, noise=noise, device="cpu")
+                out = compute_rdm(x, "crossnobis", conditions=cond, folds=run, noise=noise, device=dev,
+                                  dtype="float64")
+                _sync(dev)
+                return out
 
             def theirs(noise=noise):
                 return np.vstack([calc_rdm(d, method="crossnobis", descriptor="cond", cv_descriptor="run",
@@ -119,7 +132,9 @@ def main() -> None:
         # the precision as diag - V V^T (Woodbury, V of width n_residuals < P)
         def ours_from_residuals():
             lam = noise_precision(resid, "shrinkage_diag", structured=True)
-            return compute_rdm(x, "crossnobis", conditions=cond, folds=run, noise=lam, device="cpu")
+            out = compute_rdm(x, "crossnobis", conditions=cond, folds=run, noise=lam, device=dev, dtype="float64")
+            _sync(dev)
+            return out
 
         def theirs_from_residuals():
             lam = prec_from_residuals(resid.copy(), method="shrinkage_diag")
@@ -141,7 +156,7 @@ def main() -> None:
         data = rng.random((n_m, 4186))
         for method in ("cosine", "corr", "spearman", "rho-a", "cosine_cov", "tau-a", "tau-b"):
             def ours(method=method):
-                return compare_rdms(models, data, method, device="cpu", n_threads=kendall_threads)
+                return compare_rdms(models, data, method, device=dev, dtype="float64", n_threads=kendall_threads)
 
             def theirs(method=method):
                 return compare(RDMs(models), RDMs(data), "kendall" if method == "tau-b" else method)
@@ -153,7 +168,7 @@ def main() -> None:
         binary = (rng.random((n_m, 4186)) > 0.5).astype(float)  # categorical models, e.g. animacy
 
         def ours_bin():
-            return compare_rdms(binary, data, "tau-a", device="cpu", n_threads=kendall_threads)
+            return compare_rdms(binary, data, "tau-a", device=dev, dtype="float64", n_threads=kendall_threads)
 
         def theirs_bin():
             return compare(RDMs(binary), RDMs(data), "tau-a")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -276,3 +277,23 @@ def numpy_blas_single_thread(n_mac: float, limit: float = 5e8):
     if not _BLAS_CONTROLLER:
         _BLAS_CONTROLLER.append(ThreadpoolController())
     return _BLAS_CONTROLLER[0].limit(limits=1, user_api="blas")
+
+
+def map_blas_workers(fn, items: Sequence, n_workers: int | None = None) -> list:
+    """``[fn(item) for item in items]`` on ``n_workers`` threads (default: torch's
+    thread count), each with a single-threaded numpy BLAS.
+
+    For many small independent products (per-subject Gram matrices of ~100 x 1000
+    blocks) one BLAS call per core beats multi-threaded BLAS inside each call,
+    which barely speeds up products that small (measured 1.5-1.7x on 2 cores).
+    ``fn`` must release the GIL in its heavy part (numpy's ``matmul`` does).
+    With one worker or one item it is a plain loop with BLAS left as it is.
+    """
+    items = list(items)
+    n = min(int(n_workers or torch.get_num_threads()), len(items))
+    if n <= 1:
+        return [fn(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with numpy_blas_single_thread(0.0), ThreadPoolExecutor(n) as pool:
+        return list(pool.map(fn, items))

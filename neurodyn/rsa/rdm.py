@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._torch import resolve_device, resolve_dtype, to_numpy, to_tensor
+from .._torch import map_blas_workers, resolve_device, resolve_dtype, to_numpy, to_tensor
 from .._validation import check_array, check_finite, check_in, check_labels
 
 __all__ = [
@@ -717,17 +717,17 @@ def _crossnobis_balanced(x, ci, fi, n_cond, n_folds, lam, remove_mean):
 
 
 def _crossnobis_balanced_blas(x, cond_idx, fold_idx, n_cond, n_folds, lam, remove_mean):
-    """Balanced crossnobis on the CPU in float64 with symmetric BLAS kernels.
+    """Balanced crossnobis on the CPU in float64.
 
     With fold means ``B_r`` (whitened by the Cholesky factor ``L`` of the precision,
     ``Lambda = L L^T``, so that ``B_r Lambda B_s^T = (B_r L)(B_s L)^T``) and their sum
     ``S``, the leave-one-fold-out kernel summed over folds is
     ``[S S^T - sum_r B_r B_r^T] / (R - 1)``: one triangular product per pattern row
-    (half the work of a general product) and ``R + 1`` rank-``P`` symmetric updates
-    (``syrk``) per subject. Returns None when ``Lambda`` is not positive definite
-    (the caller then uses the general path).
+    (half the work of a general product), then ``R + 1`` small Gram matrices per
+    subject, one subject per thread. Returns None when ``Lambda`` is not positive
+    definite (the caller then uses the general path).
     """
-    from scipy.linalg.blas import dsyrk, dtrmm
+    from scipy.linalg.blas import dtrmm
 
     n_sub, n_obs, n_ch = x.shape
     counts = np.bincount(cond_idx[fold_idx == 0], minlength=n_cond)
@@ -763,44 +763,41 @@ def _crossnobis_balanced_blas(x, cond_idx, fold_idx, n_cond, n_folds, lam, remov
     else:
         w = b
     iu = np.triu_indices(n_cond, 1)
-    out = np.empty((n_sub, iu[0].size))
-    total = w.sum(1)
-    for s in range(n_sub):
-        kern = dsyrk(1.0, total[s].T, trans=1)
-        for r in range(n_folds):
-            kern = dsyrk(-1.0, w[s, r].T, beta=1.0, c=kern, trans=1, overwrite_c=1)
-        diag = np.diagonal(kern)
-        out[s] = diag[iu[0]] + diag[iu[1]] - 2.0 * kern[iu]  # upper triangle of syrk's output
+    out = np.stack(map_blas_workers(lambda ws: _pair_values(_fold_kernel(ws), iu), w))
     out /= n_folds * (n_folds - 1) * n_ch
     return out
 
 
+def _fold_kernel(w: np.ndarray) -> np.ndarray:
+    """``S S^T - sum_r W_r W_r^T`` for one subject's fold means ``w`` (R, K, P)."""
+    total = w.sum(0)
+    return total @ total.T - np.matmul(w, w.transpose(0, 2, 1)).sum(0)
+
+
+def _pair_values(kern: np.ndarray, iu: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """``k_ii + k_jj - k_ij - k_ji`` for the condition pairs ``iu`` of a kernel."""
+    diag = np.diagonal(kern)
+    return diag[iu[0]] + diag[iu[1]] - kern[iu] - kern.T[iu]
+
+
 def _crossnobis_low_rank_blas(b: np.ndarray, lam: LowRankPrecision) -> np.ndarray:
     """Balanced crossnobis kernel with ``Lambda = diag(d) - V V^T`` (fold means ``b``,
-    shape (S, R, K, P)): ``B Lambda B^T = (B d^1/2)(B d^1/2)^T - (B V)(B V)^T``, each
-    part a sum of symmetric rank updates; the only dense product is ``B V``
-    (O(P m) per row instead of O(P^2)). One subject at a time, so that its whitened
-    fold means stay in cache."""
-    from scipy.linalg.blas import dsyrk
-
+    shape (S, R, K, P)): ``B Lambda B^T = (B d^1/2)(B d^1/2)^T - (B V)(B V)^T``; the
+    only dense product is ``B V`` (O(P m) per row instead of O(P^2)). One subject
+    per thread, so that its whitened fold means stay in cache."""
     n_sub, n_folds, n_cond, n_ch = b.shape
     root = np.sqrt(lam.diag)
     iu = np.triu_indices(n_cond, 1)
-    out = np.empty((n_sub, iu[0].size))
-    for s in range(n_sub):
+
+    def one(s):
         rs = root if lam.ndim == 2 else root[s]
         vs = lam.factor if lam.ndim == 2 else lam.factor[s]
-        w1 = b[s] * rs
-        kern = dsyrk(1.0, w1.sum(0).T, trans=1)
-        for r in range(n_folds):
-            kern = dsyrk(-1.0, w1[r].T, beta=1.0, c=kern, trans=1, overwrite_c=1)
+        kern = _fold_kernel(b[s] * rs)
         if vs.shape[1] > 0:
-            w2 = (b[s].reshape(-1, n_ch) @ vs).reshape(n_folds, n_cond, -1)
-            kern = dsyrk(-1.0, w2.sum(0).T, beta=1.0, c=kern, trans=1, overwrite_c=1)
-            for r in range(n_folds):
-                kern = dsyrk(1.0, w2[r].T, beta=1.0, c=kern, trans=1, overwrite_c=1)
-        diag = np.diagonal(kern)
-        out[s] = diag[iu[0]] + diag[iu[1]] - 2.0 * kern[iu]  # upper triangle of syrk's output
+            kern -= _fold_kernel((b[s].reshape(-1, n_ch) @ vs).reshape(n_folds, n_cond, -1))
+        return _pair_values(kern, iu)
+
+    out = np.stack(map_blas_workers(one, range(n_sub)))
     out /= n_folds * (n_folds - 1) * n_ch
     return out
 
