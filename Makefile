@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 TORCH_PIN ?= torch==2.13.0
 DEMO_OUT ?= neurodyn_demo
 
-.PHONY: demo test venv install install-dev bench calibrate lint clean
+.PHONY: demo test venv install install-dev bench bench-gpu calibrate lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,11 @@ test: install-dev
 
 bench: venv
 	$(PIP) install --quiet -e ".[bench,dev]"
-	@for f in benchmarks/*.py; do case $$f in *glm_calibration.py) continue;; esac; echo "== $$f"; $(PY) $$f || exit 1; done
+	@for f in benchmarks/*.py; do case $$f in *glm_calibration.py|*gpu_timings.py) continue;; esac; echo "== $$f"; $(PY) $$f || exit 1; done
+
+# on a machine with a CUDA GPU: parity tests, CPU-vs-CUDA timings, GPU runs of the benchmarks
+bench-gpu:
+	bash benchmarks/gpu_check.sh
 
 # the GLM acceptance figures of the spec (long: tens of minutes)
 calibrate: install-dev
