@@ -240,7 +240,7 @@ class TorchEstimatorMixin:
     Estimators store these parameters unchanged in ``__init__`` (scikit-learn
     contract) and call :meth:`_setup_torch` at the start of ``fit``; afterwards
     ``self.device_`` / ``self.dtype_`` hold the resolved values and
-    ``self._generator`` a freshly seeded generator.
+    ``self._generator`` a freshly seeded CPU generator (see :func:`make_generator`).
     """
 
     def _setup_torch(self) -> None:
@@ -270,6 +270,11 @@ def numpy_blas_single_thread(n_mac: float, limit: float = 5e8):
     """
     if n_mac > limit:
         return contextlib.nullcontext()
+    return _one_blas_thread()
+
+
+def _one_blas_thread():
+    """Context limiting numpy's BLAS to one thread (a no-op without threadpoolctl)."""
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:  # pragma: no cover - installed with scikit-learn
@@ -295,5 +300,5 @@ def map_blas_workers(fn, items: Sequence, n_workers: int | None = None) -> list:
         return [fn(item) for item in items]
     from concurrent.futures import ThreadPoolExecutor
 
-    with numpy_blas_single_thread(0.0), ThreadPoolExecutor(n) as pool:
+    with _one_blas_thread(), ThreadPoolExecutor(n) as pool:
         return list(pool.map(fn, items))

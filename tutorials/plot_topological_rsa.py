@@ -44,6 +44,7 @@ from neurodyn.rsa import (
     rank_transform,
 )
 from neurodyn.rsa.plotting import (
+    plot_accuracy_vs_noise,
     plot_confusion,
     plot_lu_heatmap,
     plot_model_comparison,
@@ -134,12 +135,8 @@ print("noise  " + "  ".join(f"{lab:>18}" for lab in settings))
 for level in levels:
     print(f"{level:>5}  " + "  ".join(f"{table[(level, lab)]:>18.3f}" for lab in settings))
 fig, ax = plt.subplots(figsize=(5.5, 3.5))
-for label in settings:
-    ax.plot(levels, [table[(level, label)] for level in levels], marker="o", label=label)
-ax.axhline(0.2, color="grey", ls=":", label="chance")
-ax.set_xlabel("noise SD (x SD of the rank-normalised entries)")
-ax.set_ylabel("LOSO accuracy")
-ax.legend(fontsize=7)
+plot_accuracy_vs_noise(levels, {label: [table[(level, label)] for level in levels] for label in settings},
+                       ax=ax, chance=0.2, xlabel="noise SD (x SD of the rank-normalised entries)")
 fig.tight_layout()
 fig.savefig(OUT / "rsa_alexnet_accuracy_vs_noise.png", dpi=110)
 plt.close(fig)

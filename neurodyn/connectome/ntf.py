@@ -190,8 +190,7 @@ def _hals_sweeps(f: torch.Tensor, mttkrp: torch.Tensor, gram: torch.Tensor, n_in
     0) and the clamp leaves it unchanged because the factors are non-negative.
     """
     diag = torch.diagonal(gram, dim1=1, dim2=2)
-    inv = torch.where(diag > 0, 1.0 / torch.where(diag > 0, diag, torch.ones_like(diag)),
-                      torch.zeros_like(diag))[:, None, :]  # (S, 1, R)
+    inv = torch.where(diag > 0, diag.reciprocal(), 0.0)[:, None, :]  # (S, 1, R)
     for _ in range(n_inner):
         for r in range(f.shape[2]):
             col = f[:, :, r:r + 1]

@@ -36,7 +36,7 @@ def run_demo(out_dir: Path, quick: bool = False, data_home: Path | None = None) 
         geotopological_transform,
         graph_geodesic_transform,
     )
-    from .plotting import plot_confusion, plot_lu_heatmap, plot_rdm_panels
+    from .plotting import plot_accuracy_vs_noise, plot_confusion, plot_lu_heatmap, plot_rdm_panels
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -72,12 +72,8 @@ def run_demo(out_dir: Path, quick: bool = False, data_home: Path | None = None) 
             if k == 0 and fam == "rdm":
                 fitted = est
     fig, ax = plt.subplots(figsize=(5, 4))
-    for fam in families:
-        ax.errorbar(noise_levels, acc[fam], yerr=None if quick else se[fam], marker="o", label=fam, capsize=2)
-    ax.axhline(1 / n_layers, color="k", ls="--", lw=0.8, label="chance")
-    ax.set_xlabel("noise level k (SD = k/10 x std of RDM entries)")
-    ax.set_ylabel("LOSO layer accuracy")
-    ax.legend(fontsize=8)
+    plot_accuracy_vs_noise(noise_levels, acc, ax=ax, errors=None if quick else se, chance=1 / n_layers,
+                           xlabel="noise level k (SD = k/10 x std of RDM entries)")
     fig.tight_layout()
     fig.savefig(out_dir / "rsa_accuracy_vs_noise.png", dpi=100)
     plt.close(fig)

@@ -9,7 +9,8 @@ import numpy as np
 
 from .rdm import rdm_to_matrix
 
-__all__ = ["plot_rdm", "plot_rdm_panels", "plot_model_comparison", "plot_lu_heatmap", "plot_confusion"]
+__all__ = ["plot_rdm", "plot_rdm_panels", "plot_model_comparison", "plot_lu_heatmap", "plot_confusion",
+           "plot_accuracy_vs_noise"]
 
 
 def _axes(ax):
@@ -110,4 +111,24 @@ def plot_confusion(confusion: Any, labels: Sequence[str] | None = None, ax=None)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    return ax
+
+
+def plot_accuracy_vs_noise(levels: Sequence[float], accuracy: Mapping[str, Sequence[float]], ax=None,
+                           errors: Mapping[str, Sequence[float]] | None = None, chance: float | None = None,
+                           xlabel: str = "noise level"):
+    """Identification accuracy against noise level, one line per RDM family or transform.
+
+    ``accuracy[label]`` holds one value per level; ``errors[label]`` (optional) the
+    error bars. ``chance`` draws a dashed reference line. Returns the Axes.
+    """
+    fig, ax = _axes(ax)
+    for label, acc in accuracy.items():
+        err = None if errors is None else errors.get(label)
+        ax.errorbar(levels, acc, yerr=err, marker="o", label=label, capsize=2)
+    if chance is not None:
+        ax.axhline(chance, color="k", ls="--", lw=0.8, label="chance")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("LOSO accuracy")
+    ax.legend(fontsize=7)
     return ax

@@ -153,3 +153,14 @@ def test_numpy_blas_single_thread_limits_only_small_products():
         assert blas_threads() == outer  # restored on exit
         with numpy_blas_single_thread(1e10):
             assert blas_threads() == outer  # large products keep their threads
+
+
+def test_map_blas_workers_keeps_the_order_and_computes_each_item():
+    from neurodyn._torch import map_blas_workers
+
+    mats = [np.random.default_rng(i).normal(size=(30, 40)) for i in range(7)]
+    got = map_blas_workers(lambda m: m @ m.T, mats, n_workers=3)
+    assert len(got) == 7
+    for m, g in zip(mats, got, strict=True):
+        np.testing.assert_allclose(g, m @ m.T, rtol=1e-12)
+    assert map_blas_workers(lambda i: i + 1, [], n_workers=2) == []

@@ -205,3 +205,23 @@ def test_rdm_noise_sweep_errors(kwargs, match):
     kwargs = {k: v for k, v in kwargs.items() if k != "rdms"}
     with pytest.raises(ValueError, match=match):
         rdm_noise_sweep(x, **kwargs)
+
+
+def test_plot_accuracy_vs_noise_draws_one_line_per_family_and_the_chance_level():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from neurodyn.rsa.plotting import plot_accuracy_vs_noise
+
+    levels = [0.0, 0.5, 1.0]
+    acc = {"rdm": [1.0, 0.8, 0.4], "topology": [1.0, 0.9, 0.7]}
+    ax = plot_accuracy_vs_noise(levels, acc, errors={"rdm": [0.0, 0.1, 0.1]}, chance=0.2)
+    series = {c.get_label(): c.lines[0] for c in ax.containers}  # errorbar containers: data line first
+    assert sorted(series) == ["rdm", "topology"]
+    for label, values in acc.items():
+        np.testing.assert_array_equal(series[label].get_xdata(), levels)
+        np.testing.assert_array_equal(series[label].get_ydata(), values)
+    assert ax.containers[0].has_yerr and not ax.containers[1].has_yerr
+    chance = [line for line in ax.get_lines() if line.get_label() == "chance"]
+    np.testing.assert_array_equal(chance[0].get_ydata(), [0.2, 0.2])
+    assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == ["chance", "rdm", "topology"]
