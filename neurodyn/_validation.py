@@ -11,10 +11,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import os
+import warnings
+
 import numpy as np
 
 __all__ = [
+    "LayoutWarning",
     "check_array",
+    "check_scalar",
+    "check_probability",
+    "check_float_range",
+    "check_positive_definite",
+    "check_allocation",
+    "warn_if_transposed",
     "check_finite",
     "check_timeseries",
     "check_recordings",
@@ -56,6 +66,17 @@ def check_array(x: Any, name: str, ndim: int | Sequence[int] | None = None,
     """
     if x is None:
         raise TypeError(f"{name} must be an array; got None")
+    kind = getattr(getattr(x, "dtype", None), "kind", None)
+    if kind is None and not isinstance(x, (str, bytes)):
+        try:
+            kind = np.asarray(x).dtype.kind
+        except (TypeError, ValueError):
+            kind = None
+    if kind == "c":
+        raise TypeError(f"{name} must be real-valued; got a complex array (take .real or np.abs "
+                        f"explicitly if that is what you mean)")
+    if kind in ("U", "S") or isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be a numeric array; got strings")
     try:
         arr = np.asarray(x, dtype=dtype) if dtype is not None else np.asarray(x)
     except (TypeError, ValueError) as exc:
@@ -103,7 +124,7 @@ def zero_variance_channels(x: np.ndarray, time_axis: int = 0) -> np.ndarray:
 def check_timeseries(x: Any, name: str = "X", *, ndim: int | Sequence[int] = 2,
                      min_timepoints: int = 2, time_axis: int = 0,
                      allow_constant: bool = False, allow_nan: bool = False,
-                     dims: str | None = None) -> np.ndarray:
+                     dims: str | None = None, warn_transposed: bool = False) -> np.ndarray:
     """Validate a time-series array.
 
     Parameters
@@ -120,6 +141,9 @@ def check_timeseries(x: Any, name: str = "X", *, ndim: int | Sequence[int] = 2,
         When False, zero-variance channels raise an error listing their indices.
     allow_nan : bool
         When True, NaN is allowed (e.g. missing neurons); Inf never is.
+    warn_transposed : bool
+        Issue a :class:`LayoutWarning` when there are fewer timepoints than units
+        (the array is probably transposed).
 
     Returns
     -------
@@ -134,6 +158,9 @@ def check_timeseries(x: Any, name: str = "X", *, ndim: int | Sequence[int] = 2,
             f"{name} is too short: needs at least {min_timepoints} timepoints along axis "
             f"{time_axis}; got {n_time} (shape {_shape_str(arr.shape)})"
         )
+    if warn_transposed and arr.ndim >= 2:
+        warn_if_transposed(arr, name, time_axis=time_axis,
+                           unit_axis=-1 if time_axis != arr.ndim - 1 else 0, stacklevel=4)
     if allow_nan:
         if np.isinf(arr).any():
             raise ValueError(f"{name} must not contain Inf; got {int(np.isinf(arr).sum())} Inf values")
@@ -151,7 +178,8 @@ def check_timeseries(x: Any, name: str = "X", *, ndim: int | Sequence[int] = 2,
 
 def check_recordings(recordings: Any, name: str = "X", *, min_timepoints: int = 2,
                      same_length: bool = False, allow_constant: bool = False,
-                     allow_nan: bool = False, time_axis: int = 0) -> list[np.ndarray]:
+                     allow_nan: bool = False, time_axis: int = 0,
+                     warn_transposed: bool = False) -> list[np.ndarray]:
     """Validate a list of 2-D recordings (or a 3-D array, split along axis 0).
 
     Recordings may differ in length unless ``same_length``; they must agree in
@@ -175,7 +203,7 @@ def check_recordings(recordings: Any, name: str = "X", *, min_timepoints: int = 
         raise ValueError(f"{name} is empty; expected at least one recording")
     out = [check_timeseries(r, f"{name}[{i}]", min_timepoints=min_timepoints,
                             allow_constant=allow_constant, allow_nan=allow_nan,
-                            time_axis=time_axis)
+                            time_axis=time_axis, warn_transposed=warn_transposed)
            for i, r in enumerate(recordings)]
     unit_axis = 1 if time_axis == 0 else 0
     n_units = {r.shape[unit_axis] for r in out}
@@ -282,3 +310,143 @@ def check_in(value: Any, name: str, options: Sequence[Any]) -> Any:
     if value not in options:
         raise ValueError(f"{name} must be one of {list(options)}; got {value!r}")
     return value
+
+
+class LayoutWarning(UserWarning):
+    """An array's shape suggests it may be in the wrong layout (e.g. transposed)."""
+
+
+def warn_if_transposed(arr: np.ndarray, name: str, *, time_axis: int = 0,
+                       unit_axis: int = 1, stacklevel: int = 3) -> None:
+    """Warn when a time series has fewer time points than units.
+
+    neurodyn's layout is ``(n_timepoints, n_units)`` (one recording) and
+    ``(n_recordings, n_timepoints, n_units)`` (a stack). A recording with fewer
+    time points than units is legal but is usually a transposed array.
+    """
+    n_time, n_units = arr.shape[time_axis], arr.shape[unit_axis]
+    if n_time < n_units:
+        warnings.warn(
+            f"{name} has {n_time} timepoints and {n_units} units; neurodyn expects "
+            f"(n_timepoints, n_units) -- is it transposed? (pass X.T if so)",
+            LayoutWarning, stacklevel=stacklevel)
+
+
+def check_scalar(value: Any, name: str, *, low: float | None = None, high: float | None = None,
+                 low_inclusive: bool = True, high_inclusive: bool = True,
+                 integer: bool = False, allow_none: bool = False) -> Any:
+    """Validate a real (or integer) scalar parameter inside ``[low, high]``.
+
+    NaN and Inf are refused (unless Inf is a bound that is included); booleans
+    are refused as numbers. Returns a Python ``float`` (or ``int``).
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        kind = "an integer" if integer else "a real number"
+        raise TypeError(f"{name} must be {kind}; got {value!r} ({type(value).__name__})")
+    if integer:
+        if not isinstance(value, (int, np.integer)):
+            if float(value).is_integer():
+                value = int(value)
+            else:
+                raise TypeError(f"{name} must be an integer; got {value!r}")
+        value = int(value)
+    else:
+        value = float(value)
+        if np.isnan(value):
+            raise ValueError(f"{name} must be a number; got NaN")
+    lo_ok = low is None or (value >= low if low_inclusive else value > low)
+    hi_ok = high is None or (value <= high if high_inclusive else value < high)
+    if not (lo_ok and hi_ok) or (not integer and np.isinf(value)
+                                  and not (high is not None and np.isinf(high) and high_inclusive and value > 0)):
+        lo = "(-inf" if low is None else ("[" if low_inclusive else "(") + f"{low:g}"
+        hi = "inf)" if high is None else f"{high:g}" + ("]" if high_inclusive else ")")
+        raise ValueError(f"{name} must be in {lo}, {hi}; got {value!r}")
+    return value
+
+
+def check_probability(value: Any, name: str, *, allow_zero: bool = True,
+                      allow_one: bool = True) -> float:
+    """Validate a probability in [0, 1] (open at either end on request)."""
+    return check_scalar(value, name, low=0.0, high=1.0, low_inclusive=allow_zero,
+                        high_inclusive=allow_one)
+
+
+def check_float_range(arr: np.ndarray, name: str, dtype: Any) -> None:
+    """Refuse values that overflow ``dtype`` (finite here, Inf after the cast).
+
+    Call this on the float64 input before casting to float32 (or after the cast
+    with the original): a value that is finite in float64 but beyond float32's
+    range would silently become Inf.
+    """
+    dt = np.dtype(str(dtype).replace("torch.", ""))
+    if dt.kind != "f" or dt.itemsize >= 8 or arr.size == 0:
+        return
+    biggest = float(np.max(np.abs(arr)))
+    limit = float(np.finfo(dt).max)
+    if biggest > limit:
+        raise ValueError(f"{name} has values up to {biggest:.3g}, beyond the range of {dt} "
+                         f"({limit:.3g}); rescale the data or use dtype='float64'")
+
+
+def check_positive_definite(m: Any, name: str, *, allow_batch: bool = False,
+                            rtol: float = 1e-10) -> np.ndarray:
+    """Validate a symmetric positive-definite matrix (or batch of them).
+
+    The matrix must be symmetric (relative tolerance 1e-8 of its largest entry)
+    and its smallest eigenvalue must exceed ``rtol`` times its largest.
+    """
+    arr = check_square_matrix(m, name, allow_batch=allow_batch)
+    scale = float(np.max(np.abs(arr))) or 1.0
+    check_symmetric(arr, name, atol=1e-8 * scale, allow_batch=allow_batch)
+    sym = 0.5 * (arr + np.swapaxes(arr, -1, -2))
+    eig = np.linalg.eigvalsh(sym)
+    lo, hi = eig[..., 0], eig[..., -1]
+    bad = lo <= rtol * np.maximum(hi, 0)
+    if np.any(bad):
+        where = "" if arr.ndim == 2 else f" (matrix {int(np.flatnonzero(np.ravel(bad))[0])})"
+        raise ValueError(f"{name} must be positive definite; smallest eigenvalue "
+                         f"{float(np.min(lo)):.3g}, largest {float(np.max(hi)):.3g}{where}")
+    return arr
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to this process (MemAvailable on Linux), or None."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_allocation(n_elements: float, name: str, *, itemsize: int = 8,
+                     what: str = "array", fraction: float = 0.8) -> None:
+    """Refuse, before allocating, an array larger than the memory this machine has free.
+
+    Parameters
+    ----------
+    n_elements : float
+        Number of elements the operation would allocate (computed in float, so
+        it cannot overflow).
+    name : str
+        The argument(s) whose values lead to that size, for the message.
+    itemsize : int
+        Bytes per element.
+    fraction : float
+        Share of the available memory allowed.
+    """
+    need = float(n_elements) * itemsize
+    avail = _available_memory()
+    if avail is None:
+        return
+    if need > fraction * avail:
+        raise MemoryError(
+            f"{name} would need {need / 2**30:.3g} GiB for the {what}, more than the "
+            f"{avail / 2**30:.3g} GiB of memory available; choose a smaller size")

@@ -143,3 +143,76 @@ def test_scalar_params():
         check_positive_int(2.5, "n_components")
     with pytest.raises(ValueError, match=r"method must be one of \['a', 'b'\]; got 'c'"):
         check_in("c", "method", ["a", "b"])
+
+
+# --- checks added for the bad-input sweep (issue: no silent wrong answers) ---
+
+import warnings as _warnings
+
+from neurodyn._validation import (
+    LayoutWarning,
+    check_allocation,
+    check_float_range,
+    check_positive_definite,
+    check_probability,
+    check_scalar,
+)
+
+
+def test_check_array_refuses_complex_and_strings():
+    with pytest.raises(TypeError, match="X must be real-valued; got a complex"):
+        check_array(np.ones((3, 2)) + 1j, "X")
+    with pytest.raises(TypeError, match="X must be a numeric array; got strings"):
+        check_array(np.array(["a", "b"]), "X")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -1.0, 2.0, True, "0.5", None])
+def test_check_probability_refuses(bad):
+    with pytest.raises((TypeError, ValueError), match="p_keep"):
+        check_probability(bad, "p_keep")
+
+
+def test_check_scalar_bounds_and_integers():
+    assert check_scalar(3.0, "n", low=1, integer=True) == 3
+    with pytest.raises(TypeError, match="n must be an integer; got 2.5"):
+        check_scalar(2.5, "n", integer=True)
+    with pytest.raises(ValueError, match=r"sigma must be in \(0, 10\]; got 0.0"):
+        check_scalar(0.0, "sigma", low=0, low_inclusive=False, high=10)
+    assert check_scalar(np.inf, "tol", low=0, high=np.inf) == np.inf
+
+
+def test_check_float_range_float32_overflow():
+    check_float_range(np.array([1e30]), "X", "float32")       # fits
+    check_float_range(np.array([1e300]), "X", "float64")      # float64 is the source
+    with pytest.raises(ValueError, match="X has values up to 1e\\+39, beyond the range of float32"):
+        check_float_range(np.array([1.0, -1e39]), "X", "float32")
+
+
+def test_check_positive_definite():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(5, 5))
+    spd = a @ a.T + 5 * np.eye(5)
+    np.testing.assert_array_equal(check_positive_definite(spd, "noise"), spd)
+    with pytest.raises(ValueError, match="noise must be positive definite; smallest eigenvalue -1"):
+        check_positive_definite(-np.eye(3), "noise")
+    low_rank = a[:, :2] @ a[:, :2].T
+    with pytest.raises(ValueError, match="noise must be positive definite"):
+        check_positive_definite(low_rank, "noise")
+    with pytest.raises(ValueError, match="noise must be symmetric"):
+        check_positive_definite(spd + np.triu(np.ones((5, 5)), 1), "noise")
+
+
+def test_check_allocation_refuses_before_allocating():
+    check_allocation(1e3, "n")
+    with pytest.raises(MemoryError, match=r"bin_width would need .* GiB for the binned counts"):
+        check_allocation(1e15, "bin_width", what="binned counts")
+
+
+def test_transposed_timeseries_warns_only_when_asked():
+    x = np.random.default_rng(1).normal(size=(5, 20))
+    with pytest.warns(LayoutWarning, match=r"X has 5 timepoints and 20 units.*transposed"):
+        check_timeseries(x, "X", warn_transposed=True)
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("error")
+        check_timeseries(x, "X")
+        check_timeseries(x.T, "X", warn_transposed=True)
