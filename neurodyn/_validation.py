@@ -8,11 +8,10 @@ the caller's array: arrays are returned as (possibly new) numpy arrays.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import os
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

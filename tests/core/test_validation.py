@@ -1,14 +1,22 @@
 """Tests for neurodyn._validation: every bad-input message names the argument."""
 
+import warnings as _warnings
+
 import numpy as np
 import pytest
 
 from neurodyn._validation import (
+    LayoutWarning,
+    check_allocation,
     check_array,
+    check_float_range,
     check_in,
     check_labels,
+    check_positive_definite,
     check_positive_int,
+    check_probability,
     check_recordings,
+    check_scalar,
     check_spike_counts,
     check_square_matrix,
     check_symmetric,
@@ -147,16 +155,6 @@ def test_scalar_params():
 
 # --- checks added for the bad-input sweep (issue: no silent wrong answers) ---
 
-import warnings as _warnings
-
-from neurodyn._validation import (
-    LayoutWarning,
-    check_allocation,
-    check_float_range,
-    check_positive_definite,
-    check_probability,
-    check_scalar,
-)
 
 
 def test_check_array_refuses_complex_and_strings():
