@@ -14,9 +14,140 @@ log semiring (``O(log T)`` depth), for accelerators.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from .._validation import check_array, check_in, check_positive_int
+
 __all__ = ["forward_backward", "forward_backward_scan", "viterbi", "log_marginal_likelihood"]
+
+# rows of the transition matrix and the initial distribution must sum to one within this
+_STOCHASTIC_ATOL = 1e-5
+
+
+def _as_tensor(x, name, ndim, dims, dtype=None, device=None):
+    """A real floating tensor from a tensor or array-like; complex, strings and objects refused."""
+    if isinstance(x, torch.Tensor):
+        if x.is_complex():
+            raise TypeError(f"{name} must be real-valued; got a complex tensor")
+        if x.dim() != ndim:
+            raise ValueError(f"{name} must be {ndim}-D {dims}; got shape {tuple(x.shape)}")
+        if x.numel() == 0:
+            raise ValueError(f"{name} is empty; got shape {tuple(x.shape)}")
+        t = x.detach()
+        if not t.is_floating_point():
+            t = t.to(torch.float64)
+    else:
+        arr = check_array(x, name, ndim=ndim, dims=dims, dtype=None)
+        t = torch.as_tensor(np.asarray(arr, dtype=np.float64))
+    if dtype is not None or device is not None:
+        t = t.to(device=device if device is not None else t.device,
+                 dtype=dtype if dtype is not None else t.dtype)
+    return t
+
+
+def _first_index(bad):
+    return tuple(int(i) for i in torch.nonzero(bad)[0].tolist())
+
+
+def _check_log_probabilities(t, name, axis_name):
+    """Log-probabilities that normalise along the last axis: no NaN, no +Inf, logsumexp = 0."""
+    bad = torch.isnan(t) | (t == float("inf"))
+    if bool(bad.any()):
+        raise ValueError(f"{name} must hold log-probabilities (finite or -inf); got NaN or +Inf "
+                         f"at index {_first_index(bad)}")
+    total = torch.exp(torch.logsumexp(t.to(torch.float64), dim=-1))
+    worst = (total - 1.0).abs()
+    if bool((worst > _STOCHASTIC_ATOL).any()):
+        idx = int(torch.argmax(worst.reshape(-1)))
+        where = f" (row {idx})" if t.dim() == 2 else ""
+        raise ValueError(f"{name} must be the logarithm of probabilities summing to one over "
+                         f"{axis_name} (tolerance {_STOCHASTIC_ATOL:g}); the sum is "
+                         f"{float(total.reshape(-1)[idx]):.6g}{where}")
+
+
+def _check_hmm_inputs(log_emission, log_transition, log_initial, mask):
+    """Validate and convert the inputs of the public HMM functions.
+
+    Returns the tensors (on the emission's device and dtype), the mask and whether
+    the emission came as a non-tensor (so results go back as numpy arrays).
+    """
+    as_numpy = not isinstance(log_emission, torch.Tensor)
+    em = _as_tensor(log_emission, "log_emission", 3, "(n_trials, n_timepoints, n_states) "
+                    "(for one trial pass log_emission[None])")
+    n_trials, n_time, n_states = em.shape
+    dtype, device = em.dtype, em.device
+    if dtype not in (torch.float32, torch.float64):
+        em = em.to(torch.float64)
+        dtype = torch.float64
+    A = _as_tensor(log_transition, "log_transition", 2, "(n_states, n_states)", dtype, device)
+    if tuple(A.shape) != (n_states, n_states):
+        raise ValueError(f"log_transition must have shape ({n_states}, {n_states}) to match the "
+                         f"{n_states} states of log_emission; got {tuple(A.shape)}")
+    pi = _as_tensor(log_initial, "log_initial", 1, "(n_states,)", dtype, device)
+    if tuple(pi.shape) != (n_states,):
+        raise ValueError(f"log_initial must have shape ({n_states},) to match the {n_states} "
+                         f"states of log_emission; got {tuple(pi.shape)}")
+    _check_log_probabilities(A, "log_transition", "each row (next states)")
+    _check_log_probabilities(pi, "log_initial", "states")
+    if mask is None:
+        mask = torch.ones(n_trials, n_time, dtype=torch.bool, device=device)
+    else:
+        if isinstance(mask, torch.Tensor):
+            m = mask.detach()
+        else:
+            m = torch.as_tensor(check_array(mask, "mask", ndim=2, dims="(n_trials, n_timepoints)",
+                                            dtype=None))
+        if tuple(m.shape) != (n_trials, n_time):
+            raise ValueError(f"mask must have shape ({n_trials}, {n_time}) like the first two axes "
+                             f"of log_emission; got {tuple(m.shape)}")
+        if m.dtype != torch.bool:
+            if m.is_complex() or bool(((m != 0) & (m != 1)).any()):
+                raise ValueError("mask must be boolean (True on valid bins); got values other "
+                                 "than 0 and 1")
+            m = m != 0
+        m = m.to(device)
+        if not bool(m[:, 0].all()):
+            raise ValueError(f"mask: every trial needs at least one valid bin, and valid bins "
+                             f"come first; trial {int(torch.nonzero(~m[:, 0])[0])} starts with an "
+                             f"invalid bin")
+        if n_time > 1 and bool((m[:, 1:] & ~m[:, :-1]).any()):
+            b = int(torch.nonzero((m[:, 1:] & ~m[:, :-1]).any(1))[0])
+            raise ValueError(f"mask must mark each trial's valid bins first and its padding "
+                             f"after them; trial {b} has a valid bin after an invalid one")
+        mask = m
+    bad = torch.isnan(em) | (em == float("inf"))
+    padded = not bool(mask.all())
+    if padded:  # padding may hold anything: it is never read
+        bad = bad & mask[..., None]
+    if bool(bad.any()):
+        n_bad = int(bad.sum())
+        raise ValueError(f"log_emission must hold log-likelihoods (finite or -inf); got {n_bad} "
+                         f"NaN or +Inf values (first at index {_first_index(bad)})")
+    impossible = (em == float("-inf")).all(-1) & mask
+    if bool(impossible.any()):
+        b, t = _first_index(impossible)
+        raise ValueError(f"log_emission is -inf for every state at trial {b}, time index {t}: "
+                         f"the observation is impossible under every state")
+    if padded:
+        em = torch.where(mask[..., None], em, torch.zeros((), dtype=dtype, device=device))
+    return em, A, pi, mask, as_numpy
+
+
+def _check_possible(log_lik, what):
+    """Posteriors and paths are undefined when the data have probability zero."""
+    impossible = torch.isneginf(log_lik)
+    if bool(impossible.any()):
+        b = int(torch.nonzero(impossible)[0])
+        raise ValueError(f"the observations of trial {b} have probability zero under the given "
+                         f"log_emission, log_transition and log_initial (log-likelihood -inf), so "
+                         f"{what} undefined")
+
+
+def _to_output(values, as_numpy):
+    if not as_numpy:
+        return values
+    return tuple(v.detach().cpu().numpy() for v in values)
 
 
 def _default_mask(log_emission, mask):
@@ -115,12 +246,17 @@ def forward_backward(log_emission, log_transition, log_initial, mask=None, time_
 
     Parameters
     ----------
-    log_emission : Tensor (B, T, S)
-    log_transition : Tensor (S, S)
-        ``log A[i, j] = log p(z_t = j | z_{t-1} = i)``.
-    log_initial : Tensor (S,)
-    mask : bool Tensor (B, T) or None
-        True on valid bins; valid bins first, padding at the end of a trial.
+    log_emission : Tensor or array (B, T, S)
+        Per-bin log-likelihood of each state: finite or ``-inf`` (an impossible
+        state), never NaN or ``+inf``, and not ``-inf`` for every state of a valid bin.
+    log_transition : Tensor or array (S, S)
+        ``log A[i, j] = log p(z_t = j | z_{t-1} = i)``; every row of ``A`` sums to one
+        (within 1e-5).
+    log_initial : Tensor or array (S,)
+        Log initial probabilities, summing to one (within 1e-5).
+    mask : bool Tensor or array (B, T), or None
+        True on valid bins; valid bins first (at least one per trial), padding at
+        the end of a trial.
     time_chunk : int
         Time steps whose pairwise posteriors are formed at once when the expected
         transition counts are summed (memory ``B * time_chunk * S^2``).
@@ -128,6 +264,9 @@ def forward_backward(log_emission, log_transition, log_initial, mask=None, time_
 
     Returns
     -------
+    Tensors for tensor input, numpy arrays for numpy (array-like) input; they are
+    computed in the emission's dtype (float32 or float64; other inputs become float64).
+
     log_likelihood : Tensor (B,)
         ``log p(x_{0:T_b})`` per trial.
     posterior : Tensor (B, T, S)
@@ -141,10 +280,19 @@ def forward_backward(log_emission, log_transition, log_initial, mask=None, time_
     L. R. Rabiner. A tutorial on hidden Markov models and selected applications
     in speech recognition. Proc. IEEE 77(2), 257-286 (1989).
     """
+    time_chunk = check_positive_int(time_chunk, "time_chunk")
+    check_in(method, "method", ("auto", "log"))
+    em, A, pi, mask, as_numpy = _check_hmm_inputs(log_emission, log_transition, log_initial, mask)
+    out = _forward_backward(em, A, pi, mask, time_chunk, method)
+    _check_possible(out[0], "the posteriors are")
+    return _to_output(out, as_numpy)
+
+
+def _forward_backward(log_emission, log_transition, log_initial, mask=None, time_chunk=1024,
+                      method="auto"):
+    """:func:`forward_backward` without input checks (inputs already validated tensors)."""
     if method == "log":
         return _forward_backward_log(log_emission, log_transition, log_initial, mask, time_chunk)
-    if method != "auto":
-        raise ValueError(f"method must be 'auto' or 'log'; got {method!r}")
     mask = _default_mask(log_emission, mask)
     n_trials, n_time, n_states = log_emission.shape
     shift = log_emission.amax(-1, keepdim=True)
@@ -200,8 +348,17 @@ def forward_backward(log_emission, log_transition, log_initial, mask=None, time_
 def log_marginal_likelihood(log_emission, log_transition, log_initial, mask=None):
     """Forward algorithm only: ``log p(x)`` per trial, shape (B,).
 
-    Scaled recursion with a ``logsumexp`` fallback, as in :func:`forward_backward`.
+    Scaled recursion with a ``logsumexp`` fallback, as in :func:`forward_backward`;
+    the inputs are checked and converted as there (numpy in, numpy out). A trial
+    that has probability zero under the model (possible only with ``-inf``
+    entries) gets ``-inf``.
     """
+    em, A, pi, mask, as_numpy = _check_hmm_inputs(log_emission, log_transition, log_initial, mask)
+    return _to_output((_log_marginal_likelihood(em, A, pi, mask),), as_numpy)[0]
+
+
+def _log_marginal_likelihood(log_emission, log_transition, log_initial, mask=None):
+    """:func:`log_marginal_likelihood` without input checks."""
     mask = _default_mask(log_emission, mask)
     shift = log_emission.amax(-1, keepdim=True)
     emission = torch.exp(log_emission - shift)
@@ -231,13 +388,28 @@ def log_marginal_likelihood(log_emission, log_transition, log_initial, mask=None
 def viterbi(log_emission, log_transition, log_initial, mask=None):
     """Most probable state path per trial (max-product in log space).
 
+    Parameters
+    ----------
+    log_emission, log_transition, log_initial, mask
+        As in :func:`forward_backward` (checked the same way).
+
     Returns
     -------
     path : LongTensor (B, T)
         Decoded states; ``-1`` on padded bins.
     log_prob : Tensor (B,)
         Joint log-probability of the decoded path and the data.
+
+    Numpy arrays are returned for numpy (array-like) input.
     """
+    em, A, pi, mask, as_numpy = _check_hmm_inputs(log_emission, log_transition, log_initial, mask)
+    out = _viterbi(em, A, pi, mask)
+    _check_possible(out[1], "the most probable path is")
+    return _to_output(out, as_numpy)
+
+
+def _viterbi(log_emission, log_transition, log_initial, mask=None):
+    """:func:`viterbi` without input checks."""
     mask = _default_mask(log_emission, mask)
     n_trials, n_time, n_states = log_emission.shape
     score = log_initial[None, :] + log_emission[:, 0]
@@ -278,6 +450,8 @@ def _prefix_scan(elems):
 def forward_backward_scan(log_emission, log_transition, log_initial, mask=None):
     """Same outputs as :func:`forward_backward`, by parallel associative scans over time.
 
+    Inputs are checked and converted as in :func:`forward_backward`.
+
     Forward messages are prefix products of the per-step matrices
     ``M_t[i, j] = log A[i, j] + log e_t(j)`` in the log semiring (identity on padded
     bins), backward messages the suffix products. Work is ``O(T log T S^3)``,
@@ -288,6 +462,14 @@ def forward_backward_scan(log_emission, log_transition, log_initial, mask=None):
     S. Sarkka, A. F. Garcia-Fernandez. Temporal parallelization of Bayesian
     smoothers. IEEE Trans. Automatic Control 66(1), 299-306 (2021).
     """
+    em, A, pi, mask, as_numpy = _check_hmm_inputs(log_emission, log_transition, log_initial, mask)
+    out = _forward_backward_scan(em, A, pi, mask)
+    _check_possible(out[0], "the posteriors are")
+    return _to_output(out, as_numpy)
+
+
+def _forward_backward_scan(log_emission, log_transition, log_initial, mask=None):
+    """:func:`forward_backward_scan` without input checks."""
     mask = _default_mask(log_emission, mask)
     n_trials, n_time, n_states = log_emission.shape
     dtype, device = log_emission.dtype, log_emission.device

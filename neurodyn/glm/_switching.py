@@ -28,7 +28,7 @@ from ._emission import (
     subset_glm_grad,
     subset_glm_value_and_grad,
 )
-from ._hmm import forward_backward, forward_backward_scan, log_marginal_likelihood, viterbi
+from ._hmm import _forward_backward, _forward_backward_scan, _log_marginal_likelihood, _viterbi
 from ._poisson_glm import bits_per_spike, fit_glm_parameters
 from ._spike_slab import (
     class_log_evidence,
@@ -352,7 +352,7 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         return out
 
     def _e_step(self, log_em, params, mask):
-        fb = forward_backward_scan if self.scan else forward_backward
+        fb = _forward_backward_scan if self.scan else _forward_backward
         return fb(log_em, params["logA"], params["logpi"], mask)
 
     # ------------------------------------------------------------------ priors
@@ -616,7 +616,7 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         self.n_features_in_ = n_neurons
         self._export(n_neurons)
         log_em = self._log_emission(batch, params, mode="hard")
-        self.log_likelihood_ = float(log_marginal_likelihood(
+        self.log_likelihood_ = float(_log_marginal_likelihood(
             log_em, params["logA"], params["logpi"], batch.mask).sum())
         return self
 
@@ -735,32 +735,32 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         for trials of different lengths.
         """
         batch, log_em = self._hard_emission(X)
-        path, _ = viterbi(log_em, self._params["logA"], self._params["logpi"], batch.mask)
+        path, _ = _viterbi(log_em, self._params["logA"], self._params["logpi"], batch.mask)
         return self._unpad(self._numpy(path), batch, X)
 
     def predict_proba(self, X):
         """Posterior state probabilities ``p(z_t | x)`` per bin, shape (..., n_timepoints, n_states)."""
         batch, log_em = self._hard_emission(X)
-        _, gamma, _ = forward_backward(log_em, self._params["logA"], self._params["logpi"],
+        _, gamma, _ = _forward_backward(log_em, self._params["logA"], self._params["logpi"],
                                        batch.mask)
         return self._unpad(self._numpy(gamma), batch, X)
 
     def log_likelihood(self, X):
         """Marginal log-likelihood ``log p(x)`` (nats), summed over trials (forward algorithm)."""
         batch, log_em = self._hard_emission(X)
-        return float(log_marginal_likelihood(log_em, self._params["logA"],
+        return float(_log_marginal_likelihood(log_em, self._params["logA"],
                                              self._params["logpi"], batch.mask).sum())
 
     def score(self, X, y=None):
         """Held-out marginal log-likelihood per bin per neuron (nats)."""
         batch, log_em = self._hard_emission(X)
-        ll = log_marginal_likelihood(log_em, self._params["logA"], self._params["logpi"], batch.mask)
+        ll = _log_marginal_likelihood(log_em, self._params["logA"], self._params["logpi"], batch.mask)
         return float(ll.sum()) / (batch.n_bins * self.n_features_in_)
 
     def bits_per_spike(self, X):
         """Marginal log-likelihood gain over a homogeneous Poisson model (training rates), bits/spike."""
         batch, log_em = self._hard_emission(X)
-        ll = float(log_marginal_likelihood(log_em, self._params["logA"], self._params["logpi"],
+        ll = float(_log_marginal_likelihood(log_em, self._params["logA"], self._params["logpi"],
                                            batch.mask).sum())
         return bits_per_spike(ll, batch.flat()[0], self.mean_rate_)
 
