@@ -1,7 +1,7 @@
 """Functional graphs from time series: blocked Pearson correlation and thresholding.
 
 Each node (voxel, vertex or region) is a column of a ``(n_timepoints, n_nodes)``
-array. Its series is z-scored with the population standard deviation
+array (neurodyn's layout of one recording). Its series is z-scored with the population standard deviation
 (``ddof=0``) so that the Pearson correlation matrix is ``R = Z Z^T / T``, the
 same quantity as :func:`numpy.corrcoef`. An undirected, unweighted graph is
 obtained by keeping the pairs ``i != j`` with ``r_ij > threshold`` (strict),
@@ -16,6 +16,19 @@ bounded by ``(T + 3) * 2**-24`` (Higham's bound, since ``sum z_i^2 = T``), so
 every pair whose float32 correlation lies within twice that margin of the
 threshold is recomputed in float64 before it is accepted or rejected.
 
+Layout warning. A region-level series with fewer timepoints than nodes is
+usually a transposed array, so the functions here warn (:class:`LayoutWarning`)
+when ``n_timepoints < n_nodes``; but voxel and vertex graphs legitimately have
+far more nodes than timepoints (fsaverage5: 10,242 vertices, 652 volumes).
+``warn_transposed="auto"`` (the default) therefore warns only for graphs of at
+most ``5000`` nodes (``VOXEL_LEVEL_NODES``); ``True`` always warns and ``False``
+never does.
+
+Scale and precision. Each column is divided by its largest magnitude before it
+is centred and squared, so data at any scale that float64 represents (1e-300 to
+1e300) gives the same correlations. float32 (or integer) input is converted to
+float64 exactly: the graph is that of the values given.
+
 References
 ----------
 S. Dey, A. R. Rao, M. Shah (2012). Exploiting the brain's network structure in
@@ -27,6 +40,7 @@ SIAM, section 3.1 (error bound of inner products).
 from __future__ import annotations
 
 import numbers
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -35,7 +49,17 @@ import scipy.sparse as sp
 import torch
 
 from .._torch import resolve_device
-from .._validation import check_in, check_positive_int, check_timeseries, zero_variance_channels
+from .._validation import (
+    LayoutWarning,
+    check_allocation,
+    check_in,
+    check_positive_int,
+    check_scalar,
+    check_square_matrix,
+    check_symmetric,
+    check_timeseries,
+    zero_variance_channels,
+)
 
 __all__ = [
     "zscore_timeseries",
@@ -44,9 +68,41 @@ __all__ = [
     "threshold_matrix",
     "CorrelationGraph",
     "density_to_n_edges",
+    "VOXEL_LEVEL_NODES",
 ]
 
 _UNIT_ROUNDOFF_F32 = 2.0**-24
+
+#: Above this many nodes a graph is taken to be voxel/vertex level, where fewer
+#: timepoints than nodes is the norm: ``warn_transposed="auto"`` does not warn.
+VOXEL_LEVEL_NODES = 5000
+_DIMS = "(n_timepoints, n_nodes)"
+
+
+def _check_warn_transposed(warn_transposed) -> None:
+    if not (warn_transposed == "auto" if isinstance(warn_transposed, str)
+            else isinstance(warn_transposed, (bool, np.bool_))):
+        raise ValueError(f"warn_transposed must be 'auto', True or False; got {warn_transposed!r}")
+
+
+def _warn_layout(n_timepoints: int, n_nodes: int, name: str, warn_transposed,
+                 stacklevel: int = 3, what: str = "") -> None:
+    """LayoutWarning when a series has fewer timepoints than nodes (see the module notes)."""
+    _check_warn_transposed(warn_transposed)
+    if warn_transposed is False or n_timepoints >= n_nodes:
+        return
+    if warn_transposed == "auto" and n_nodes > VOXEL_LEVEL_NODES:
+        return
+    warnings.warn(
+        f"{name}{what} has {n_timepoints} timepoints and {n_nodes} nodes; neurodyn expects "
+        f"{_DIMS}: is it transposed? (pass X.T if so; if the nodes really outnumber the "
+        "timepoints, pass warn_transposed=False)", LayoutWarning, stacklevel=stacklevel)
+
+
+def _check_bool(value, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {value!r} ({type(value).__name__})")
+    return bool(value)
 
 
 @dataclass
@@ -84,28 +140,47 @@ class CorrelationGraph:
         return 2.0 * self.n_edges / (n * (n - 1)) if n > 1 else 0.0
 
 
-def zscore_timeseries(X, name: str = "X") -> np.ndarray:
+def _zscore_columns(X: np.ndarray) -> np.ndarray:
+    """(n_nodes, n_timepoints) z-scores of the columns of a finite, non-constant float64 array.
+
+    Each column is first divided by its largest magnitude, so neither the mean
+    (a sum) nor the squares overflow or underflow at any float64 scale.
+    """
+    Xt = X.T
+    peak = np.max(np.abs(Xt), axis=1, keepdims=True)
+    scaled = Xt / np.where(peak > 0, peak, 1.0)
+    centred = scaled - scaled.mean(axis=1, keepdims=True)
+    std = np.sqrt((centred**2).mean(axis=1, keepdims=True))
+    return centred / std
+
+
+def zscore_timeseries(X, name: str = "X", *, warn_transposed="auto") -> np.ndarray:
     """Z-score each column of ``X`` with the population standard deviation.
 
     Parameters
     ----------
     X : array-like of shape (n_timepoints, n_nodes)
-        Finite time series without constant columns.
+        One recording: finite, at least 3 timepoints, no constant column.
+    name : str
+        Name of ``X`` in error messages.
+    warn_transposed : {"auto", True, False}, default "auto"
+        :class:`~neurodyn._validation.LayoutWarning` when ``n_timepoints <
+        n_nodes`` (``"auto"``: only up to ``VOXEL_LEVEL_NODES`` nodes).
 
     Returns
     -------
     Z : ndarray of shape (n_nodes, n_timepoints), float64
         Rows are nodes; ``Z @ Z.T / n_timepoints`` is the Pearson correlation.
+        Scale invariant: ``X * c`` (any ``c > 0`` with finite ``X * c``) gives
+        the same ``Z`` up to rounding.
     """
-    X = check_timeseries(X, name, min_timepoints=3)
-    Xt = X.T
-    mean = Xt.mean(axis=1, keepdims=True)
-    centred = Xt - mean
-    std = np.sqrt((centred**2).mean(axis=1, keepdims=True))
-    return centred / std
+    _check_warn_transposed(warn_transposed)
+    X = check_timeseries(X, name, min_timepoints=3, dims=_DIMS)
+    _warn_layout(X.shape[0], X.shape[1], name, warn_transposed)
+    return _zscore_columns(X)
 
 
-def correlation_matrix(X, name: str = "X") -> np.ndarray:
+def correlation_matrix(X, name: str = "X", *, warn_transposed="auto") -> np.ndarray:
     """Dense float64 Pearson correlation between the columns of ``X``.
 
     Meant for region-level graphs (a few thousand nodes at most); voxel graphs
@@ -114,25 +189,56 @@ def correlation_matrix(X, name: str = "X") -> np.ndarray:
     Parameters
     ----------
     X : array-like of shape (n_timepoints, n_nodes)
+        One recording: finite, at least 3 timepoints, no constant column.
+    name : str
+        Name of ``X`` in error messages.
+    warn_transposed : {"auto", True, False}, default "auto"
+        See :func:`zscore_timeseries`.
 
     Returns
     -------
     R : ndarray of shape (n_nodes, n_nodes)
-        Equal to ``np.corrcoef(X.T)`` up to rounding (diagonal set to exactly 1).
+        Equal to ``np.corrcoef(X.T)`` up to rounding (diagonal set to exactly 1),
+        at any data scale.
+
+    Raises
+    ------
+    MemoryError
+        Before allocating, when the ``n_nodes**2`` matrix would not fit in memory.
     """
-    Z = zscore_timeseries(X, name)
+    _check_warn_transposed(warn_transposed)
+    X = check_timeseries(X, name, min_timepoints=3, dims=_DIMS)
+    check_allocation(float(X.shape[1]) ** 2, f"{name} with {X.shape[1]} nodes",
+                     what="dense correlation matrix (use correlation_graph for voxel graphs)")
+    _warn_layout(X.shape[0], X.shape[1], name, warn_transposed)
+    Z = _zscore_columns(X)
     R = Z @ Z.T / Z.shape[1]
+    np.clip(R, -1.0, 1.0, out=R)
     np.fill_diagonal(R, 1.0)
     return R
 
 
 def density_to_n_edges(density: float, n_nodes: int) -> int:
-    """Number of edges kept at ``density`` (rounded) among ``n (n - 1) / 2`` pairs."""
+    """Number of edges kept at ``density`` (rounded) among ``n (n - 1) / 2`` pairs.
+
+    Parameters
+    ----------
+    density : float in (0, 1]
+        Fraction of node pairs kept.
+    n_nodes : int >= 1
+
+    Returns
+    -------
+    int
+    """
+    density = check_scalar(density, "density", low=0.0, high=1.0, low_inclusive=False)
+    n_nodes = check_positive_int(n_nodes, "n_nodes")
     n_pairs = n_nodes * (n_nodes - 1) // 2
-    return int(round(float(density) * n_pairs))
+    return int(round(density * n_pairs))
 
 
 def _check_threshold_args(threshold, density, absolute):
+    absolute = _check_bool(absolute, "absolute")
     if (threshold is None) == (density is None):
         raise ValueError(
             "give exactly one of threshold (keep r > threshold) or density (keep the top "
@@ -262,13 +368,14 @@ def _symmetric_csr(i: np.ndarray, j: np.ndarray, n: int) -> sp.csr_array:
 
 def correlation_graph(X, threshold: float | None = None, *, density: float | None = None,
                       absolute: bool = False, zero_variance: str = "drop",
-                      block_size: int = 1024, device="auto", name: str = "X") -> CorrelationGraph:
+                      block_size: int = 1024, device="auto", name: str = "X",
+                      warn_transposed="auto") -> CorrelationGraph:
     """Binary functional graph of the columns of ``X`` by thresholded Pearson correlation.
 
     Parameters
     ----------
     X : array-like of shape (n_timepoints, n_nodes)
-        Time series; finite, at least 3 timepoints.
+        One recording; finite, at least 3 timepoints. Any float64 scale.
     threshold : float in [-1, 1], optional
         Keep pairs with ``r > threshold`` (strict). Exactly one of ``threshold``
         and ``density`` must be given.
@@ -286,15 +393,30 @@ def correlation_graph(X, threshold: float | None = None, *, density: float | Non
         ``4 * block_size * n_nodes`` bytes per block.
     device : {"auto", "cpu", "cuda"} or torch.device
         Where the float32 products run; float64 refinement runs on the CPU.
+    name : str
+        Name of ``X`` in error messages.
+    warn_transposed : {"auto", True, False}, default "auto"
+        :class:`~neurodyn._validation.LayoutWarning` when ``n_timepoints <
+        n_nodes``; ``"auto"`` warns only up to ``VOXEL_LEVEL_NODES`` (5000)
+        nodes, since voxel and vertex graphs normally have more nodes than
+        timepoints.
 
     Returns
     -------
     CorrelationGraph
 
+    Raises
+    ------
+    MemoryError
+        Before allocating, when one block of ``block_size`` rows would not fit.
+
     Notes
     -----
     The result equals ``np.corrcoef(X.T) > threshold`` off the diagonal for every
     pair whose float64 correlation is not within about 1e-15 of the threshold.
+    float32 input is converted to float64 exactly, so the graph is that of the
+    float32 values; against the float64 data it was rounded from, only pairs
+    with ``|r - threshold|`` below about ``1e-6 (1 + |mean| / sd)`` can differ.
 
     References
     ----------
@@ -304,14 +426,20 @@ def correlation_graph(X, threshold: float | None = None, *, density: float | Non
     _check_threshold_args(threshold, density, absolute)
     check_in(zero_variance, "zero_variance", ("drop", "isolate", "raise"))
     block_size = check_positive_int(block_size, "block_size")
-    Xv = check_timeseries(X, name, min_timepoints=3, allow_constant=(zero_variance != "raise"))
+    _check_warn_transposed(warn_transposed)
+    dev = resolve_device(device)
+    Xv = check_timeseries(X, name, min_timepoints=3, allow_constant=(zero_variance != "raise"),
+                          dims=_DIMS)
     n_total = Xv.shape[1]
+    check_allocation(float(min(block_size, n_total)) * n_total, "block_size", itemsize=4,
+                     what=f"float32 correlation blocks of {n_total} nodes")
+    _warn_layout(Xv.shape[0], n_total, name, warn_transposed)
     constant = zero_variance_channels(Xv, time_axis=0)
     varying = np.setdiff1d(np.arange(n_total), constant)
     if varying.size == 0:
         raise ValueError(f"{name} has no non-constant column; cannot build a correlation graph")
-    Z = zscore_timeseries(Xv[:, varying], name)
-    scanner = _PairScanner(Z, bool(absolute), block_size, resolve_device(device))
+    Z = _zscore_columns(Xv[:, varying] if constant.size else Xv)
+    scanner = _PairScanner(Z, bool(absolute), block_size, dev)
     n = varying.size
     n_pairs = n * (n - 1) // 2
 
@@ -361,30 +489,37 @@ def threshold_matrix(matrix, threshold: float | None = None, *, density: float |
     Parameters
     ----------
     matrix : array-like of shape (n_nodes, n_nodes)
-        Finite and symmetric; the diagonal is ignored. Values need not be
-        correlations when ``density`` is used.
+        Finite, real and symmetric (up to ``1e-10`` times its largest magnitude,
+        the rounding of ``np.corrcoef``); the diagonal is ignored. Values need
+        not be correlations when ``density`` is used. float32 input is used as
+        given (converted to float64 exactly).
     threshold : float, optional
-        Keep pairs with ``m_ij > threshold`` (strict).
+        Keep pairs with ``m_ij > threshold`` (strict); any finite real number.
     density : float in (0, 1], optional
         Keep the ``round(density * n (n - 1) / 2)`` largest pairs (fewer on ties).
     absolute : bool, default False
         Threshold ``|m_ij|``.
+    name : str
+        Name of ``matrix`` in error messages.
 
     Returns
     -------
     CorrelationGraph
         ``nodes`` is every row; ``n_refined`` is 0 (the input is used as given).
     """
-    from .._validation import check_symmetric
-
     if threshold is not None and density is None:
-        if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) \
-                or not np.isfinite(threshold):
+        _check_bool(absolute, "absolute")
+        if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, numbers.Real):
+            raise TypeError(f"threshold must be a finite real number; got {threshold!r}")
+        if not np.isfinite(threshold):
             raise ValueError(f"threshold must be a finite real number; got {threshold!r}")
     else:
         _check_threshold_args(threshold, density, absolute)
-    M = check_symmetric(matrix, name, atol=1e-10)  # rounding asymmetry (np.corrcoef) is tolerated; the upper triangle decides
+    M = check_square_matrix(matrix, name)
     n = M.shape[0]
+    check_allocation(1.5 * n * (n - 1), f"{name} with {n} nodes", what="upper-triangle pairs")
+    # rounding asymmetry (np.corrcoef) is tolerated, relative to the scale; the upper triangle decides
+    M = check_symmetric(M, name, atol=1e-10 * float(np.max(np.abs(M))))
     iu, ju = np.triu_indices(n, 1)
     vals = M[iu, ju]
     if absolute:

@@ -11,7 +11,13 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_in, check_positive_int, check_recordings
-from .connectivity import _check_threshold_args, correlation_graph
+from .connectivity import (
+    _check_bool,
+    _check_threshold_args,
+    _check_warn_transposed,
+    _warn_layout,
+    correlation_graph,
+)
 from .features import FEATURES, _normalise_features, node_features
 
 __all__ = ["FunctionalGraph", "GraphFeatures"]
@@ -45,9 +51,16 @@ class FunctionalGraph(BaseEstimator):
         Rows of the correlation matrix computed at once.
     device : {"auto", "cpu", "cuda"}, default "auto"
         Where the float32 correlation blocks are computed (decisions are float64).
+    warn_transposed : {"auto", True, False}, default "auto"
+        :class:`~neurodyn._validation.LayoutWarning` when ``X`` has fewer
+        timepoints than nodes; ``"auto"`` warns only for graphs of at most
+        5000 nodes (voxel and vertex graphs normally have more nodes than
+        timepoints), ``False`` never.
 
     Attributes
     ----------
+    n_features_in_ : int
+        Number of columns (nodes, constant ones included) of the ``X`` given to fit.
     adjacency_ : scipy.sparse.csr_array of bool, shape (n_nodes_, n_nodes_)
     nodes_ : ndarray of int
         Column of ``X`` behind each node.
@@ -68,20 +81,37 @@ class FunctionalGraph(BaseEstimator):
     """
 
     def __init__(self, threshold=None, density=None, absolute=False, zero_variance="drop",
-                 block_size=1024, device="auto"):
+                 block_size=1024, device="auto", warn_transposed="auto"):
         self.threshold = threshold
         self.density = density
         self.absolute = absolute
         self.zero_variance = zero_variance
         self.block_size = block_size
         self.device = device
+        self.warn_transposed = warn_transposed
 
     def fit(self, X, y=None):
-        """Build the graph of the columns of ``X`` (shape ``(n_timepoints, n_nodes)``)."""
+        """Build the graph of the columns of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_timepoints, n_nodes)
+            One recording. A stack of recordings is refused (use one
+            FunctionalGraph per recording, or :class:`GraphFeatures`).
+        y : None
+            Ignored; present for the scikit-learn API.
+
+        Returns
+        -------
+        self
+        """
+        _refuse_stack(X)
         threshold, density = _resolve_threshold(self.threshold, self.density)
         g = correlation_graph(X, threshold, density=density, absolute=self.absolute,
                               zero_variance=self.zero_variance, block_size=self.block_size,
-                              device=self.device)
+                              device=self.device, warn_transposed=self.warn_transposed)
+        self.n_features_in_ = int(g.nodes.size + (g.constant_nodes.size
+                                                  if self.zero_variance == "drop" else 0))
         self.adjacency_ = g.adjacency
         self.nodes_ = g.nodes
         self.constant_nodes_ = g.constant_nodes
@@ -113,10 +143,22 @@ def _is_image(obj) -> bool:
     return isinstance(obj, (str, os.PathLike)) or hasattr(obj, "get_fdata")
 
 
+def _refuse_stack(X) -> None:
+    """FunctionalGraph takes one recording: name the way out for a stack of them."""
+    ndim = getattr(X, "ndim", None)
+    stack = ndim == 3 or (isinstance(X, (list, tuple)) and len(X) > 0
+                          and getattr(X[0], "ndim", None) == 2)
+    if stack:
+        raise ValueError(f"X must be one recording (n_timepoints, n_nodes); got a stack of {len(X)} "
+                         "recordings: fit one FunctionalGraph per recording, or use GraphFeatures "
+                         "for a cohort")
+
+
 def _subject_features(series, threshold, density, absolute, features, block_size, engine, device):
     """(n_features, n_nodes) float64 feature maps of one subject; constant nodes get 0."""
     g = correlation_graph(series, threshold, density=density, absolute=absolute,
-                          zero_variance="isolate", block_size=block_size, device=device)
+                          zero_variance="isolate", block_size=block_size, device=device,
+                          warn_transposed=False)  # the cohort was checked once, in _subjects
     f = node_features(g.adjacency, features, engine=engine, block_size=block_size, device=device)
     return np.stack([f[name].astype(np.float64) for name in features]), g.threshold
 
@@ -156,9 +198,17 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
         arrays, and feature rows back into images (:meth:`to_nifti`).
     verbose : bool, default False
         Progress bar over subjects.
+    warn_transposed : {"auto", True, False}, default "auto"
+        :class:`~neurodyn._validation.LayoutWarning` (once per call) when array
+        subjects have fewer timepoints than nodes; ``"auto"`` warns only for
+        graphs of at most 5000 nodes (voxel graphs normally have more nodes
+        than timepoints), ``False`` never. Images turned into arrays by
+        ``masker`` are never checked: their layout is known.
 
     Attributes
     ----------
+    n_features_in_ : int
+        Number of nodes (columns of each subject's series) seen in fit.
     n_nodes_ : int
     features_ : tuple of str
     feature_names_ : ndarray of str
@@ -172,6 +222,11 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
 
     Notes
     -----
+    Input layout: a cohort is a 3-D array ``(n_subjects, n_timepoints, n_nodes)``
+    or a list of ``(n_timepoints_i, n_nodes)`` arrays (or of 4-D images with
+    ``masker``). A single 2-D array is refused: it would be one subject, giving
+    one feature row; pass ``X[None]`` or ``[X]`` for that.
+
     Constant (zero-variance) nodes, e.g. outside the brain, are kept as isolated
     nodes, so they have every feature equal to 0 and columns stay aligned
     across subjects. All subjects must share the number of nodes. With a fixed
@@ -203,7 +258,8 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
 
     def __init__(self, threshold=None, density=None, absolute=False,
                  features=("degree", "triangles"), block_size=1024, engine="auto",
-                 device="auto", n_jobs=None, memory=None, masker=None, verbose=False):
+                 device="auto", n_jobs=None, memory=None, masker=None, verbose=False,
+                 warn_transposed="auto"):
         self.threshold = threshold
         self.density = density
         self.absolute = absolute
@@ -215,15 +271,31 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
         self.memory = memory
         self.masker = masker
         self.verbose = verbose
+        self.warn_transposed = warn_transposed
 
     def _check_params(self):
         threshold, density = _resolve_threshold(self.threshold, self.density)
         _check_threshold_args(threshold, density, self.absolute)
         check_positive_int(self.block_size, "block_size")
         check_in(self.engine, "engine", ("auto", "bitset", "sparse", "torch"))
+        _check_warn_transposed(self.warn_transposed)
         return threshold, density, _normalise_features(self.features)
 
     def _subjects(self, X, fit=False, same_length=True) -> list[np.ndarray]:
+        if isinstance(X, (str, bytes, os.PathLike)) or hasattr(X, "get_fdata"):
+            raise TypeError(f"X must be a cohort (a list of subjects); got one {type(X).__name__}: "
+                            "wrap a single image in a list, [X]")
+        if not isinstance(X, (list, tuple)):
+            ndim = getattr(X, "ndim", None)
+            if ndim is None:
+                raise TypeError("X must be a 3-D array (n_subjects, n_timepoints, n_nodes) or a "
+                                f"list of (n_timepoints, n_nodes) arrays; got {type(X).__name__}")
+            if ndim == 2:
+                raise ValueError(
+                    f"X must be a cohort: a 3-D array (n_subjects, n_timepoints, n_nodes) or a list "
+                    f"of (n_timepoints, n_nodes) arrays; got one 2-D array of shape {tuple(X.shape)}. "
+                    "For one subject pass X[None] or [X]")
+        from_images = False
         if isinstance(X, (list, tuple)) and len(X) and any(_is_image(x) for x in X):
             if self.masker is None:
                 raise ValueError("X holds images; pass masker= (e.g. a nilearn NiftiMasker) "
@@ -238,7 +310,14 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
                     has_mask = getattr(masker, "mask_img", None) is not None
                     self.masker_ = masker.fit() if has_mask else masker.fit(X[0])
             X = [self.masker_.transform(x) for x in X]
+            from_images = True
         subjects = check_recordings(X, "X", min_timepoints=3, allow_constant=True)
+        if not from_images:
+            short = [i for i, s in enumerate(subjects) if s.shape[0] < s.shape[1]]
+            if short:
+                more = f" (and {len(short) - 1} other subjects)" if len(short) > 1 else ""
+                _warn_layout(subjects[short[0]].shape[0], subjects[short[0]].shape[1],
+                             f"X[{short[0]}]", self.warn_transposed, stacklevel=4, what=more)
         lengths = {s.shape[0] for s in subjects}
         if same_length and len(lengths) > 1:
             raise ValueError(f"X holds series of different lengths {sorted(lengths)}; a fixed "
@@ -247,7 +326,19 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
         return subjects
 
     def fit(self, X, y=None):
-        """Validate the cohort and parameters; learns only the layout of the columns."""
+        """Validate the cohort and parameters; learns only the layout of the columns.
+
+        Parameters
+        ----------
+        X : array (n_subjects, n_timepoints, n_nodes) or list of (n_timepoints_i, n_nodes)
+            The cohort (or a list of 4-D images with ``masker``).
+        y : None
+            Ignored; present for the scikit-learn API.
+
+        Returns
+        -------
+        self
+        """
         threshold, density, _ = self._check_params()
         subjects = self._subjects(X, fit=True, same_length=density is None)
         self._set_layout(subjects[0].shape[1])
@@ -256,6 +347,7 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
     def _set_layout(self, n_nodes):
         self.features_ = _normalise_features(self.features)
         self.n_nodes_ = int(n_nodes)
+        self.n_features_in_ = int(n_nodes)
         self.feature_names_ = np.array([f"{f}_{i}" for f in self.features_ for i in range(n_nodes)])
 
     def transform(self, X, return_thresholds=False):
@@ -266,11 +358,18 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
         with ``density``).
         """
         check_is_fitted(self, "n_nodes_")
-        threshold, density, features = self._check_params()
+        _check_bool(return_thresholds, "return_thresholds")
+        _, density, _ = self._check_params()
         subjects = self._subjects(X, same_length=density is None)
         if subjects[0].shape[1] != self.n_nodes_:
             raise ValueError(f"X has {subjects[0].shape[1]} nodes per subject; this GraphFeatures "
                              f"was fitted with {self.n_nodes_}")
+        rows, thresholds = self._rows(subjects)
+        return (rows, thresholds) if return_thresholds else rows
+
+    def _rows(self, subjects):
+        """Feature rows and per-subject thresholds of validated subjects."""
+        threshold, density, features = self._check_params()
         func = _subject_features
         if self.memory is not None:
             memory = self.memory if isinstance(self.memory, Memory) else Memory(
@@ -285,17 +384,25 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
             delayed(func)(s, threshold, density, self.absolute, features, self.block_size,
                           self.engine, self.device)
             for s in iterable)
-        rows = np.stack([r[0].reshape(-1) for r in results])
-        if return_thresholds:
-            return rows, np.array([r[1] for r in results])
-        return rows
+        return np.stack([r[0].reshape(-1) for r in results]), np.array([r[1] for r in results])
 
     def fit_transform(self, X, y=None, **fit_params):
-        """Fit and transform in one validation pass; sets ``thresholds_``."""
+        """Fit and transform in one validation pass; sets ``thresholds_``.
+
+        Parameters
+        ----------
+        X : array (n_subjects, n_timepoints, n_nodes) or list of (n_timepoints_i, n_nodes)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        ndarray of shape (n_subjects, n_features * n_nodes)
+        """
         _, density, _ = self._check_params()
         subjects = self._subjects(X, fit=True, same_length=density is None)
         self._set_layout(subjects[0].shape[1])
-        rows, self.thresholds_ = self.transform(subjects, return_thresholds=True)
+        rows, self.thresholds_ = self._rows(subjects)
         return rows
 
     def get_feature_names_out(self, input_features=None):

@@ -40,7 +40,7 @@ import scipy.sparse as sp
 import torch
 
 from .._torch import resolve_device
-from .._validation import check_array, check_in, check_positive_int
+from .._validation import check_allocation, check_array, check_in, check_positive_int
 
 __all__ = [
     "FEATURES",
@@ -88,6 +88,8 @@ def check_adjacency(adjacency, name: str = "adjacency") -> sp.csr_array:
         if A.shape[0] == 0:
             raise ValueError(f"{name} is empty; got shape {A.shape}")
         data = A.data
+        if data.dtype.kind == "c":
+            raise TypeError(f"{name} must be real-valued (entries 0 or 1); got a complex sparse matrix")
         if data.dtype.kind not in "biuf":
             raise TypeError(f"{name} must hold numbers or booleans; got dtype {data.dtype}")
         A = A.copy()
@@ -139,28 +141,53 @@ def strength(weights, name: str = "weights") -> np.ndarray:
     Parameters
     ----------
     weights : array-like or scipy.sparse, shape (n, n)
-        Finite, symmetric edge weights (e.g. correlations above a threshold).
+        Finite, real, symmetric edge weights (e.g. correlations above a
+        threshold); symmetric up to ``1e-12`` times the largest magnitude.
+        Negative weights count negatively (signed strength); pass
+        ``np.abs(weights)`` or ``np.clip(weights, 0, None)`` for other
+        conventions. Summed in float64.
+    name : str
+        Name of ``weights`` in error messages.
 
     Returns
     -------
     ndarray of float64, shape (n,)
     """
+    if isinstance(weights, torch.Tensor):
+        weights = weights.detach().cpu().numpy()
     if sp.issparse(weights):
+        if weights.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (n, n); got shape {weights.shape}")
+        kind = weights.dtype.kind
+        if kind == "c":
+            raise TypeError(f"{name} must be real-valued; got a complex sparse matrix")
+        if kind not in "biuf":
+            raise TypeError(f"{name} must hold numbers; got dtype {weights.dtype}")
         W = sp.csr_array(weights, dtype=np.float64)
         if W.shape[0] != W.shape[1]:
             raise ValueError(f"{name} must be square (n, n); got shape {W.shape}")
+        if W.shape[0] == 0:
+            raise ValueError(f"{name} is empty; got shape {W.shape}")
         if not np.isfinite(W.data).all():
-            raise ValueError(f"{name} must be finite")
-        if abs(W - W.T).max() > 1e-12 * max(1.0, abs(W).max()):
-            raise ValueError(f"{name} must be symmetric (undirected)")
+            bad = int((~np.isfinite(W.data)).sum())
+            raise ValueError(f"{name} must be finite; got {bad} NaN/Inf entries")
+        scale = float(np.abs(W.data).max()) if W.nnz else 0.0
+        worst = float(abs(W - W.T).max()) if W.nnz else 0.0
+        if worst > 1e-12 * scale:
+            raise ValueError(f"{name} must be symmetric (undirected); largest |w_ij - w_ji| is "
+                             f"{worst:.3g} (largest weight {scale:.3g})")
         return np.asarray(W.sum(axis=1)).ravel() - W.diagonal()
     W = check_array(weights, name, ndim=2, dims="(n, n)")
     if W.shape[0] != W.shape[1]:
         raise ValueError(f"{name} must be square (n, n); got shape {W.shape}")
     if not np.isfinite(W).all():
-        raise ValueError(f"{name} must be finite")
-    if np.abs(W - W.T).max() > 1e-12 * max(1.0, np.abs(W).max()):
-        raise ValueError(f"{name} must be symmetric (undirected)")
+        bad = int((~np.isfinite(W)).sum())
+        raise ValueError(f"{name} must be finite; got {bad} NaN/Inf entries")
+    scale = float(np.abs(W).max())
+    worst = float(np.abs(W - W.T).max())
+    if worst > 1e-12 * scale:
+        raise ValueError(f"{name} must be symmetric (undirected); largest |w_ij - w_ji| is "
+                         f"{worst:.3g} (largest weight {scale:.3g})")
     return W.sum(axis=1) - np.diag(W)
 
 
@@ -264,7 +291,8 @@ def node_features(adjacency, features=FEATURES, *, engine: str = "auto",
     device : {"auto", "cpu", "cuda"} or torch.device
         Device of the torch engine.
     checked : bool, default False
-        Skip validation when ``adjacency`` already comes from :func:`check_adjacency`.
+        Skip validation when ``adjacency`` already comes from :func:`check_adjacency`
+        (an int32 ``scipy.sparse.csr_array``; anything else is refused).
 
     Returns
     -------
@@ -279,10 +307,28 @@ def node_features(adjacency, features=FEATURES, *, engine: str = "auto",
     names = _normalise_features(features)
     check_in(engine, "engine", _ENGINES)
     block_size = check_positive_int(block_size, "block_size")
-    A = adjacency if checked else check_adjacency(adjacency)
+    if not isinstance(checked, (bool, np.bool_)):
+        raise TypeError(f"checked must be True or False; got {checked!r}")
     dev = resolve_device(device)
+    if checked:
+        if not (isinstance(adjacency, sp.csr_array) and adjacency.dtype == np.int32):
+            raise TypeError("checked=True needs the int32 csr_array returned by check_adjacency; "
+                            f"got {type(adjacency).__name__}; pass checked=False to validate it")
+        A = adjacency
+    else:
+        A = check_adjacency(adjacency)
     if engine == "auto":
         engine = "torch" if dev.type == "cuda" else "bitset"
+    n = A.shape[0]
+    need_walks = any(f in names for f in ("triangles", "clustering", "squares"))
+    need_bits = any(f in names for f in ("triangles", "clustering"))
+    if need_walks and engine == "torch":
+        check_allocation(float(n) * n, "adjacency", itemsize=4,
+                         what=f"dense float32 copy of a {n}-node graph (torch engine; use "
+                              "engine='sparse')")
+    elif need_bits and engine == "bitset":
+        check_allocation(float(n) * n / 8, "adjacency", itemsize=1,
+                         what=f"bit rows of a {n}-node graph (bitset engine; use engine='sparse')")
     d = np.diff(A.indptr).astype(np.int64)
     need_tri = "triangles" in names or "clustering" in names
     need_sq = "squares" in names

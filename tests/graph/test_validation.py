@@ -1,0 +1,276 @@
+"""neurodyn.graph at its boundary: layouts, bad inputs named, scale and float32 invariance."""
+
+import warnings
+
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import neurodyn._validation as validation
+from neurodyn._validation import LayoutWarning
+from neurodyn.datasets.simulate import fmri_cohort
+from neurodyn.graph import (
+    FunctionalGraph,
+    GraphFeatures,
+    correlation_graph,
+    correlation_matrix,
+    density_to_n_edges,
+    node_features,
+    strength,
+    threshold_matrix,
+    zscore_timeseries,
+)
+from neurodyn.graph.connectivity import VOXEL_LEVEL_NODES
+
+
+def _series(seed, n_time=80, n_nodes=40):
+    rng = np.random.default_rng(seed)
+    latent = rng.standard_normal((n_time, 3))
+    return latent @ rng.standard_normal((3, n_nodes)) + rng.standard_normal((n_time, n_nodes))
+
+
+def _layout_warnings(record):
+    return [w for w in record if issubclass(w.category, LayoutWarning)]
+
+
+# --- layout --------------------------------------------------------------------------------
+
+def test_fewer_timepoints_than_nodes_warns_with_the_way_out():
+    X = _series(0, n_time=20, n_nodes=40)
+    for func in (lambda **k: correlation_graph(X, 0.3, **k), lambda **k: correlation_matrix(X, **k),
+                 lambda **k: zscore_timeseries(X, **k), lambda **k: FunctionalGraph(**k).fit(X)):
+        with pytest.warns(LayoutWarning, match=r"X has 20 timepoints and 40 nodes.*warn_transposed=False"):
+            func()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", LayoutWarning)
+            func(warn_transposed=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LayoutWarning)
+        correlation_graph(X.T, 0.3)  # 40 timepoints, 20 nodes: the expected layout
+    with pytest.raises(ValueError, match="warn_transposed must be 'auto', True or False; got 'yes'"):
+        correlation_graph(X, 0.3, warn_transposed="yes")
+
+
+def test_voxel_level_graphs_do_not_warn_by_default():
+    # a voxel/vertex graph (more nodes than timepoints is the norm) is not a transposed array
+    rng = np.random.default_rng(1)
+    voxels = rng.standard_normal((4, VOXEL_LEVEL_NODES + 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LayoutWarning)
+        Z = zscore_timeseries(voxels)
+    np.testing.assert_allclose(Z.mean(axis=1), 0, atol=1e-12)
+    with pytest.warns(LayoutWarning, match="5001 nodes"):
+        zscore_timeseries(voxels, warn_transposed=True)
+    with pytest.warns(LayoutWarning, match="5000 nodes"):
+        zscore_timeseries(voxels[:, :VOXEL_LEVEL_NODES])
+
+
+def test_functional_graph_one_recording_and_n_features_in():
+    X = _series(2, n_nodes=12)
+    X[:, 3] = 2.0
+    fg = FunctionalGraph(threshold=0.2).fit(X, None)
+    assert fg.n_features_in_ == 12 and fg.n_nodes_ == 11
+    assert FunctionalGraph(threshold=0.2, zero_variance="isolate").fit(X).n_features_in_ == 12
+    with pytest.raises(ValueError, match=r"X must be one recording \(n_timepoints, n_nodes\); got a "
+                                         r"stack of 2 recordings.*GraphFeatures"):
+        FunctionalGraph().fit(np.stack([X, X]))
+    with pytest.raises(ValueError, match="got a stack of 2 recordings"):
+        FunctionalGraph().fit([X, X])
+    with pytest.raises(TypeError, match="absolute must be True or False; got 'no'"):
+        FunctionalGraph(absolute="no").fit(X)
+
+
+def test_graph_features_cohort_layouts():
+    data = fmri_cohort(4, 20, 50, n_signal_nodes=3, random_state=0)
+    subjects = data["timeseries"]
+    gf = GraphFeatures(threshold=0.3)
+    rows = gf.fit_transform(subjects)
+    assert gf.n_features_in_ == 20 and rows.shape == (4, 40)
+    np.testing.assert_array_equal(GraphFeatures(threshold=0.3).fit_transform(np.stack(subjects)), rows)
+    # one 2-D array is ambiguous: refused, with the way to pass one subject
+    with pytest.raises(ValueError, match=r"X must be a cohort.*got one 2-D array of shape \(50, 20\)"
+                                         r".*pass X\[None\] or \[X\]"):
+        gf.fit_transform(subjects[0])
+    with pytest.raises(ValueError, match=r"pass X\[None\]"):
+        GraphFeatures(threshold=0.3).fit(subjects[0])
+    np.testing.assert_array_equal(GraphFeatures(threshold=0.3).fit_transform(subjects[0][None]), rows[:1])
+    with pytest.raises(ValueError, match=r"pass X\[None\]"):
+        gf.transform(subjects[0])
+    with pytest.raises(TypeError, match="X must be a cohort .*got one str: wrap a single image"):
+        gf.fit("sub-01_bold.nii.gz")
+    with pytest.raises(TypeError, match="X must be a 3-D array .* got int"):
+        gf.fit(3)
+
+
+def test_graph_features_transposed_cohort_warns_once():
+    subjects = fmri_cohort(3, 20, 50, n_signal_nodes=3, random_state=0)["timeseries"]
+    transposed = [s.T for s in subjects]  # (20 "timepoints", 50 "nodes")
+    with pytest.warns(LayoutWarning) as record:
+        GraphFeatures(threshold=0.3).fit_transform(transposed)
+    msgs = [str(w.message) for w in _layout_warnings(record)]
+    assert len(msgs) == 1
+    assert "X[0] (and 2 other subjects) has 20 timepoints and 50 nodes" in msgs[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LayoutWarning)
+        GraphFeatures(threshold=0.3, warn_transposed=False).fit_transform(transposed)
+        GraphFeatures(threshold=0.3).fit_transform(subjects)
+    with pytest.raises(ValueError, match="warn_transposed must be"):
+        GraphFeatures(warn_transposed=None).fit(subjects)
+
+
+# --- scale and precision --------------------------------------------------------------------
+
+@settings(max_examples=8, deadline=None)
+@given(exponent=st.integers(-15, 15), seed=st.integers(0, 2**16))
+def test_correlation_matrix_scale_invariant(exponent, seed):
+    X = _series(seed, n_time=30, n_nodes=8)
+    ref = np.corrcoef(X.T)
+    np.testing.assert_allclose(correlation_matrix(X * 10.0**exponent), ref, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-200, 1e200, 1e300])
+def test_extreme_scales_give_the_same_correlations_and_graph(scale):
+    X = _series(3, n_nodes=25)
+    ref = np.corrcoef(X.T)
+    R = correlation_matrix(X * scale)  # was all NaN at 1e-200 and all 0 at 1e300
+    np.testing.assert_allclose(R, ref, rtol=0, atol=1e-12)
+    g = correlation_graph(X * scale, 0.2)
+    assert (g.adjacency != correlation_graph(X, 0.2).adjacency).nnz == 0
+    np.testing.assert_allclose(zscore_timeseries(X * scale), zscore_timeseries(X), rtol=0, atol=1e-12)
+
+
+def test_float32_input_is_used_exactly_and_agrees_with_float64_away_from_ties():
+    X = _series(4, n_time=120, n_nodes=60)
+    X32 = X.astype(np.float32)
+    tau = 0.25
+    g32 = correlation_graph(X32, tau)
+    # the graph of the float32 values themselves, decided in float64
+    R32 = np.corrcoef(X32.astype(np.float64).T)
+    ref = np.triu(R32 > tau, 1)
+    assert np.array_equal(g32.adjacency.toarray(), ref | ref.T)
+    # against the float64 data: only pairs within 1e-5 of the threshold may differ (stated tolerance)
+    R = np.corrcoef(X.T)
+    differ = np.triu(g32.adjacency.toarray() != correlation_graph(X, tau).adjacency.toarray(), 1)
+    assert np.all(np.abs(R[differ] - tau) < 1e-5)
+    f32 = node_features(g32.adjacency)
+    f64 = node_features(correlation_graph(X, tau).adjacency)
+    if not differ.any():
+        assert all(np.array_equal(f32[k], f64[k]) for k in f64)
+    np.testing.assert_allclose(correlation_matrix(X32), R32, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(correlation_matrix(X32), R, rtol=0, atol=1e-5)
+
+
+def test_graph_features_float32_equal_float64():
+    subjects = fmri_cohort(3, 20, 60, n_signal_nodes=3, random_state=1)["timeseries"]
+    rows64 = GraphFeatures(density=0.2, features=("degree", "clustering")).fit_transform(subjects)
+    rows32 = GraphFeatures(density=0.2, features=("degree", "clustering")).fit_transform(
+        [s.astype(np.float32).astype(np.float64) for s in subjects])
+    rows32b = GraphFeatures(density=0.2, features=("degree", "clustering")).fit_transform(
+        [s.astype(np.float32) for s in subjects])
+    np.testing.assert_array_equal(rows32, rows32b)
+    np.testing.assert_array_equal(rows64[:, :20], rows32[:, :20])  # no tie at 1e-6 in this cohort
+
+
+# --- parameters and bad inputs ----------------------------------------------------------------
+
+def test_density_to_n_edges_checks_its_arguments():
+    assert density_to_n_edges(0.5, 10) == round(0.5 * 45)
+    assert density_to_n_edges(1, 1) == 0
+    with pytest.raises(ValueError, match=r"density must be in \(0, 1\]; got 2.0"):
+        density_to_n_edges(2, 10)
+    with pytest.raises(ValueError, match="density must be a number; got NaN"):
+        density_to_n_edges(np.nan, 10)
+    with pytest.raises(TypeError, match="density must be a real number; got 'a'"):
+        density_to_n_edges("a", 10)
+    with pytest.raises(ValueError, match="n_nodes must be >= 1; got -3"):
+        density_to_n_edges(0.5, -3)
+    with pytest.raises(TypeError, match="n_nodes must be an integer"):
+        density_to_n_edges(0.5, 10.5)
+
+
+def test_timeseries_inputs_are_refused_by_name():
+    X = _series(0, n_nodes=6)
+    for func in (correlation_matrix, zscore_timeseries, lambda x: correlation_graph(x, 0.3)):
+        with pytest.raises(TypeError, match="X must be real-valued; got a complex array"):
+            func(X + 1j)
+        with pytest.raises(TypeError, match="X must be a numeric array; got strings"):
+            func(X.astype(str))
+        with pytest.raises(ValueError, match=r"X must be 2-D \(n_timepoints, n_nodes\); got shape \(80,\)"):
+            func(X[:, 0])
+        with pytest.raises(ValueError, match="X must be finite; got 0 NaN and 80 Inf"):
+            func(np.where(np.arange(6) == 2, np.inf, X))
+        with pytest.raises(ValueError, match="X is empty"):
+            func(np.empty((0, 3)))
+    with pytest.raises(ValueError, match=r"X has 1 constant \(zero-variance\) channel"):
+        correlation_matrix(np.c_[X, np.ones(80)])
+    with pytest.raises(ValueError, match="X must be finite"):  # beyond float64 after the cast
+        correlation_matrix([[1e300, 2.0], [3.0, 1e309], [1.0, 0.0]])
+    with pytest.raises(TypeError, match="block_size must be an integer"):
+        correlation_graph(X, 0.3, block_size=2.5)
+
+
+def test_sizes_beyond_memory_refused_before_allocating(monkeypatch):
+    monkeypatch.setattr(validation, "_available_memory", lambda: 1000)
+    X = _series(0, n_nodes=30)
+    with pytest.raises(MemoryError, match="X with 30 nodes would need .* dense correlation matrix"):
+        correlation_matrix(X)
+    with pytest.raises(MemoryError, match="block_size would need .* float32 correlation blocks"):
+        correlation_graph(X, 0.3)
+    with pytest.raises(MemoryError, match="matrix with 30 nodes would need .* upper-triangle pairs"):
+        threshold_matrix(np.eye(30), 0.5)
+    A = nx.to_numpy_array(nx.cycle_graph(40), dtype=int)
+    with pytest.raises(MemoryError, match=r"adjacency would need .*\(torch engine; use engine='sparse'\)"):
+        node_features(A, engine="torch", device="cpu")
+    assert node_features(A, ("degree",), engine="torch")["degree"].sum() == 80  # nothing allocated
+
+
+def test_threshold_matrix_symmetry_tolerance_is_relative():
+    rng = np.random.default_rng(0)
+    M = rng.standard_normal((10, 10))
+    M = (M + M.T) / 2
+    tiny = M * 1e-15
+    bad = tiny.copy()
+    bad[0, 1] += 1e-15  # asymmetry as large as the entries: refused at any scale
+    with pytest.raises(ValueError, match="matrix must be symmetric"):
+        threshold_matrix(bad, 0.0)
+    big = M * 1e15
+    big[0, 1] *= 1 + 1e-15  # last-bit asymmetry: tolerated at any scale
+    ref = np.triu(big > 0.0, 1)
+    assert np.array_equal(threshold_matrix(big, 0.0).adjacency.toarray(), ref | ref.T)
+    with pytest.raises(TypeError, match="absolute must be True or False"):
+        threshold_matrix(M, 0.1, absolute="yes")
+    with pytest.raises(TypeError, match="threshold must be a finite real number; got 'a'"):
+        threshold_matrix(M, "a")
+    with pytest.raises(TypeError, match="matrix must be real-valued"):
+        threshold_matrix(M + 0j, 0.1)
+    with pytest.raises(ValueError, match=r"matrix must be 2-D \(n, n\)"):
+        threshold_matrix(M[None], 0.1)
+
+
+def test_strength_refuses_what_it_cannot_sum():
+    W = np.array([[0.0, 2.0], [2.0, 0.0]])
+    with pytest.raises(TypeError, match="weights must be real-valued; got a complex sparse matrix"):
+        strength(sp.csr_array(W + 1j))  # was silently cast to its real part
+    with pytest.raises(ValueError, match="weights is empty"):
+        strength(sp.csr_array((0, 0)))
+    with pytest.raises(ValueError, match=r"weights must be symmetric .* largest \|w_ij - w_ji\| is 1e-15"):
+        strength(np.triu(np.ones((3, 3)), 1) * 1e-15)  # was accepted: the tolerance was absolute
+    bad = W.copy()
+    bad[0, 1] = np.inf
+    with pytest.raises(ValueError, match="weights must be finite; got 1 NaN/Inf"):
+        strength(bad)
+    with pytest.raises(ValueError, match="weights must be finite; got 1 NaN/Inf"):
+        strength(sp.csr_array(bad))
+    np.testing.assert_array_equal(strength(W * 1e-300), [2e-300, 2e-300])
+    np.testing.assert_array_equal(strength(-W), [-2.0, -2.0])  # signed strength, documented
+
+
+def test_node_features_checked_flag():
+    A = nx.to_numpy_array(nx.complete_graph(4), dtype=int)
+    with pytest.raises(TypeError, match="checked=True needs the int32 csr_array returned by check_adjacency"):
+        node_features(A, checked=True)  # was AttributeError: 'numpy.ndarray' object has no attribute 'indptr'
+    with pytest.raises(TypeError, match="checked must be True or False; got 'yes'"):
+        node_features(A, checked="yes")
