@@ -260,12 +260,13 @@ def test_crossnobis_balanced_repeats_per_cell_vs_loop():
         np.testing.assert_allclose(got2[s], _crossnobis_loop(x2[s], cond2, folds2, prec), rtol=RTOL, atol=ATOL)
 
 
-def test_crossnobis_balanced_indefinite_noise_falls_back_and_matches_loop():
-    # a symmetric but not positive-definite "precision" has no Cholesky factor
+def test_crossnobis_indefinite_noise_refused():
+    # a symmetric but not positive-definite "precision" is refused (it gave negative distances)
     x, cond, folds, _ = _data(14, n_rep=3)
     lam = np.diag([1.0, 2.0, -0.5, 1.0, 0.3])
-    got = compute_rdm(x, "crossnobis", conditions=cond, folds=folds, noise=lam)
-    np.testing.assert_allclose(got, _crossnobis_loop(x, cond, folds, lam), rtol=RTOL, atol=ATOL)
+    for dtype in ("float64", "float32"):
+        with pytest.raises(ValueError, match=r"noise must be positive definite; smallest eigenvalue -0\.5"):
+            compute_rdm(x, "crossnobis", conditions=cond, folds=folds, noise=lam, dtype=dtype)
     # the torch path (float32 here) agrees with the float64 BLAS path
     _, _, _, prec = _data(14, n_rep=3)
     a = compute_rdm(x, "crossnobis", conditions=cond, folds=folds, noise=prec)
