@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .._validation import check_in, check_positive_int, check_spike_counts
-from ._basis import exp_basis, history_features, raised_cosine_basis
+from ._basis import _history_features, exp_basis, raised_cosine_basis
 
 BASES = ("exp", "raised_cosine")
 
@@ -100,7 +100,7 @@ def make_batch(trials: list[np.ndarray], basis: np.ndarray, device, dtype) -> Tr
         padded[i, : t.shape[0]] = t
     counts = torch.as_tensor(padded, device=device, dtype=dtype)
     basis_t = torch.as_tensor(basis, device=device, dtype=dtype)
-    features = history_features(counts, basis_t)
+    features = _history_features(counts, basis_t)
     lengths_t = torch.as_tensor(lengths, device=device, dtype=torch.long)
     mask = torch.arange(t_max, device=device)[None, :] < lengths_t[:, None]
     return TrialBatch(counts, features, mask, lengths_t, torch.lgamma(counts + 1.0))
