@@ -28,8 +28,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .._torch import TorchEstimatorMixin
-from .._validation import check_in
-from ._inputs import as_batch, check_pair, finish, resolve
+from .._validation import check_in, check_scalar
+from ._inputs import as_scaled_batch, check_pair, finish, resolve
 
 __all__ = [
     "linear_cka",
@@ -76,7 +76,9 @@ def _median_offdiag(d2: torch.Tensor) -> torch.Tensor:
     return 0.5 * (vals[..., (m - 1) // 2] + vals[..., m // 2])
 
 
-def _rbf_gram(X: torch.Tensor, sigma: float | None, sigma_scale: float) -> torch.Tensor:
+def _rbf_gram(X: torch.Tensor, sigma: float | None, sigma_scale: float,
+              scale: torch.Tensor | None = None) -> torch.Tensor:
+    """Gaussian kernel of a batch; ``scale`` (n_batch,) is the factor ``X`` was divided by."""
     d2 = _squared_distances(X)
     if sigma is None:
         med = _median_offdiag(d2)
@@ -85,7 +87,11 @@ def _rbf_gram(X: torch.Tensor, sigma: float | None, sigma_scale: float) -> torch
                              "are identical); pass an explicit sigma")
         bw2 = (sigma_scale ** 2) * med
     else:
-        bw2 = torch.full(d2.shape[:-2], float(sigma) ** 2, dtype=d2.dtype, device=d2.device)
+        rel = torch.full(d2.shape[:-2], float(sigma), dtype=torch.float64, device=d2.device)
+        if scale is not None:
+            rel = rel / scale.to(rel.device)
+        tiny = torch.finfo(d2.dtype).tiny
+        bw2 = (rel ** 2).clamp(min=tiny, max=torch.finfo(d2.dtype).max).to(d2.dtype)
     return torch.exp(-d2 / (2.0 * bw2[..., None, None]))
 
 
@@ -142,13 +148,25 @@ def hsic(K: Any, L: Any, unbiased: bool = False) -> float:
     if Kn.shape != Ln.shape:
         raise ValueError(f"K and L must have the same shape; got {Kn.shape} and {Ln.shape}")
     n = Kn.shape[0]
-    Kt = torch.as_tensor(Kn, dtype=torch.float64)
-    Lt = torch.as_tensor(Ln, dtype=torch.float64)
+    if n < (4 if unbiased else 2):
+        raise ValueError(f"K must be at least {'4 x 4 for the unbiased estimator' if unbiased else '2 x 2'}; "
+                         f"got shape {Kn.shape}")
+    # HSIC is bilinear: compute it on K / max|K| and L / max|L| (no over- or underflow in
+    # the products) and multiply the two factors back at the end
+    mk, ml = float(np.max(np.abs(Kn))), float(np.max(np.abs(Ln)))
+    if mk == 0.0 or ml == 0.0:
+        return 0.0
+    Kt = torch.as_tensor(Kn / mk, dtype=torch.float64)
+    Lt = torch.as_tensor(Ln / ml, dtype=torch.float64)
     if unbiased:
         val = (_u_center(Kt) * _u_center(Lt)).sum() / (n * (n - 3))
     else:
         val = (_double_center(Kt) * _double_center(Lt)).sum() / (n - 1) ** 2
-    return float(val)
+    out = float(val) * mk * ml
+    if not np.isfinite(out):
+        raise ValueError(f"HSIC of K and L ({float(val):.3g} x {mk:.3g} x {ml:.3g}) is beyond the "
+                         "float64 range; rescale the kernels")
+    return out
 
 
 def _normalised_flat(Kt: torch.Tensor, what: str) -> torch.Tensor:
@@ -187,9 +205,8 @@ def _linear_cka_features(X: torch.Tensor, Y: torch.Tensor, x_name: str, y_name: 
 
 
 def _linear_cka_numpy(X: np.ndarray, Y: np.ndarray, debiased: bool) -> float:
-    """Linear CKA of one pair of float64 arrays, in numpy (same estimators as the torch path)."""
-    Xc = X - X.mean(0)
-    Yc = Y - Y.mean(0)
+    """Linear CKA of one pair of centred float64 arrays, in numpy (same estimators as the torch path)."""
+    Xc, Yc = X, Y
     n, p, q = Xc.shape[0], Xc.shape[1], Yc.shape[1]
     if not debiased and n * n * (p + q) > n * (p * q + p * p + q * q):
         cross = np.linalg.norm(Xc.T @ Yc) ** 2
@@ -252,8 +269,9 @@ def linear_cka(X: Any, Y: Any, *, debiased: bool = False, pairwise: bool = False
     Re-Align workshop.
     """
     dev, dt = resolve(device, dtype)
-    Xb, xt = as_batch(X, "X", dev, dt, min_conditions=4 if debiased else 2)
-    Yb, yt = as_batch(Y, "Y", dev, dt, min_conditions=4 if debiased else 2)
+    m = 4 if debiased else 2
+    Xb, xt, _, _ = as_scaled_batch(X, "X", dev, dt, min_conditions=m, what="CKA")
+    Yb, yt, _, _ = as_scaled_batch(Y, "Y", dev, dt, min_conditions=m, what="CKA")
     check_pair(Xb, Yb, pairwise=pairwise)
     n, p, q = Xb.shape[1], Xb.shape[2], Yb.shape[2]
     if Xb.device.type == "cpu" and Xb.dtype == torch.float64 and not (xt or yt or Xb.requires_grad
@@ -298,15 +316,14 @@ def rbf_cka(X: Any, Y: Any, *, sigma: float | None = None, sigma_scale: float = 
     Kornblith, Norouzi, Lee & Hinton (2019). Similarity of neural network
     representations revisited. ICML.
     """
-    if sigma is not None and not sigma > 0:
-        raise ValueError(f"sigma must be positive or None; got {sigma!r}")
-    if not sigma_scale > 0:
-        raise ValueError(f"sigma_scale must be positive; got {sigma_scale!r}")
+    sigma = check_scalar(sigma, "sigma", low=0.0, low_inclusive=False, allow_none=True)
+    sigma_scale = check_scalar(sigma_scale, "sigma_scale", low=0.0, low_inclusive=False)
     dev, dt = resolve(device, dtype)
-    Xb, xt = as_batch(X, "X", dev, dt, min_conditions=4 if debiased else 2)
-    Yb, yt = as_batch(Y, "Y", dev, dt, min_conditions=4 if debiased else 2)
+    m = 4 if debiased else 2
+    Xb, xt, _, sx = as_scaled_batch(X, "X", dev, dt, min_conditions=m, what="CKA")
+    Yb, yt, _, sy = as_scaled_batch(Y, "Y", dev, dt, min_conditions=m, what="CKA")
     check_pair(Xb, Yb, pairwise=pairwise)
-    vals = _cka_grams(_rbf_gram(Xb, sigma, sigma_scale), _rbf_gram(Yb, sigma, sigma_scale),
+    vals = _cka_grams(_rbf_gram(Xb, sigma, sigma_scale, sx), _rbf_gram(Yb, sigma, sigma_scale, sy),
                       debiased, pairwise, centered=False, x_name="X", y_name="Y")
     return finish(vals, xt, yt, pairwise)
 
@@ -326,7 +343,8 @@ def _grams_of_list(reps: Any, name: str, kernel: str, debiased: bool, sigma_scal
     n_cond = None
     for key, rep in items:
         label = f"{name}[{key!r}]"
-        t, time_resolved = as_batch(rep, label, dev, dt, min_conditions=4 if debiased else 2)
+        t, time_resolved, _, _ = as_scaled_batch(rep, label, dev, dt,
+                                                 min_conditions=4 if debiased else 2, what="CKA")
         if time_resolved:
             raise ValueError(f"{label} must be 2-D (n_conditions, n_features); got a 3-D array "
                              "(score time points with linear_cka(..., pairwise=True))")
@@ -362,6 +380,7 @@ def cka_matrix(Xs: Sequence[Any] | dict, Ys: Sequence[Any] | dict | None = None,
         Computed as one product of the normalised, centered kernel matrices.
     """
     check_in(kernel, "kernel", ("linear", "rbf"))
+    sigma_scale = check_scalar(sigma_scale, "sigma_scale", low=0.0, low_inclusive=False)
     dev, dt = resolve(device, dtype)
     Fx = _grams_of_list(Xs, "Xs", kernel, debiased, sigma_scale, dev, dt)
     Fy = Fx if Ys is None else _grams_of_list(Ys, "Ys", kernel, debiased, sigma_scale, dev, dt)
@@ -385,15 +404,25 @@ class _CKABase(TorchEstimatorMixin, BaseEstimator):
                        debiased=self.debiased, device=self.device_, dtype=self.dtype_)
 
     def fit(self, X, Y):
-        """Compute CKA between ``X`` and ``Y``; sets ``similarity_`` and ``distance_``."""
+        """Compute CKA between ``X`` and ``Y``; sets ``similarity_``, ``distance_``, ``n_features_in_``.
+
+        ``Y`` is the second representation (required): CKA compares two
+        representations of the same conditions.
+        """
+        if Y is None:
+            raise TypeError("Y must be an array: CKA compares X with a second representation Y of "
+                            "the same conditions; got None")
         self._setup_torch()
         self.similarity_ = self._compute(X, Y)
         self.distance_ = np.arccos(np.clip(self.similarity_, -1.0, 1.0))
+        self.n_features_in_ = int(np.shape(X)[-1])
         return self
 
     def score(self, X, Y):
         """CKA similarity of ``X`` and ``Y`` (higher is more similar; no learned state)."""
         check_is_fitted(self, "similarity_")
+        if Y is None:
+            raise TypeError("Y must be an array (the second representation); got None")
         return self._compute(X, Y)
 
 
@@ -413,6 +442,8 @@ class LinearCKA(_CKABase):
         CKA of the data given to ``fit`` (per time point for 3-D input).
     distance_ : float or ndarray
         ``arccos(similarity_)``, the angular form used by netrep's ``LinearCKA``.
+    n_features_in_ : int
+        Number of features of ``X`` seen in ``fit``.
 
     References
     ----------

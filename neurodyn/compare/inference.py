@@ -19,7 +19,7 @@ import torch
 
 from .._torch import check_random_state
 from .._validation import check_in, check_positive_int
-from ._inputs import as_batch, resolve
+from ._inputs import as_scaled_batch, resolve
 from .cka import _linear_gram, _normalised_flat, _rbf_gram, _transform_gram
 
 __all__ = ["bootstrap_metric", "permutation_test", "FAST_METRICS"]
@@ -41,8 +41,9 @@ def _check_confidence(confidence: float) -> float:
 def _fast_grams(metric: str, X: Any, Y: Any, device: Any, dtype: Any):
     dev, dt = resolve(device, dtype)
     debiased = metric.startswith("debiased")
-    Xb, xt = as_batch(X, "X", dev, dt, min_conditions=4 if debiased else 2)
-    Yb, yt = as_batch(Y, "Y", dev, dt, min_conditions=4 if debiased else 2)
+    m = 4 if debiased else 2
+    Xb, xt, _, _ = as_scaled_batch(X, "X", dev, dt, min_conditions=m, what="CKA")
+    Yb, yt, _, _ = as_scaled_batch(Y, "Y", dev, dt, min_conditions=m, what="CKA")
     if xt or yt:
         raise ValueError("the batched CKA path takes 2-D inputs (n_conditions, n_features); "
                          "pass a callable metric for time-resolved data")

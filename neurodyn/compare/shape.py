@@ -27,6 +27,8 @@ alignment; their components outside the training span are dropped.
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,7 +39,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._torch import TorchEstimatorMixin, check_random_state
 from .._validation import check_in, check_positive_int
-from ._inputs import as_batch, check_pair, finish, resolve
+from ._inputs import as_scaled_batch, check_pair, finish, resolve
+from ._inputs import scaled_distance as _scaled_distance
 
 __all__ = [
     "ShapeMetric",
@@ -59,35 +62,61 @@ def _check_alpha(alpha: Any) -> float:
     return a
 
 
-def _whiten(X: torch.Tensor, alpha: float, center: bool, name: str):
-    """Thin-SVD form of the partial whitening of a batch ``(B, n, p)``.
+def _whiten(X: torch.Tensor, scale: torch.Tensor, alpha: float, name: str):
+    """Thin-SVD form of the partial whitening of a centred, rescaled batch ``(B, n, p)``.
 
-    Returns the column means, ``R = U diag(w)`` (the whitened data in the
-    coordinates of its own row space, ``X_w = R V^T``), ``V^T`` and the scaling
-    ``g`` such that ``X_w = X_c V diag(g)`` for any data in the training span.
+    ``X`` is the centred data divided by ``scale`` (n_batch,) (see
+    :func:`~neurodyn.compare._inputs.as_scaled_batch`), so its entries lie in
+    [-1, 1]. Returns ``R = U diag(w)`` (the whitened data in the coordinates of
+    its own row space, ``X_w = scale * R V^T``), ``V^T``, the scale-free map
+    ``g = w / s`` (``X_w = X_c V diag(g)`` for centred data in the training span)
+    and ``w`` (float64), all in the units of the rescaled data.
     """
-    mean = X.mean(dim=-2, keepdim=True) if center else torch.zeros_like(X[..., :1, :])
-    Xc = X - mean
-    U, s, Vh = torch.linalg.svd(Xc, full_matrices=False)
+    U, s, Vh = torch.linalg.svd(X, full_matrices=False)
     n, p = X.shape[-2], X.shape[-1]
     tol = s[..., :1] * max(n, p) * torch.finfo(s.dtype).eps
     support = s > tol
     if bool((~support.any(dim=-1)).any()):
         raise ValueError(f"{name} has no variance across conditions; the shape metric is undefined")
-    s_safe = torch.where(support, s, torch.ones_like(s))
-    w = torch.where(support, alpha * s + (1.0 - alpha), torch.zeros_like(s))
-    lam_total = (torch.where(support, s, torch.zeros_like(s)) ** 2).sum(-1, keepdim=True)
-    w = w * torch.sqrt(lam_total / (w ** 2).sum(-1, keepdim=True))
-    g = torch.where(support, w / s_safe, torch.zeros_like(s))
-    return mean, U * w.unsqueeze(-2), Vh, g, w
+    # the partial whitening alpha * s + (1 - alpha) is not homogeneous in the data's scale:
+    # evaluate it in float64 for the true singular values scale * s, normalised by its largest
+    # entry, then rescale it so that the total variance is kept (sum w^2 = sum s^2)
+    s64 = torch.where(support, s, torch.zeros_like(s)).to(torch.float64)
+    if alpha == 1.0:
+        w = s64
+    else:
+        w = torch.where(support, alpha * s64 + (1.0 - alpha) / scale.to(s64.device)[:, None],
+                        torch.zeros_like(s64))
+        w = w / w.amax(dim=-1, keepdim=True)
+        w = w * torch.sqrt((s64 ** 2).sum(-1, keepdim=True) / (w ** 2).sum(-1, keepdim=True))
+    s_safe = torch.where(support, s64, torch.ones_like(s64))
+    g = torch.where(support, w / s_safe, torch.zeros_like(s64)).to(s.dtype)
+    return U * w.to(s.dtype).unsqueeze(-2), Vh, g, w
 
 
 def _distance_from_parts(nuc: torch.Tensor, nx2: torch.Tensor, ny2: torch.Tensor, n: int,
-                         score_method: str) -> torch.Tensor:
+                         score_method: str, cx: torch.Tensor | None = None,
+                         cy: torch.Tensor | None = None) -> torch.Tensor:
+    """Angular or Euclidean distance from ``<X, Y>``, ``||X||^2`` and ``||Y||^2`` of rescaled data.
+
+    ``cx`` and ``cy`` are the factors the two sides were divided by; the angular
+    distance does not depend on them, the Euclidean one is computed in float64
+    from the scale-free parts without forming squares of the data's magnitude.
+    """
+    nuc, nx2, ny2 = nuc.to(torch.float64), nx2.to(torch.float64), ny2.to(torch.float64)
+    den = torch.sqrt(nx2 * ny2)
+    cos = torch.where(den > 0, nuc / torch.where(den > 0, den, torch.ones_like(den)),
+                      torch.zeros_like(den))
     if score_method == "angular":
-        cos = nuc / torch.sqrt(nx2 * ny2)
         return torch.arccos(cos.clamp(-1.0, 1.0))
-    return torch.sqrt((nx2 + ny2 - 2.0 * nuc).clamp_min(0.0) / n)
+    one = torch.ones((), dtype=torch.float64, device=nuc.device)
+    a = torch.sqrt(nx2) * (one if cx is None else cx.to(nuc.device))
+    b = torch.sqrt(ny2) * (one if cy is None else cy.to(nuc.device))
+    out = _scaled_distance(cos, a, b) / math.sqrt(n)
+    if not bool(torch.isfinite(out).all()):
+        raise ValueError("the Euclidean shape distance is beyond the float64 range at this data "
+                         "scale; rescale the data or use score_method='angular'")
+    return out
 
 
 def _pad_cols(A: torch.Tensor, k: int) -> torch.Tensor:
@@ -130,21 +159,23 @@ def shape_distance(X: Any, Y: Any, *, alpha: float = 1.0, score_method: str = "a
     alpha = _check_alpha(alpha)
     check_in(score_method, "score_method", _SCORE_METHODS)
     dev, dt = resolve(device, dtype)
-    Xb, xt = as_batch(X, "X", dev, dt)
-    Yb, yt = as_batch(Y, "Y", dev, dt)
+    center = bool(center_columns)
+    Xb, xt, _, cx = as_scaled_batch(X, "X", dev, dt, center=center, what="the shape metric")
+    Yb, yt, _, cy = as_scaled_batch(Y, "Y", dev, dt, center=center, what="the shape metric")
     check_pair(Xb, Yb, pairwise=pairwise)
     n = Xb.shape[1]
-    _, Rx, _, _, wx = _whiten(Xb, alpha, center_columns, "X")
-    _, Ry, _, _, wy = _whiten(Yb, alpha, center_columns, "Y")
+    Rx, _, _, wx = _whiten(Xb, cx, alpha, "X")
+    Ry, _, _, wy = _whiten(Yb, cy, alpha, "Y")
     nx2 = (wx ** 2).sum(-1)
     ny2 = (wy ** 2).sum(-1)
     if pairwise:
         cross = Rx.transpose(-1, -2).unsqueeze(1) @ Ry.unsqueeze(0)
         nuc = torch.linalg.svdvals(cross).sum(-1)
-        vals = _distance_from_parts(nuc, nx2[:, None], ny2[None, :], n, score_method)
+        vals = _distance_from_parts(nuc, nx2[:, None], ny2[None, :], n, score_method,
+                                    cx[:, None], cy[None, :])
     else:
         nuc = torch.linalg.svdvals(Rx.transpose(-1, -2) @ Ry).sum(-1)
-        vals = _distance_from_parts(nuc, nx2, ny2, n, score_method)
+        vals = _distance_from_parts(nuc, nx2, ny2, n, score_method, cx, cy)
     return finish(vals, xt, yt, pairwise)
 
 
@@ -192,27 +223,30 @@ def pairwise_shape_distances(Xs: Sequence[Any] | dict, Ys: Sequence[Any] | dict 
         out = []
         for key, rep in items:
             label = f"{name}[{key!r}]"
-            t, time_resolved = as_batch(rep, label, dev, dt)
+            t, time_resolved, _, c = as_scaled_batch(rep, label, dev, dt, center=bool(center_columns),
+                                                     what="the shape metric")
             if time_resolved:
                 raise ValueError(f"{label} must be 2-D (n_conditions, n_features); got a 3-D array")
-            _, R, _, _, w = _whiten(t, alpha, center_columns, label)
-            out.append((label, R[0], (w[0] ** 2).sum()))
+            R, _, _, w = _whiten(t, c, alpha, label)
+            out.append((label, R[0], (w[0] ** 2).sum(), c[0]))
         return out
 
     px = prepare(Xs, "Xs")
     py = px if Ys is None else prepare(Ys, "Ys")
     n = px[0][1].shape[0]
-    for label, R, _ in px + py:
+    for label, R, _, _ in px + py:
         if R.shape[0] != n:
             raise ValueError(f"{label} has {R.shape[0]} conditions but {px[0][0]} has {n}; "
                              "all representations must describe the same conditions")
-    k = max(R.shape[1] for _, R, _ in px + py)
-    Rx = torch.stack([_pad_cols(R, k) for _, R, _ in px])
-    Ry = torch.stack([_pad_cols(R, k) for _, R, _ in py])
-    nx2 = torch.stack([v for _, _, v in px])
-    ny2 = torch.stack([v for _, _, v in py])
+    k = max(R.shape[1] for _, R, _, _ in px + py)
+    Rx = torch.stack([_pad_cols(R, k) for _, R, _, _ in px])
+    Ry = torch.stack([_pad_cols(R, k) for _, R, _, _ in py])
+    nx2 = torch.stack([v for _, _, v, _ in px])
+    ny2 = torch.stack([v for _, _, v, _ in py])
+    cx = torch.stack([c for _, _, _, c in px])
+    cy = torch.stack([c for _, _, _, c in py])
     nuc = torch.linalg.svdvals(Rx.transpose(-1, -2).unsqueeze(1) @ Ry.unsqueeze(0)).sum(-1)
-    D = _distance_from_parts(nuc, nx2[:, None], ny2[None, :], n, score_method)
+    D = _distance_from_parts(nuc, nx2[:, None], ny2[None, :], n, score_method, cx[:, None], cy[None, :])
     if Ys is None:
         D = 0.5 * (D + D.T)
         D.fill_diagonal_(0.0)
@@ -248,10 +282,19 @@ class ShapeMetric(TorchEstimatorMixin, BaseEstimator):
     distance_ : float or ndarray
         The distance on the training data.
 
+    n_features_in_ : int
+        Number of features of ``X`` seen in ``fit`` (``n_features_x_``; ``n_features_y_`` for ``Y``).
+
     Notes
     -----
     Unlike scikit-learn's convention, ``score`` returns a distance (lower =
-    more similar), as netrep's metrics do.
+    more similar), as netrep's metrics do. ``fit``, ``score`` and :meth:`align`
+    take two representations ``(X, Y)``; the metric is not a transformer
+    (``transform(X, Y)`` is a deprecated alias of :meth:`align`).
+
+    Numerics: the data are centred and divided by their largest magnitude in
+    float64 before any product, so float32 gives the float64 distance within
+    about 1e-3 rad (angular) at any data scale from 1e-15 to 1e15.
 
     References
     ----------
@@ -268,67 +311,108 @@ class ShapeMetric(TorchEstimatorMixin, BaseEstimator):
         self.dtype = dtype
 
     def fit(self, X: Any, Y: Any) -> ShapeMetric:
-        """Learn whitening and alignment from training conditions ``X`` and ``Y``."""
+        """Learn whitening and alignment from training conditions ``X`` and ``Y``.
+
+        ``Y`` (required) is the second representation of the same conditions.
+        """
         alpha = _check_alpha(self.alpha)
         check_in(self.score_method, "score_method", _SCORE_METHODS)
+        if Y is None:
+            raise TypeError("Y must be an array: a shape metric compares X with a second "
+                            "representation Y of the same conditions; got None")
         self._setup_torch()
-        Xb, xt = as_batch(X, "X", self.device_, self.dtype_)
-        Yb, yt = as_batch(Y, "Y", self.device_, self.dtype_)
+        center = bool(self.center_columns)
+        what = "the shape metric"
+        Xb, xt, mx, cx = as_scaled_batch(X, "X", self.device_, self.dtype_, center=center, what=what)
+        Yb, yt, my, cy = as_scaled_batch(Y, "Y", self.device_, self.dtype_, center=center, what=what)
         check_pair(Xb, Yb)
-        mx, Rx, Vhx, gx, wx = _whiten(Xb, alpha, self.center_columns, "X")
-        my, Ry, Vhy, gy, wy = _whiten(Yb, alpha, self.center_columns, "Y")
+        Rx, Vhx, gx, wx = _whiten(Xb, cx, alpha, "X")
+        Ry, Vhy, gy, wy = _whiten(Yb, cy, alpha, "Y")
         P, sig, Qh = torch.linalg.svd(Rx.transpose(-1, -2) @ Ry, full_matrices=True)
         k = max(P.shape[-1], Qh.shape[-1])
+        # g = w / s is free of the data's scale, so these maps act on centred data in its own units
         Wx = Vhx.transpose(-1, -2) @ (gx.unsqueeze(-1) * P)
         Wy = Vhy.transpose(-1, -2) @ (gy.unsqueeze(-1) * Qh.transpose(-1, -2))
         self._Wx = _pad_cols(Wx, k)
         self._Wy = _pad_cols(Wy, k)
         self._mx, self._my = mx, my
+        self._cx, self._cy = cx, cy
         self._time_resolved = (xt, yt)
+        self._n_batch = (Xb.shape[0], Yb.shape[0])
         self.n_features_x_ = Xb.shape[-1]
         self.n_features_y_ = Yb.shape[-1]
+        self.n_features_in_ = Xb.shape[-1]
         squeeze = (lambda a: a[0]) if not (xt or yt) else (lambda a: a)
-        self.mean_x_ = squeeze(self._numpy(mx[..., 0, :]))
-        self.mean_y_ = squeeze(self._numpy(my[..., 0, :]))
+
+        def means(m, t):
+            return np.zeros(t.shape[::2]) if m is None else self._numpy(m[..., 0, :]).astype(float)
+
+        self.mean_x_ = squeeze(means(mx, Xb))
+        self.mean_y_ = squeeze(means(my, Yb))
         self.Wx_ = squeeze(self._numpy(self._Wx))
         self.Wy_ = squeeze(self._numpy(self._Wy))
         nuc = sig.sum(-1)
         vals = _distance_from_parts(nuc, (wx ** 2).sum(-1), (wy ** 2).sum(-1), Xb.shape[1],
-                                    self.score_method)
+                                    self.score_method, cx, cy)
         self.distance_ = finish(vals, xt, yt, False)
         return self
 
     def _aligned(self, X: Any, Y: Any):
+        """Held-out data in the aligned space, each side divided by its training scale."""
         check_is_fitted(self, "Wx_")
-        Xb, xt = as_batch(X, "X", self.device_, self.dtype_, min_conditions=1)
-        Yb, yt = as_batch(Y, "Y", self.device_, self.dtype_, min_conditions=1)
+        if Y is None:
+            raise TypeError("Y must be an array (the second representation); got None")
+        out = []
+        for A, name, m, c, nf, nb, tr in (
+                (X, "X", self._mx, self._cx, self.n_features_x_, self._n_batch[0], self._time_resolved[0]),
+                (Y, "Y", self._my, self._cy, self.n_features_y_, self._n_batch[1], self._time_resolved[1])):
+            t, time_resolved, _, _ = as_scaled_batch(
+                A, name, self.device_, self.dtype_, min_conditions=1,
+                center=m if m is not None else False, scale=c,
+                expect=(nb, nf, tr))
+            out.append((t, time_resolved))
+        (Xb, xt), (Yb, yt) = out
         check_pair(Xb, Yb)
-        if (xt, yt) != self._time_resolved:
-            raise ValueError("X and Y must have the same layout (2-D or 3-D) as the data given to fit")
-        for t, nf, name in ((Xb, self.n_features_x_, "X"), (Yb, self.n_features_y_, "Y")):
-            if t.shape[-1] != nf:
-                raise ValueError(f"{name} has {t.shape[-1]} features; the metric was fitted with {nf}")
-        Xa = (Xb - self._mx) @ self._Wx
-        Ya = (Yb - self._my) @ self._Wy
-        return Xa, Ya, xt, yt
+        return Xb @ self._Wx, Yb @ self._Wy, xt, yt
 
-    def transform(self, X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Map ``X`` and ``Y`` into the common aligned space (same shape, comparable entries)."""
+    def align(self, X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Map ``X`` and ``Y`` into the common aligned space (same shape, comparable entries).
+
+        Parameters
+        ----------
+        X, Y : array-like
+            Conditions of the two representations, in the layout given to ``fit``.
+
+        Returns
+        -------
+        X_aligned, Y_aligned : ndarray (n_conditions, k) or (n_conditions, n_timepoints, k)
+            ``(X - mean_x_) @ Wx_`` and ``(Y - mean_y_) @ Wy_`` (float64).
+        """
         Xa, Ya, xt, yt = self._aligned(X, Y)
+        Xa = Xa.to(torch.float64) * self._cx.to(Xa.device)[:, None, None]
+        Ya = Ya.to(torch.float64) * self._cy.to(Ya.device)[:, None, None]
         if not (xt or yt):
             return self._numpy(Xa[0]), self._numpy(Ya[0])
         return self._numpy(Xa.permute(1, 0, 2)), self._numpy(Ya.permute(1, 0, 2))
 
+    def transform(self, X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Deprecated alias of :meth:`align` (it takes two arrays, so it is not a scikit-learn transform)."""
+        warnings.warn("ShapeMetric.transform(X, Y) is deprecated and will be removed in the next "
+                      "release: it takes two arrays, so it is not a scikit-learn transform; use "
+                      "ShapeMetric.align(X, Y)", FutureWarning, stacklevel=2)
+        return self.align(X, Y)
+
     def score(self, X: Any, Y: Any):
         """Distance between ``X`` and ``Y`` after the training alignment (lower = more similar)."""
         Xa, Ya, xt, yt = self._aligned(X, Y)
-        nx2 = (Xa ** 2).sum(dim=(-1, -2))
-        ny2 = (Ya ** 2).sum(dim=(-1, -2))
-        inner = (Xa * Ya).sum(dim=(-1, -2))
+        nx2 = (Xa.to(torch.float64) ** 2).sum(dim=(-1, -2))
+        ny2 = (Ya.to(torch.float64) ** 2).sum(dim=(-1, -2))
+        inner = (Xa.to(torch.float64) * Ya.to(torch.float64)).sum(dim=(-1, -2))
         if self.score_method == "angular" and bool(((nx2 <= 0) | (ny2 <= 0)).any()):
             raise ValueError("the held-out data have no component in the training span; "
                              "the angular distance is undefined")
-        vals = _distance_from_parts(inner, nx2, ny2, Xa.shape[1], self.score_method)
+        vals = _distance_from_parts(inner, nx2, ny2, Xa.shape[1], self.score_method,
+                                    self._cx, self._cy)
         return finish(vals, xt, yt, False)
 
     def fit_score(self, X: Any, Y: Any):

@@ -110,7 +110,7 @@ def test_wide_representations_and_transform():
     Y = latent @ rng.standard_normal((4, 500))
     m = ShapeMetric(alpha=0.0).fit(X, Y)
     assert m.distance_ == pytest.approx(0.0, abs=1e-6)  # same latent space up to a linear map
-    Xa, Ya = m.transform(X, Y)
+    Xa, Ya = m.align(X, Y)
     assert Xa.shape == Ya.shape and Xa.shape[0] == n
     # aligned up to the overall scale (each side keeps its own total variance)
     np.testing.assert_allclose(Xa / np.linalg.norm(Xa), Ya / np.linalg.norm(Ya), atol=1e-8)
