@@ -48,7 +48,7 @@ try:
     planted = load_synthetic_connectome("default", data_home=DATA, download_if_missing=False)
     traces, membership = planted.traces, planted.membership
     windows, animals, fs = planted.windows, planted.animals, planted.fs
-    print("planted fixture:", traces.shape)
+    print("planted fixture (animals, timepoints, neurons):", traces.shape)
 except (OSError, ValueError) as exc:
     print(f"shared fixture not available ({exc}); simulating the same design")
     sim = dynamic_connectome(random_state=0)
@@ -71,7 +71,7 @@ plt.close(fig)
 
 # %%
 # The rank-4 model: three planted modules plus one flat "background" component.
-truth = planted_connectome_factors(membership, windows, animals, traces.shape[2])
+truth = planted_connectome_factors(membership, windows, animals, traces.shape[1])
 factors = [dc.pair_factors_, dc.time_factors_, dc.animal_factors_]
 score, match = factor_match_score(truth, factors, return_permutation=True)
 print(f"relative error {dc.reconstruction_error_:.4f}; factor match score vs truth {score:.3f}")
@@ -105,7 +105,7 @@ except (OSError, ValueError) as exc:
 
 if bold is not None:
     regions = np.asarray(bold.labels)
-    bold_traces = np.stack([ts.T for ts in bold.timeseries])  # (subjects, regions, volumes)
+    bold_traces = np.stack(bold.timeseries)  # (subjects, volumes, regions)
     real = DynamicConnectome(4, window=40, step=20, smooth_sigma=1.0, n_restarts=6, max_iter=300,
                              tol=1e-6, random_state=0).fit(bold_traces)
     real_sweep = real.rank_sweep(range(1, 8), n_restarts=4, max_iter=200)

@@ -120,11 +120,11 @@ for name, m in fcs.items():
 # a component whose animal loadings are similar for brains and model runs
 # is a time-varying connectivity pattern the model reproduces.
 groups = ["brain"] * len(held_out) + ["model"] * n_runs + ["shuffled"] * n_runs
-traces = np.stack([x.T for x in held_out + runs + runs_shuffled])
+traces = np.stack(held_out + runs + runs_shuffled)  # (recordings, volumes, regions)
 n_keep = 300 if QUICK else 1200
 dc = DynamicConnectome(n_components=4, affinity="corr", window=60, step=30, smooth_sigma=0.0,
                        n_restarts=2 if QUICK else 4, max_iter=100 if QUICK else 300,
-                       random_state=0).fit(traces[:, :, :n_keep])
+                       random_state=0).fit(traces[:, :n_keep])
 loadings = dc.animal_factors_
 mean_load = {g: loadings[np.array(groups) == g].mean(0) for g in ("brain", "model", "shuffled")}
 

@@ -43,7 +43,9 @@ def run_demo(out_dir: Path, quick: bool = False, data_home: Path | None = None) 
         source, rank, ranks, restarts = "simulated (quick: 6 animals, 36 neurons)", 4, range(1, 7), 3
     elif fixture is not None and fixture.is_file():
         with np.load(fixture, allow_pickle=False) as f:
-            traces, membership, windows, animals = f["traces"], f["membership"], f["windows"], f["worms"]
+            # the file stores (animals, neurons, time); the package layout is (animals, time, neurons)
+            traces = np.swapaxes(f["traces"], 1, 2)
+            membership, windows, animals = f["membership"], f["windows"], f["worms"]
         source, rank, ranks, restarts = "shared planted fixture (rho = 0.8)", 4, range(1, 8), 6
     else:
         sim = dynamic_connectome(random_state=0)
@@ -53,7 +55,7 @@ def run_demo(out_dir: Path, quick: bool = False, data_home: Path | None = None) 
     dc = DynamicConnectome(rank, n_restarts=restarts if quick else 10, max_iter=200 if quick else 300,
                            tol=1e-6 if quick else 1e-7, random_state=0).fit(traces)
     sweep = dc.rank_sweep(ranks, n_restarts=restarts, max_iter=100 if quick else 300)
-    truth = planted_connectome_factors(membership, windows, animals, traces.shape[2])
+    truth = planted_connectome_factors(membership, windows, animals, traces.shape[1])
     factors = [dc.pair_factors_, dc.time_factors_, dc.animal_factors_]
     overall, match = factor_match_score(truth, factors, return_permutation=True)
     per_fms = _per_component_fms(truth, factors, match)

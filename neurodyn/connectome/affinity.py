@@ -20,13 +20,27 @@ correlation kinds, and invariant to a positive affine rescaling of any trace):
 ``"corr"``
     Rectified Pearson correlation of the smoothed traces themselves.
 
-A neuron whose trace is entirely NaN in an animal is treated as missing: its
-pairs get affinity 0 there and are flagged in the returned mask.
+Traces follow the package layout: one recording is ``(n_timepoints, n_units)``,
+several animals are a stack ``(n_animals, n_timepoints, n_units)`` or a list of
+``(n_timepoints, n_units)`` arrays. (Before this release the connectome took
+``(n_animals, n_neurons, n_timepoints)``; such an array is refused where the
+layout can be told apart and otherwise draws a :class:`LayoutWarning`.)
+
+A neuron whose trace is entirely NaN in an animal (an all-NaN column) is treated
+as missing: its pairs get affinity 0 there and are flagged in the returned mask.
+
+Numerics: before the pairwise work each trace's signal is divided by a power of
+two (exact in floating point, so float64 results do not change), and in float32
+a ``"corr"`` trace is also centred in float64 first; the affinities are then the
+same at any data scale (1e-15 ... 1e15) and in float32 within about 1e-6.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -35,7 +49,13 @@ import torch
 from scipy.ndimage import gaussian_filter1d
 
 from .._torch import resolve_device, resolve_dtype, to_numpy, to_tensor
-from .._validation import check_array, check_positive_int
+from .._validation import (
+    LayoutWarning,
+    check_allocation,
+    check_array,
+    check_positive_int,
+    check_scalar,
+)
 
 __all__ = [
     "AFFINITIES",
@@ -52,6 +72,20 @@ AFFINITIES = ("derivative_corr", "derivative_product", "corr")
 
 # Elements of the largest intermediate a block may hold (about 256 MB in float64).
 _BLOCK_ELEMENTS = 2**25
+
+# Shortest window over which a (rectified) Pearson correlation means something:
+# with two samples it can only be -1 or +1.
+_MIN_CORR_WINDOW = 3
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _warn_layout(message: str) -> None:
+    """Issue a :class:`LayoutWarning` attributed to the first caller outside neurodyn."""
+    frame, level = sys._getframe(0), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, LayoutWarning, stacklevel=level)
 
 
 def pair_indices(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -131,54 +165,114 @@ def window_starts(n_timepoints: int, window: int, step: int) -> np.ndarray:
             f"window={window} is longer than the recording ({n_timepoints} timepoints); "
             "use a shorter window"
         )
+    if step > n_timepoints:
+        raise ValueError(f"step must be in [1, {n_timepoints}] (the recording's length); got {step}")
     n_windows = (n_timepoints - window) // step + 1
     return np.arange(n_windows) * step
 
 
-def check_traces(traces: Any, name: str = "traces") -> tuple[np.ndarray, np.ndarray]:
-    """Validate traces ``(n_animals, n_neurons, n_timepoints)`` or a list of ``(N, T)``.
+def _check_layout(shape: tuple, n_time: int, n_units: int, name: str, window: int | None,
+                  kind: str) -> None:
+    """Refuse a layout that cannot be right, warn about one that is probably transposed.
 
-    Returns the float64 array and a boolean ``(n_animals, n_neurons)`` array that
-    is True where a neuron is present. A neuron is missing in an animal when its
-    whole trace is NaN; a partly NaN trace, Inf, or a constant present trace is an
-    error.
+    ``kind``: ``"stack"`` (a 3-D array), ``"single"`` (one 2-D recording) or
+    ``"list"`` (an element of a list of recordings).
+    """
+    if n_time >= n_units:
+        return
+    if kind == "stack":
+        fix = (f"the connectome layout changed in this release from (n_animals, n_neurons, "
+               f"n_timepoints) to (n_animals, n_timepoints, n_units): an array in the old layout "
+               f"must be passed as np.swapaxes({name}, 1, 2)")
+    elif kind == "single":
+        fix = f"neurodyn expects (n_timepoints, n_units): pass {name}.T if it is transposed"
+    else:
+        fix = ("every recording must be (n_timepoints, n_units): pass [x.T for x in traces] if "
+               "they are transposed")
+    axis = "axis 1" if kind == "stack" else "axis 0"
+    if window is not None and n_time < window:
+        raise ValueError(
+            f"{name} has shape {shape}: {n_time} timepoints ({axis}), fewer than its {n_units} "
+            f"units and than window={window}; {fix}"
+        )
+    _warn_layout(f"{name} has shape {shape}: {n_time} timepoints ({axis}) and {n_units} units, "
+                 f"fewer timepoints than units -- is it transposed? {fix}")
+
+
+def check_traces(traces: Any, name: str = "traces", *,
+                 window: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Validate traces in the package layout and stack them.
+
+    Parameters
+    ----------
+    traces : array-like
+        One recording ``(n_timepoints, n_units)``, a stack ``(n_animals,
+        n_timepoints, n_units)`` or a list of ``(n_timepoints, n_units)`` arrays
+        (same length, same units). An all-NaN column marks a neuron missing in
+        that animal.
+    name : str
+        Argument name for messages.
+    window : int, optional
+        The analysis window. A stack whose time axis is shorter than both its
+        unit axis and the window is in the old ``(n_animals, n_neurons,
+        n_timepoints)`` layout, which is refused with the fix; fewer timepoints
+        than units otherwise draws a :class:`~neurodyn._validation.LayoutWarning`.
+
+    Returns
+    -------
+    traces : ndarray, shape (n_animals, n_timepoints, n_units)
+        float64, with missing neurons' NaN replaced by 0 (a new array).
+    present : ndarray of bool, shape (n_animals, n_units)
+        True where a neuron is recorded. A partly NaN trace, Inf, a constant
+        present trace, fewer than 2 units or 3 timepoints are errors.
     """
     if isinstance(traces, (list, tuple)):
         if len(traces) == 0:
             raise ValueError(f"{name} is empty; expected at least one animal")
-        items = [check_array(t, f"{name}[{i}]", ndim=2, dims="(n_neurons, n_timepoints)")
+        items = [check_array(t, f"{name}[{i}]", ndim=2, dims="(n_timepoints, n_units)")
                  for i, t in enumerate(traces)]
+        for i, it in enumerate(items):
+            if it.shape[0] < it.shape[1]:
+                _check_layout(it.shape, it.shape[0], it.shape[1], f"{name}[{i}]", window, "list")
+                break
         shapes = [it.shape for it in items]
-        if len({s[0] for s in shapes}) > 1:
-            raise ValueError(
-                f"{name}: every animal must have the same neurons (rows); got shapes {shapes}. "
-                "Mark a neuron missing in an animal by a row of NaN"
-            )
         if len({s[1] for s in shapes}) > 1:
+            raise ValueError(
+                f"{name}: every animal must have the same neurons (columns); got shapes {shapes}. "
+                "Mark a neuron missing in an animal by a column of NaN"
+            )
+        if len({s[0] for s in shapes}) > 1:
             raise ValueError(
                 f"{name}: every animal must have the same number of timepoints; got shapes {shapes}"
             )
         arr = np.stack(items)
     else:
-        arr = check_array(traces, name, ndim=3, dims="(n_animals, n_neurons, n_timepoints)")
+        arr = check_array(traces, name, ndim=(2, 3),
+                          dims="(n_timepoints, n_units) or (n_animals, n_timepoints, n_units)")
+        if arr.ndim == 2:
+            _check_layout(arr.shape, arr.shape[0], arr.shape[1], name, window, "single")
+            arr = arr[None]
+        else:
+            _check_layout(arr.shape, arr.shape[1], arr.shape[2], name, window, "stack")
     if np.isinf(arr).any():
         raise ValueError(f"{name} must not contain Inf; got {int(np.isinf(arr).sum())} Inf values")
-    if arr.shape[1] < 2:
-        raise ValueError(f"{name} needs at least 2 neurons to form pairs; got shape {arr.shape}")
-    if arr.shape[2] < 3:
+    if arr.shape[2] < 2:
+        raise ValueError(f"{name} needs at least 2 neurons (units, last axis) to form pairs; "
+                         f"got shape {arr.shape}")
+    if arr.shape[1] < 3:
         raise ValueError(f"{name} is too short: needs at least 3 timepoints; got shape {arr.shape}")
     nan = np.isnan(arr)
-    missing = nan.all(axis=2)
-    partial = nan.any(axis=2) & ~missing
+    missing = nan.all(axis=1)
+    partial = nan.any(axis=1) & ~missing
     if partial.any():
         w, i = (int(v) for v in np.argwhere(partial)[0])
         raise ValueError(
             f"{name} has {int(partial.sum())} partly NaN trace(s) (first: animal {w}, neuron {i}); "
-            "NaN may only mark a whole missing neuron (an all-NaN row)"
+            "NaN may only mark a whole missing neuron (an all-NaN column)"
         )
     present = ~missing
     filled = np.where(nan, 0.0, arr)
-    const = present & np.all(filled == filled[:, :, :1], axis=2)
+    const = present & np.all(filled == filled[:, :1, :], axis=1)
     if const.any():
         w, i = (int(v) for v in np.argwhere(const)[0])
         raise ValueError(
@@ -189,6 +283,22 @@ def check_traces(traces: Any, name: str = "traces") -> tuple[np.ndarray, np.ndar
         i = int(np.flatnonzero(~present.any(axis=0))[0])
         raise ValueError(f"{name}: neuron {i} is missing (all NaN) in every animal; remove it")
     return filled, present
+
+
+def _scale_signal(signal: np.ndarray, center: bool) -> np.ndarray:
+    """Divide each trace ``(..., T)`` by the power of two nearest its largest magnitude.
+
+    Exact in floating point, and every built-in affinity is invariant to a
+    positive rescaling of a trace, so float64 results are unchanged; it keeps
+    the window norms away from float32's (and float64's) under- and overflow.
+    ``center`` subtracts each trace's mean first (in float64), so that a large
+    offset does not swamp the fluctuations when cast to float32.
+    """
+    if center:
+        signal = signal - signal.mean(axis=-1, keepdims=True)
+    peak = np.max(np.abs(signal), axis=-1, keepdims=True)
+    exponent = np.frexp(peak)[1]  # 0 for an all-zero (missing) trace
+    return np.ldexp(signal, -exponent)
 
 
 def _unit_windows(x: torch.Tensor, window: int, step: int) -> torch.Tensor:
@@ -237,23 +347,28 @@ def affinity_tensor(traces: Any, affinity: str | Callable = "derivative_corr", *
 
     Parameters
     ----------
-    traces : array-like, shape (n_animals, n_neurons, n_timepoints), or list of (N, T)
-        Activity of the same ``N`` identified neurons in each animal. An all-NaN
-        row marks a neuron missing in that animal.
+    traces : array-like, shape (n_animals, n_timepoints, n_units) or (n_timepoints, n_units), or list of (T, N)
+        Activity of the same ``N`` identified neurons in each animal (one 2-D
+        recording is one animal). An all-NaN column marks a neuron missing in
+        that animal. The layout changed in this release (it was ``(n_animals,
+        n_neurons, n_timepoints)``): pass ``np.swapaxes(X, 1, 2)`` for an old array.
     affinity : {"derivative_corr", "derivative_product", "corr"} or callable
         The pairwise affinity (see the module docstring). A callable receives one
-        window of smoothed traces, an ``(N, window)`` numpy array, and returns an
-        ``(N, N)`` non-negative symmetric matrix; it is called once per window
-        and animal.
+        window of smoothed traces, a ``(window, N)`` numpy array (package
+        layout), and returns an ``(N, N)`` non-negative symmetric matrix; it is
+        called once per window and animal.
     window, step : int
         Window length and hop in samples; ``K = (T - window) // step + 1`` windows.
+        ``1 <= window <= T`` (at least 3 for the correlation affinities) and
+        ``1 <= step <= T``.
     smooth_sigma : float
         Standard deviation (samples) of the Gaussian smoothing applied before
         differentiation (scipy ``gaussian_filter1d``, ``mode="reflect"``); 0 skips it.
+        At most ``T / 4``: the Gaussian (4 sigma each side) must fit in the recording.
     block_size : int, optional
         Number of windows computed at once; by default chosen so that no
         intermediate exceeds about 2**25 elements. Memory grows with it, the
-        result does not change.
+        result does not change. A block that would not fit in memory is refused.
     return_mask : bool
         Also return a boolean mask, shape ``(P, 1, W)`` (broadcasts against the
         tensor), True where both neurons of a pair are present in that animal.
@@ -276,21 +391,36 @@ def affinity_tensor(traces: Any, affinity: str | Callable = "derivative_corr", *
     neurobiological networks. ICLR 2024, arXiv:2402.14102. (The paper's exact
     affinity formula is not published; these are documented stand-ins.)
     """
-    if not (callable(affinity) or affinity in AFFINITIES):
+    if not callable(affinity) and not (isinstance(affinity, str) and affinity in AFFINITIES):
         raise ValueError(f"affinity must be one of {list(AFFINITIES)} or a callable; got {affinity!r}")
-    if isinstance(smooth_sigma, bool) or not isinstance(smooth_sigma, (int, float, np.number)) \
-            or not np.isfinite(smooth_sigma) or smooth_sigma < 0:
-        raise ValueError(f"smooth_sigma must be a finite number >= 0; got {smooth_sigma!r}")
-    data, present = check_traces(traces)
-    n_animals, n_nodes, n_time = data.shape
+    smooth_sigma = check_scalar(smooth_sigma, "smooth_sigma", low=0.0)
+    window = check_scalar(window, "window", low=1, integer=True)
+    step = check_scalar(step, "step", low=1, integer=True)
+    if block_size is not None:
+        block_size = check_scalar(block_size, "block_size", low=1, integer=True)
+    stacked, present = check_traces(traces, window=window)
+    n_animals, n_time, n_nodes = stacked.shape
+    if isinstance(affinity, str) and affinity in ("derivative_corr", "corr") and window < _MIN_CORR_WINDOW:
+        raise ValueError(f"window must be >= {_MIN_CORR_WINDOW} samples for the correlation affinity "
+                         f"{affinity!r} (a correlation of two samples is only -1 or +1); got {window}")
+    if smooth_sigma > n_time / 4:
+        raise ValueError(
+            f"smooth_sigma must be in [0, {n_time / 4:g}] (a quarter of the {n_time} timepoints: the "
+            f"Gaussian, 4 sigma each side, must fit in the recording); got {smooth_sigma:g}"
+        )
     starts = window_starts(n_time, window, step)
     n_windows = starts.size
-    dev = resolve_device(device)
-    dt = resolve_dtype(dtype, dev)
-
-    smooth = gaussian_filter1d(data, float(smooth_sigma), axis=-1) if smooth_sigma > 0 else data
     rows_np, cols_np = pair_indices(n_nodes)
     n_pairs = rows_np.size
+    dev = resolve_device(device)
+    dt = resolve_dtype(dtype, dev)
+    itemsize = torch.empty((), dtype=dt).element_size()
+    check_allocation(float(n_pairs) * n_windows * n_animals, "traces (n_units), window and step",
+                     itemsize=itemsize, what=f"({n_pairs}, {n_windows}, {n_animals}) affinity tensor")
+    # internal layout (W, N, T): time last, so windows are contiguous for unfold
+    data = np.ascontiguousarray(np.swapaxes(stacked, 1, 2))
+
+    smooth = gaussian_filter1d(data, float(smooth_sigma), axis=-1) if smooth_sigma > 0 else data
     rows = torch.as_tensor(rows_np, device=dev)
     cols = torch.as_tensor(cols_np, device=dev)
 
@@ -298,7 +428,7 @@ def affinity_tensor(traces: Any, affinity: str | Callable = "derivative_corr", *
         out = np.zeros((n_pairs, n_windows, n_animals))
         for w in range(n_animals):
             for k, t0 in enumerate(starts):
-                mat = np.asarray(affinity(smooth[w, :, t0:t0 + window].copy()), dtype=np.float64)
+                mat = np.asarray(affinity(smooth[w, :, t0:t0 + window].T.copy()), dtype=np.float64)
                 if mat.shape != (n_nodes, n_nodes):
                     raise ValueError(
                         f"the affinity callable must return an ({n_nodes}, {n_nodes}) matrix; "
@@ -315,18 +445,21 @@ def affinity_tensor(traces: Any, affinity: str | Callable = "derivative_corr", *
             signal = np.gradient(smooth, axis=-1)
             # Missing neurons stay exactly zero so that they carry no affinity.
             signal[~present] = 0.0
+        signal = _scale_signal(signal, center=affinity == "corr" and dt != torch.float64)
         x = to_tensor(np.ascontiguousarray(signal), device=dev, dtype=dt)
         if affinity == "derivative_product":
             std = x.std(dim=-1, unbiased=False, keepdim=True)
             x = torch.where(std > 0, x / torch.where(std > 0, std, 1.0), 0.0)
             per_window = n_animals * n_pairs * window
-            block = block_size or max(1, _BLOCK_ELEMENTS // max(per_window, 1))
-            block = check_positive_int(block, "block_size")
+            block = min(block_size or max(1, _BLOCK_ELEMENTS // max(per_window, 1)), n_windows)
+            check_allocation(2.0 * block * per_window, "block_size", itemsize=itemsize,
+                             what=f"blocks of {block} windows")
             X = _windowed_product(x, window, step, n_windows, rows, cols, block)
         else:
             per_window = n_animals * n_nodes * max(n_nodes, window)
-            block = block_size or max(1, _BLOCK_ELEMENTS // max(per_window, 1))
-            block = check_positive_int(block, "block_size")
+            block = min(block_size or max(1, _BLOCK_ELEMENTS // max(per_window, 1)), n_windows)
+            check_allocation(2.0 * block * per_window, "block_size", itemsize=itemsize,
+                             what=f"blocks of {block} windows")
             X = _windowed_corr(x, window, step, n_windows, rows, cols, block)
 
     mask_np = (present[:, rows_np] & present[:, cols_np]).T[:, None, :]  # (P, 1, W)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,10 +10,10 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .._torch import TorchEstimatorMixin
-from .._validation import check_in, check_positive_int
+from .._validation import check_array, check_in, check_scalar
 from .affinity import AFFINITIES, affinity_tensor, n_nodes_from_pairs, pair_indices, pairs_to_matrix
 from .communities import louvain_labels, strength_two_means, weighted_sbm
-from .ntf import NonnegativeCP, check_nonnegative_tensor, rank_sweep
+from .ntf import NonnegativeCP, _check_cp_params, check_nonnegative_tensor, rank_sweep
 
 __all__ = ["DynamicConnectome", "align_neurons", "BACKGROUND_TIME_CV", "BACKGROUND_ANIMAL_CV"]
 
@@ -34,14 +33,16 @@ def align_neurons(traces: Any, neuron_labels: Any) -> tuple[np.ndarray, np.ndarr
 
     Parameters
     ----------
-    traces : list of (N_w, T) arrays
+    traces : list of (T, N_w) arrays
+        One recording per animal in the package layout ``(n_timepoints,
+        n_units)``, all of the same length ``T``.
     neuron_labels : list of sequences
-        ``neuron_labels[w][i]`` names row ``i`` of ``traces[w]``.
+        ``neuron_labels[w][i]`` names column ``i`` of ``traces[w]``.
 
     Returns
     -------
-    aligned : ndarray (n_animals, n_union, T)
-        NaN rows where an animal lacks a neuron.
+    aligned : ndarray (n_animals, T, n_union)
+        NaN columns where an animal lacks a neuron.
     labels : ndarray (n_union,)
         Union of labels in order of first appearance.
     """
@@ -50,31 +51,35 @@ def align_neurons(traces: Any, neuron_labels: Any) -> tuple[np.ndarray, np.ndarr
     if len(traces) != len(neuron_labels):
         raise ValueError(f"neuron_labels has {len(neuron_labels)} entries but there are "
                          f"{len(traces)} animals")
-    arrays = [np.asarray(t, dtype=np.float64) for t in traces]
+    if len(traces) == 0:
+        raise ValueError("traces is empty; expected at least one animal")
+    arrays = [check_array(t, f"traces[{w}]", ndim=2, dims="(n_timepoints, n_units)")
+              for w, t in enumerate(traces)]
     union: dict[Any, int] = {}
     for w, (arr, labels) in enumerate(zip(arrays, neuron_labels, strict=True)):
         labels = list(labels)
-        if arr.ndim != 2 or arr.shape[0] != len(labels):
-            raise ValueError(f"traces[{w}] must be (n_neurons, n_timepoints) with one row per label; "
+        if arr.shape[1] != len(labels):
+            raise ValueError(f"traces[{w}] must be (n_timepoints, n_units) with one column per label; "
                              f"got shape {arr.shape} and {len(labels)} labels")
         if len(set(labels)) != len(labels):
             raise ValueError(f"neuron_labels[{w}] has duplicate labels")
         for lab in labels:
             union.setdefault(lab, len(union))
-    lengths = {arr.shape[1] for arr in arrays}
+    lengths = {arr.shape[0] for arr in arrays}
     if len(lengths) > 1:
         raise ValueError(f"traces: every animal must have the same number of timepoints; got "
-                         f"{[arr.shape[1] for arr in arrays]}")
-    aligned = np.full((len(arrays), len(union), lengths.pop()), np.nan)
+                         f"{[arr.shape[0] for arr in arrays]}")
+    aligned = np.full((len(arrays), lengths.pop(), len(union)), np.nan)
     for w, (arr, labels) in enumerate(zip(arrays, neuron_labels, strict=True)):
-        aligned[w, [union[lab] for lab in labels]] = arr
+        aligned[w][:, [union[lab] for lab in labels]] = arr
     return aligned, np.array(list(union))
 
 
 class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
     """Dynamic functional connectome by non-negative tensor factorization.
 
-    Traces of the same identified neurons in several animals are turned into a
+    Traces of the same identified neurons in several animals, in the package
+    layout ``(n_animals, n_timepoints, n_units)``, are turned into a
     pair × window × animal affinity tensor, factorised by a non-negative CP
     decomposition (HALS, best of ``n_restarts``), and each component's pair
     factor is read as a weighted graph whose communities are the component's
@@ -89,9 +94,10 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
         :func:`neurodyn.connectome.affinity.affinity_tensor`). ``"precomputed"``:
         ``fit`` receives the ``(P, K, W)`` tensor itself.
     window, step : int
-        Window length and hop in samples.
+        Window length and hop in samples, in ``[1, n_timepoints]`` (window at
+        least 3 for the correlation affinities).
     smooth_sigma : float
-        Gaussian smoothing (samples) before differentiation.
+        Gaussian smoothing (samples) before differentiation, in ``[0, n_timepoints / 4]``.
     block_size : int, optional
         Windows per block when building the affinity tensor (memory bound).
     n_restarts : int
@@ -99,9 +105,9 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
     init : {"random", "svd"}
     solver : {"hals", "mu"}
     max_iter : int
-    tol : float
+    tol : float in [0, 1)
         Stop when the relative error changes by less than ``tol``.
-    n_inner : int
+    n_inner : int in [1, 100]
         HALS sweeps per mode update.
     community_method : {"louvain", "sbm"}
         How ``communities_`` are found in each component graph: Louvain
@@ -145,6 +151,8 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
         True for a near-flat component (time CV <= 0.15, animal CV <= 0.1).
     neuron_labels_ : ndarray (N,) or None
         Neuron identities when ``fit`` received ``neuron_labels``.
+    n_features_in_ : int
+        Number of units ``N`` (neurons, regions) seen in ``fit``.
     window_starts_ : ndarray (K,)
         Start sample of each window (traces input only).
     rank_sweep_ : dict
@@ -191,11 +199,16 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like (n_animals, n_neurons, n_timepoints) or list of (N, T)
-            Traces; an all-NaN row marks a neuron missing in that animal (its
-            pairs are masked there). With ``affinity="precomputed"``: the
-            non-negative ``(P, K, W)`` tensor. A single animal is accepted: the
-            animal mode then has size one and the fit is a non-negative
+        X : array-like (n_animals, n_timepoints, n_units), (n_timepoints, n_units) or list of (T, N)
+            Traces in the package layout; an all-NaN column marks a neuron
+            missing in that animal (its pairs are masked there). The layout
+            changed in this release (it was ``(n_animals, n_neurons,
+            n_timepoints)``): an old array is refused where it can be told
+            apart (fewer timepoints than units and than ``window``; pass
+            ``np.swapaxes(X, 1, 2)``), and fewer timepoints than units draws a
+            ``LayoutWarning``. With ``affinity="precomputed"``: the non-negative
+            ``(P, K, W)`` tensor. A single animal (a 2-D recording) is accepted:
+            the animal mode then has size one and the fit is a non-negative
             factorization of pairs × windows (``animal_factors_`` is all ones).
             Recordings must have the same length; a window longer than the
             recording, a rank with more parameters than observed entries,
@@ -205,7 +218,7 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
             Only with ``affinity="precomputed"``: observed entries.
         neuron_labels : list of sequences, optional
             With a list of traces whose animals recorded different neurons: the
-            identity of each row, one sequence per animal. The neurons are
+            identity of each column, one sequence per animal. The neurons are
             aligned on the union of labels (in order of first appearance, stored
             in ``neuron_labels_``); a neuron absent from an animal becomes a
             missing (masked) neuron there.
@@ -214,16 +227,25 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
         -------
         self
         """
-        check_positive_int(self.n_components, "n_components")
+        _check_cp_params(self)
         check_in(self.community_method, "community_method", ("louvain", "sbm"))
-        if not (isinstance(self.community_threshold, numbers.Real)
-                and 0.0 <= self.community_threshold < 1.0):
-            raise ValueError(f"community_threshold must be in [0, 1); got {self.community_threshold!r}")
+        check_scalar(self.community_threshold, "community_threshold", low=0.0, high=1.0,
+                     high_inclusive=False)
+        precomputed = isinstance(self.affinity, str) and self.affinity == "precomputed"
+        if not precomputed:
+            if not (callable(self.affinity)
+                    or (isinstance(self.affinity, str) and self.affinity in AFFINITIES)):
+                raise ValueError(f"affinity must be one of {list(AFFINITIES) + ['precomputed']} or "
+                                 f"a callable; got {self.affinity!r}")
+            check_scalar(self.smooth_sigma, "smooth_sigma", low=0.0)
+            check_scalar(self.window, "window", low=1, integer=True)
+            check_scalar(self.step, "step", low=1, integer=True)
+            check_scalar(self.block_size, "block_size", low=1, integer=True, allow_none=True)
         self._setup_torch()
         self.neuron_labels_ = None
         if neuron_labels is not None:
             X, self.neuron_labels_ = align_neurons(X, neuron_labels)
-        if isinstance(self.affinity, str) and self.affinity == "precomputed":
+        if precomputed:
             tensor, m = check_nonnegative_tensor(X, "X", mask)
             self.n_nodes_ = n_nodes_from_pairs(tensor.shape[0])
             self.mask_ = None if m is None or m.all() else np.ascontiguousarray(m)
@@ -231,17 +253,14 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
         else:
             if mask is not None:
                 raise ValueError("mask is only accepted with affinity='precomputed'; mark missing "
-                                 "neurons in the traces with NaN rows instead")
-            if not (callable(self.affinity) or self.affinity in AFFINITIES):
-                raise ValueError(f"affinity must be one of {list(AFFINITIES) + ['precomputed']} or "
-                                 f"a callable; got {self.affinity!r}")
+                                 "neurons in the traces with NaN columns instead")
             tensor, m = affinity_tensor(X, self.affinity, window=self.window, step=self.step,
                                         smooth_sigma=self.smooth_sigma, block_size=self.block_size,
                                         return_mask=True, device=self.device_, dtype=self.dtype_)
             self.n_nodes_ = n_nodes_from_pairs(tensor.shape[0])
             self.mask_ = None if m.all() else m
-            n_time = len(X[0][0]) if isinstance(X, (list, tuple)) else np.shape(X)[2]
-            self.window_starts_ = np.arange((n_time - self.window) // self.step + 1) * self.step
+            self.window_starts_ = np.arange(tensor.shape[1]) * int(self.step)
+        self.n_features_in_ = self.n_nodes_
         self.affinity_tensor_ = tensor
         self.pairs_ = pair_indices(self.n_nodes_)
 
@@ -322,7 +341,7 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
         check_is_fitted(self, "affinity_tensor_")
         params = self._cp_params()
         params.update(cp_params)
-        n_restarts = self.n_restarts if n_restarts is None else check_positive_int(n_restarts, "n_restarts")
+        n_restarts = self.n_restarts if n_restarts is None else n_restarts
         self.rank_sweep_ = rank_sweep(self.affinity_tensor_, list(ranks), n_restarts=n_restarts,
                                       mask=self.mask_, **params)
         return self.rank_sweep_

@@ -30,7 +30,7 @@ _EXPECTED = {
     "frontal2d_X_shape": [48, 378],
     "frontal2d_n_patients": 25,
     "rsa_brain_rdms_shape": [8, 92, 92],
-    "synthetic_traces_shape": [6, 60, 1600],
+    "synthetic_traces_shape": [6, 1600, 60],
     "mni_power_coords": 264,
 }
 

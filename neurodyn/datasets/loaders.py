@@ -604,8 +604,10 @@ def load_synthetic_connectome(scenario: str = "default", data_home: PathLike | N
     Returns
     -------
     sklearn.utils.Bunch
-        ``traces``: (n_animals=6, n_neurons=60, n_samples=1600) float32 (NaN would
-        mark a neuron missing in an animal; these files have none);
+        ``traces``: (n_animals=6, n_timepoints=1600, n_neurons=60) float32, the
+        package layout (the files store (animals, neurons, time); before this
+        release the traces were returned that way). An all-NaN column would
+        mark a neuron missing in an animal; these files have none;
         ``missing``: (6, 60) bool, True where a neuron has no trace;
         ``fs``: 4.0 Hz; ``membership``: (60,) planted community 0/1/2 or -1;
         ``windows``: (3, 2) active sample interval [t0, t1) per community;
@@ -628,7 +630,7 @@ def load_synthetic_connectome(scenario: str = "default", data_home: PathLike | N
     path = folder / fname
     with np.load(path, allow_pickle=False) as npz:
         z = {k: npz[k] for k in npz.files}
-    traces = z["traces"]
+    traces = np.ascontiguousarray(np.swapaxes(z["traces"], 1, 2))  # (animals, time, neurons)
     params = {k: z[k].item() for k in ("rho", "noise", "tau_s", "seed")}
 
     def opt(key):
@@ -638,7 +640,7 @@ def load_synthetic_connectome(scenario: str = "default", data_home: PathLike | N
         return v.item() if v.ndim == 0 else v
 
     meta = make_meta(_SYNTH, [path], {"scenario": scenario, "fs": float(z["fs"]), **params})
-    return Bunch(traces=traces, missing=np.isnan(traces).all(axis=-1), fs=float(z["fs"]),
+    return Bunch(traces=traces, missing=np.isnan(traces).all(axis=1), fs=float(z["fs"]),
                  membership=z["membership"], windows=z["windows"], animals=z["worms"],
                  affinity_tensor=opt("affinity_tensor"), window_starts=opt("window_starts"),
                  window_len=opt("window_len"), window_step=opt("window_step"),

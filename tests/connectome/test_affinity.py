@@ -14,23 +14,24 @@ from neurodyn.connectome.affinity import (
 
 @pytest.fixture
 def traces():
+    """(n_animals=3, n_timepoints=90, n_units=7), the package layout."""
     rng = np.random.default_rng(3)
-    return rng.standard_normal((3, 7, 90)).cumsum(axis=2)
+    return rng.standard_normal((3, 90, 7)).cumsum(axis=1)
 
 
 def _loop_reference(traces, kind, window, step, sigma):
-    """One window, one animal, one pair at a time."""
-    n_animals, n_nodes, n_time = traces.shape
-    smooth = gaussian_filter1d(traces, sigma, axis=-1) if sigma > 0 else traces
-    sig = smooth if kind == "corr" else np.gradient(smooth, axis=-1)
+    """One window, one animal, one pair at a time; traces (animals, time, units)."""
+    n_animals, n_time, n_nodes = traces.shape
+    smooth = gaussian_filter1d(traces, sigma, axis=1) if sigma > 0 else traces
+    sig = smooth if kind == "corr" else np.gradient(smooth, axis=1)
     if kind == "derivative_product":
-        sig = sig / sig.std(axis=-1, keepdims=True)
+        sig = sig / sig.std(axis=1, keepdims=True)
     starts = range(0, n_time - window + 1, step)
     pairs = [(i, j) for i in range(n_nodes) for j in range(i + 1, n_nodes)]
     out = np.zeros((len(pairs), len(starts), n_animals))
     for w in range(n_animals):
         for k, t0 in enumerate(starts):
-            seg = sig[w, :, t0:t0 + window]
+            seg = sig[w, t0:t0 + window].T  # (units, window)
             for p, (i, j) in enumerate(pairs):
                 if kind == "derivative_product":
                     out[p, k, w] = np.mean(np.maximum(0.0, seg[i] * seg[j]))
@@ -64,15 +65,16 @@ def test_affinity_contracts(traces):
     np.testing.assert_array_equal(mats, np.swapaxes(mats, -1, -2))
     assert np.all(np.diagonal(mats, axis1=-2, axis2=-1) == 0)
     rng = np.random.default_rng(0)
-    scale = rng.uniform(0.5, 3.0, size=(3, 7, 1))
-    shift = rng.normal(size=(3, 7, 1)) * 10
+    scale = rng.uniform(0.5, 3.0, size=(3, 1, 7))
+    shift = rng.normal(size=(3, 1, 7)) * 10
     X2 = affinity_tensor(traces * scale + shift, window=20, step=10, device="cpu")
     assert np.abs(X2 - X).max() < 1e-10
 
 
 def test_affinity_callable_equals_rectified_corr(traces):
     def rect_corr(seg):
-        c = np.clip(np.corrcoef(seg), 0, None)
+        assert seg.shape == (20, 7)  # (window, units): the package layout
+        c = np.clip(np.corrcoef(seg, rowvar=False), 0, None)
         np.fill_diagonal(c, 0.0)
         return c
 
@@ -90,7 +92,7 @@ def test_affinity_does_not_modify_input(traces):
 def test_missing_neuron_becomes_mask(traces):
     full = affinity_tensor(traces, window=20, step=10, device="cpu")
     gappy = traces.copy()
-    gappy[1, 2] = np.nan
+    gappy[1, :, 2] = np.nan
     X, mask = affinity_tensor(gappy, window=20, step=10, return_mask=True, device="cpu")
     rows, cols = np.triu_indices(7, 1)
     involved = (rows == 2) | (cols == 2)
@@ -127,8 +129,8 @@ def test_pairs_roundtrip_exact_and_order():
     [
         (dict(window=200), "window=200 is longer than the recording"),
         (dict(affinity="spearman"), "affinity must be one of"),
-        (dict(smooth_sigma=-1.0), "smooth_sigma must be"),
-        (dict(step=0), "step must be >= 1"),
+        (dict(smooth_sigma=-1.0), r"smooth_sigma must be in \[0, inf\); got -1.0"),
+        (dict(step=0), r"step must be in \[1, inf\); got 0"),
     ],
 )
 def test_affinity_parameter_errors(traces, kwargs, match):
@@ -138,27 +140,28 @@ def test_affinity_parameter_errors(traces, kwargs, match):
 
 def test_affinity_input_errors(traces):
     bad = traces.copy()
-    bad[0, 1, 5] = np.nan
+    bad[0, 5, 1] = np.nan
     with pytest.raises(ValueError, match="partly NaN trace"):
         affinity_tensor(bad, window=20)
     bad = traces.copy()
-    bad[2, 3, 0] = np.inf
+    bad[2, 0, 3] = np.inf
     with pytest.raises(ValueError, match="traces must not contain Inf"):
         affinity_tensor(bad, window=20)
     bad = traces.copy()
-    bad[1, 4] = 3.0
+    bad[1, :, 4] = 3.0
     with pytest.raises(ValueError, match=r"constant \(zero-variance\) trace.*animal 1, neuron 4"):
         affinity_tensor(bad, window=20)
     bad = traces.copy()
-    bad[:, 0] = np.nan
+    bad[:, :, 0] = np.nan
     with pytest.raises(ValueError, match="neuron 0 is missing"):
         affinity_tensor(bad, window=20)
-    with pytest.raises(ValueError, match=r"traces must be 3-D \(n_animals, n_neurons, n_timepoints\)"):
-        affinity_tensor(traces[0], window=20)
+    with pytest.raises(ValueError, match=r"traces must be 2-D or 3-D \(n_timepoints, n_units\) or "
+                                         r"\(n_animals, n_timepoints, n_units\); got shape \(3, 90, 7, 1\)"):
+        affinity_tensor(traces[..., None], window=20)
     with pytest.raises(ValueError, match="same neurons"):
-        affinity_tensor([traces[0], traces[1, :5]], window=20)
+        affinity_tensor([traces[0], traces[1, :, :5]], window=20)
     with pytest.raises(ValueError, match="same number of timepoints"):
-        affinity_tensor([traces[0], traces[1, :, :80]], window=20)
+        affinity_tensor([traces[0], traces[1, :80]], window=20)
     with pytest.raises(ValueError, match="traces is empty"):
         affinity_tensor([], window=20)
     with pytest.raises(ValueError, match="pair mode has 5 entries"):

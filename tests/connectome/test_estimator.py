@@ -74,7 +74,7 @@ def test_precomputed_equals_traces(small_sim, fitted):
 
 def test_missing_neuron_is_masked(small_sim):
     traces = small_sim["traces"].copy()
-    traces[0, 3] = np.nan
+    traces[0, :, 3] = np.nan
     est = DynamicConnectome(3, n_restarts=2, max_iter=50, random_state=0, device="cpu").fit(traces)
     rows, cols = np.triu_indices(20, 1)
     assert est.mask_.shape == (190, 1, 4)
@@ -118,7 +118,7 @@ def test_estimator_errors(small_sim):
     with pytest.raises(ValueError, match="community_method must be one of"):
         DynamicConnectome(community_method="leiden", device="cpu").fit(traces)
     with pytest.raises(ValueError, match="n_components=500 is larger than the data supports"):
-        DynamicConnectome(500, n_restarts=1, device="cpu").fit(traces[:, :, :100])
+        DynamicConnectome(500, n_restarts=1, device="cpu").fit(traces[:, :100])
     est = DynamicConnectome(2, n_restarts=1, max_iter=5, device="cpu").fit(traces)
     with pytest.raises(ValueError, match=r"component must be an integer in \[0, 2\)"):
         est.component_matrix(2)
@@ -141,14 +141,14 @@ def test_neuron_labels_align_animals(small_sim):
     names = [f"n{i}" for i in range(20)]
     keep0 = [i for i in range(20) if i != 3]
     perm1 = np.random.default_rng(0).permutation(20)
-    per_animal = [traces[0, keep0], traces[1, perm1], traces[2], traces[3]]
+    per_animal = [traces[0][:, keep0], traces[1][:, perm1], traces[2], traces[3]]
     labels = [[names[i] for i in keep0], [names[i] for i in perm1], names, names]
     est = DynamicConnectome(3, n_restarts=2, max_iter=30, random_state=0, device="cpu")
     est.fit(per_animal, neuron_labels=labels)
     order = keep0 + [3]  # union in order of first appearance
     np.testing.assert_array_equal(est.neuron_labels_, [names[i] for i in order])
-    expected = traces[:, order].copy()
-    expected[0, -1] = np.nan
+    expected = traces[:, :, order].copy()
+    expected[0, :, -1] = np.nan
     ref = DynamicConnectome(3, n_restarts=2, max_iter=30, random_state=0, device="cpu").fit(expected)
     np.testing.assert_array_equal(est.pair_factors_, ref.pair_factors_)
     np.testing.assert_array_equal(est.mask_, ref.mask_)

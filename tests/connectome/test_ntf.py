@@ -207,7 +207,7 @@ def test_stability_needs_two_restarts():
         (np.ones((4, 3, 2)), dict(n_components=10), "n_components=10 is larger than the data supports"),
         (np.ones((4, 3, 2)), dict(solver="als"), "solver must be one of"),
         (np.ones((4, 3, 2)), dict(init="nndsvd"), "init must be one of"),
-        (np.ones((4, 3, 2)), dict(tol=-1.0), "tol must be a finite number >= 0"),
+        (np.ones((4, 3, 2)), dict(tol=-1.0), r"tol must be in \[0, 1\); got -1.0"),
         (np.ones((4, 3, 2)), dict(init=[np.ones((4, 2)), np.ones((3, 2)), np.ones((5, 2))]),
          r"init\[0\] factor 2 must have shape \(2, 2\)"),
     ],

@@ -17,7 +17,7 @@ rng = np.random.default_rng(0)
 def test_connectome_affinity_tensor_cuda_equals_cpu():
     from neurodyn.connectome import affinity_tensor
 
-    traces = rng.normal(size=(2, 12, 300)).cumsum(-1)
+    traces = rng.normal(size=(2, 300, 12)).cumsum(1)  # (animals, timepoints, neurons)
     cpu = affinity_tensor(traces, window=40, step=20, device="cpu", dtype="float64")
     gpu = affinity_tensor(traces, window=40, step=20, device="cuda", dtype="float64")
     np.testing.assert_allclose(gpu, cpu, rtol=1e-9, atol=1e-12)

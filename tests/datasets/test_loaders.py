@@ -329,7 +329,8 @@ def test_load_synthetic_connectome_marks_missing_neurons(tmp_path):
              membership=np.array([0, 0, -1]), windows=np.array([[0, 5]]), worms=np.array([[True, False]]),
              rho=np.float64(0.5), noise=np.float64(0.3), tau_s=np.float64(3.0), seed=np.int64(0))
     out = load_synthetic_connectome("hard", data_home=tmp_path)
-    np.testing.assert_array_equal(out.traces, traces)
+    # the file is (animals, neurons, time); the loader returns (animals, time, neurons)
+    np.testing.assert_array_equal(out.traces, np.swapaxes(traces, 1, 2))
     np.testing.assert_array_equal(out.missing, [[False, False, False], [False, False, True]])
     assert out.affinity_tensor is None and out.window_len is None
     assert out.params == {"rho": 0.5, "noise": 0.3, "tau_s": 3.0, "seed": 0} and out.fs == 4.0

@@ -33,7 +33,10 @@ pytestmark = pytest.mark.skipif(
 
 def _load(name):
     with np.load(FOLDER / f"planted_{name}_seed0.npz", allow_pickle=False) as f:
-        return {k: f[k] for k in f.files}
+        data = {k: f[k] for k in f.files}
+    # the file stores (worms, neurons, time); the package layout is (worms, time, neurons)
+    data["traces"] = np.ascontiguousarray(np.swapaxes(data["traces"], 1, 2))
+    return data
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +51,7 @@ def hard():
 
 def _truth(data):
     return planted_connectome_factors(data["membership"], data["windows"], data["worms"],
-                                      data["traces"].shape[2])
+                                      data["traces"].shape[1])
 
 
 def _per_component_fms(truth, factors, match):
@@ -159,8 +162,9 @@ def test_missing_neurons_recovery(default):
     """Criterion 8: 10 % of (neuron, worm) traces removed (calibrated: FMS >= 0.88, ARI 1 measured)."""
     traces = default["traces"].astype(np.float64)
     rng = np.random.default_rng(0)
-    drop = rng.random(traces.shape[:2]) < 0.1
-    traces[drop] = np.nan
+    drop = rng.random((traces.shape[0], traces.shape[2])) < 0.1  # (worms, neurons)
+    worm, neuron = np.nonzero(drop)
+    traces[worm, :, neuron] = np.nan
     dc = DynamicConnectome(4, n_restarts=5, max_iter=300, tol=1e-6, random_state=0).fit(traces)
     assert dc.mask_ is not None and not dc.mask_.all()
     truth = _truth(default)

@@ -247,7 +247,7 @@ def test_rsatoolbox_reference_keys(rsa_reference):
 @pytest.mark.parametrize(("scenario", "rho"), [("default", 0.8), ("hard", 0.5)])
 def test_synthetic_connectome(scenario, rho):
     out = ds.load_synthetic_connectome(scenario, data_home=DATA)
-    assert out.traces.shape == (6, 60, 1600) and out.traces.dtype == np.float32
+    assert out.traces.shape == (6, 1600, 60) and out.traces.dtype == np.float32
     assert not out.missing.any()
     assert out.fs == 4.0 and out.params == {"rho": rho, "noise": 0.3, "tau_s": 3.0, "seed": 0}
     expected = np.full(60, -1)

@@ -1,6 +1,7 @@
 """Simulators for neurodyn.connectome: planted dynamic communities.
 
-Calcium-like traces of ``n_neurons`` identified neurons in ``n_animals`` animals.
+Calcium-like traces of ``n_neurons`` identified neurons in ``n_animals`` animals,
+returned as ``(n_animals, n_timepoints, n_neurons)``.
 Each planted community shares a common slow driver, but only inside its active
 time window and only in its subset of animals; everywhere else every neuron
 follows its own private signal. The ground truth is therefore a set of
@@ -74,9 +75,10 @@ def dynamic_connectome(n_animals: int = 6, n_neurons: int = 60, n_timepoints: in
 
     Returns
     -------
-    dict with ``traces`` (n_animals, n_neurons, n_timepoints), ``membership``
-    (n_neurons,) community index or -1, ``windows`` (C, 2), ``animals``
-    (C, n_animals) bool, ``fs``.
+    dict with ``traces`` (n_animals, n_timepoints, n_neurons) (the package
+    layout; before this release it was (n_animals, n_neurons, n_timepoints)),
+    ``membership`` (n_neurons,) community index or -1, ``windows`` (C, 2),
+    ``animals`` (C, n_animals) bool, ``fs``.
     """
     n_animals = check_positive_int(n_animals, "n_animals")
     n_neurons = check_positive_int(n_neurons, "n_neurons", minimum=2)
@@ -121,6 +123,8 @@ def dynamic_connectome(n_animals: int = 6, n_neurons: int = 60, n_timepoints: in
         mix = gaussian_filter1d(mix, 2.0 * fs / 4.0, axis=1)
         latent = np.sqrt(mix) * driver + np.sqrt(1.0 - mix) * private
         traces[w] = np.logaddexp(0.0, 1.5 * latent) + noise * rng.standard_normal((n_neurons, n_timepoints))
+    # generated neuron-major (the draws keep the fixture's order), returned time-major
+    traces = np.ascontiguousarray(np.swapaxes(traces, 1, 2))
     return {"traces": traces, "membership": membership, "windows": win,
             "animals": in_animal, "fs": float(fs)}
 
