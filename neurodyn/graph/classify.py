@@ -20,6 +20,7 @@ performance. J. Mach. Learn. Res. 11:1833-1863.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,26 +38,53 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._torch import seed_from_random_state
-from .._validation import check_in, check_labels, check_positive_int
+from .._validation import check_in, check_labels, check_positive_int, check_scalar
 
 __all__ = ["FeatureMask", "make_graph_classifier", "cross_validate_report", "CVReport"]
 
 
+def _check_class_labels(y, name: str = "y") -> None:
+    """Refuse continuous or multi-output targets: a class test needs class labels."""
+    try:
+        kind = type_of_target(y, input_name=name)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a 1-D vector of class labels; {exc}") from exc
+    if kind == "unknown":
+        raise ValueError(f"Unknown label type: {name} must be a 1-D vector of class labels "
+                         "(integers or strings)")
+    if kind not in ("binary", "multiclass"):
+        what = {"continuous": "continuous (non-integer) values",
+                "continuous-multioutput": "a 2-D array of continuous values"}.get(kind, f"a {kind} target")
+        raise ValueError(f"{name} must hold class labels (e.g. 0/1 or strings); got {what}. "
+                         "Continuous scores are not classes: bin them first if that is what you mean")
+
+
+def _column_scales(X: np.ndarray) -> np.ndarray:
+    """Largest magnitude of each column (1 for all-zero columns), to make statistics scale-proof."""
+    peak = np.max(np.abs(X), axis=0)
+    return np.where(peak > 0, peak, 1.0)
+
+
 def _two_sample_t(X: np.ndarray, y: np.ndarray, classes: np.ndarray):
-    """Pooled-variance two-sample t statistic and two-sided p per column."""
+    """Pooled-variance two-sample t statistic and two-sided p per column.
+
+    Each class needs at least 2 rows (checked by the caller). A column constant
+    in both classes gets t = 0 (p = 1); a column constant within each class but
+    with different class means separates them perfectly: t = +-inf (p = 0).
+    """
     a, b = X[y == classes[1]], X[y == classes[0]]
     na, nb = a.shape[0], b.shape[0]
     dof = na + nb - 2
     diff = a.mean(axis=0) - b.mean(axis=0)
-    pooled = ((na - 1) * a.var(axis=0, ddof=1 if na > 1 else 0)
-              + (nb - 1) * b.var(axis=0, ddof=1 if nb > 1 else 0)) / max(dof, 1)
+    pooled = ((na - 1) * a.var(axis=0, ddof=1) + (nb - 1) * b.var(axis=0, ddof=1)) / dof
     se = np.sqrt(pooled * (1.0 / na + 1.0 / nb))
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where(se > 0, diff / se, 0.0)
-    p = 2.0 * stats.t.sf(np.abs(t), max(dof, 1))
+        t = np.where(se > 0, diff / se, np.where(diff == 0, 0.0, np.copysign(np.inf, diff)))
+    p = 2.0 * stats.t.sf(np.abs(t), dof)
     return t, p
 
 
@@ -74,8 +102,19 @@ class FeatureMask(SelectorMixin, BaseEstimator):
         Keep instead the columns with uncorrected p < alpha (at least one, the best).
         Exactly one of ``n_voxels`` and ``alpha`` must be set.
 
+    Notes
+    -----
+    ``y`` must hold class labels: a continuous target is refused (every value
+    would be its own class). The t-test needs two classes of at least 2 rows
+    each; the F-test more rows than classes. Scores never come from NaN:
+    constant columns score 0 (p = 1) and are chosen last; a column constant
+    within each class but different between classes separates them perfectly
+    and scores the largest float (p = 0). Statistics are computed on columns
+    divided by their largest magnitude, so any data scale gives the same mask.
+
     Attributes
     ----------
+    n_features_in_ : int
     scores_ : ndarray (n_features_in_,)
         ``|t|`` or F per column (0 for constant columns).
     pvalues_ : ndarray (n_features_in_,)
@@ -93,38 +132,70 @@ class FeatureMask(SelectorMixin, BaseEstimator):
         self.n_voxels = n_voxels
         self.alpha = alpha
 
-    def fit(self, X, y):
+    def fit(self, X, y=None):
+        """Score every column on the training rows and keep the best.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Class labels (required: the mask is supervised).
+
+        Returns
+        -------
+        self
+        """
         check_in(self.statistic, "statistic", ("ttest", "f"))
         if (self.n_voxels is None) == (self.alpha is None):
             raise ValueError("give exactly one of n_voxels (top-k columns) or alpha (p-threshold); "
                              f"got n_voxels={self.n_voxels!r}, alpha={self.alpha!r}")
+        if self.n_voxels is not None:
+            n_voxels = check_positive_int(self.n_voxels, "n_voxels")
+        else:
+            alpha = check_scalar(self.alpha, "alpha", low=0.0, high=1.0, low_inclusive=False,
+                                 high_inclusive=False)
+        if y is None:
+            raise ValueError("FeatureMask requires y to be passed, but the target y is None: it "
+                             "selects columns by a class test, fit(X, y) with the class labels")
         X, y = validate_data(self, X, y, dtype=np.float64)
+        _check_class_labels(y)
         y = check_labels(y, "y", n_samples=X.shape[0])
-        self.classes_ = np.unique(y)
+        self.classes_, counts = np.unique(y, return_counts=True)
         if self.classes_.size < 2:
             raise ValueError(f"y must contain at least 2 classes; got 1 class ({self.classes_.tolist()})")
+        Xs = X / _column_scales(X)
         if self.statistic == "ttest":
             if self.classes_.size != 2:
                 raise ValueError(f"statistic='ttest' needs exactly 2 classes in y; got "
                                  f"{self.classes_.size}; use statistic='f'")
-            t, p = _two_sample_t(X, y, self.classes_)
+            if counts.min() < 2:
+                small = self.classes_[counts < 2].tolist()
+                raise ValueError(f"statistic='ttest' needs at least 2 samples of each class in y "
+                                 f"(a variance per class); classes {small} have 1")
+            t, p = _two_sample_t(Xs, y, self.classes_)
             scores = np.abs(t)
         else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                scores, p = f_classif(X, y)
+            if X.shape[0] <= self.classes_.size:
+                raise ValueError(f"statistic='f' needs more samples than classes in y; got "
+                                 f"{X.shape[0]} samples of {self.classes_.size} classes")
+            constant = np.all(Xs == Xs[:1], axis=0)
+            with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "constant features": handled here
+                scores, p = f_classif(Xs, y)
+            # constant columns: F = 0/0; constant within classes but not overall: F = +inf
+            scores = np.where(constant, 0.0, scores)
+            p = np.where(constant, 1.0, p)
         scores = np.nan_to_num(scores, nan=0.0, posinf=np.finfo(np.float64).max)
-        p = np.nan_to_num(p, nan=1.0)
+        p = np.where(np.isnan(p), 1.0, p)
         self.scores_ = scores
         self.pvalues_ = p
         support = np.zeros(X.shape[1], dtype=bool)
         if self.n_voxels is not None:
-            k = min(check_positive_int(self.n_voxels, "n_voxels"), X.shape[1])
+            k = min(n_voxels, X.shape[1])
             order = np.argsort(-scores, kind="stable")
             support[order[:k]] = True
         else:
-            if not 0.0 < float(self.alpha) < 1.0:
-                raise ValueError(f"alpha must be in (0, 1); got {self.alpha!r}")
-            support = p < self.alpha
+            support = p < alpha
             if not support.any():
                 support[np.argmax(scores)] = True
         self.support_ = support
@@ -154,10 +225,13 @@ def make_graph_classifier(mask="ttest", n_voxels=1000, alpha=None, n_components=
     ----------
     mask : {"ttest", "f"} or None, default "ttest"
         Statistic of the :class:`FeatureMask`; None keeps every column.
-    n_voxels, alpha
-        Passed to :class:`FeatureMask`.
-    n_components : int, default 20
-        PCA components (must not exceed the number of training rows or kept columns).
+    n_voxels : int >= 1 or None, default 1000
+        Columns kept by the mask; pass ``n_voxels=None`` to select by ``alpha``.
+    alpha : float in (0, 1) or None, default None
+        p-value threshold of the mask (with ``n_voxels=None``).
+    n_components : int >= 1, float in (0, 1) or None, default 20
+        PCA components (must not exceed the number of training rows or kept
+        columns); a float keeps that fraction of the variance, None all.
     scale : bool, default True
         Standardise columns (training-fold mean and sd) first.
     graph_features : GraphFeatures, optional
@@ -172,13 +246,34 @@ def make_graph_classifier(mask="ttest", n_voxels=1000, alpha=None, n_components=
     S. Dey, A. R. Rao, M. Shah (2012). Exploiting the brain's network structure in
     identifying ADHD subjects. Front. Syst. Neurosci. 6:75.
     """
+    if mask is not None:
+        check_in(mask, "mask", ("ttest", "f"))
+        if (n_voxels is None) == (alpha is None):
+            raise ValueError("give exactly one of n_voxels (top-k columns) or alpha (p-threshold) for "
+                             f"the mask; got n_voxels={n_voxels!r}, alpha={alpha!r} (pass "
+                             "n_voxels=None with alpha)")
+        if n_voxels is not None:
+            check_positive_int(n_voxels, "n_voxels")
+        else:
+            check_scalar(alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    if n_components is not None:
+        if isinstance(n_components, (float, np.floating)):
+            check_scalar(n_components, "n_components", low=0.0, high=1.0, low_inclusive=False,
+                         high_inclusive=False)
+        else:
+            check_positive_int(n_components, "n_components")
+    if not isinstance(scale, (bool, np.bool_)):
+        raise TypeError(f"scale must be True or False; got {scale!r}")
+    if graph_features is not None and (isinstance(graph_features, type) or not (
+            hasattr(graph_features, "fit") and hasattr(graph_features, "transform"))):
+        raise TypeError("graph_features must be a transformer such as GraphFeatures (with fit and "
+                        f"transform) instance; got {graph_features!r}")
     steps = []
     if graph_features is not None:
         steps.append(("graph", graph_features))
     if scale:
         steps.append(("scale", StandardScaler()))
     if mask is not None:
-        check_in(mask, "mask", ("ttest", "f"))
         steps.append(("mask", FeatureMask(statistic=mask, n_voxels=n_voxels, alpha=alpha)))
     steps.append(("pca", PCA(n_components=n_components)))
     steps.append(("lda", LinearDiscriminantAnalysis()))
@@ -256,8 +351,10 @@ def cross_validate_report(estimator, X, y, *, groups=None, param_grid=None, n_sp
     param_grid : dict or list of dict, optional
         Inner ``GridSearchCV`` grid (e.g. ``{"mask__n_voxels": [100, 1000],
         "pca__n_components": [2, 5, 10]}``); without it the estimator is used as is.
-    n_splits, inner_splits : int, default 5
-        Outer and inner stratified folds.
+    n_splits, inner_splits : int >= 2, default 5
+        Outer and inner stratified folds; every class of ``y`` needs at least
+        ``n_splits`` subjects (and ``inner_splits`` in each outer training set
+        when ``param_grid`` is given).
     n_repeats : int, default 1
         Outer stratified K-fold repeated with different shuffles (ignored with groups).
     n_permutations : int, default 0
@@ -281,20 +378,41 @@ def cross_validate_report(estimator, X, y, *, groups=None, param_grid=None, n_sp
     M. Ojala, G. C. Garriga (2010). Permutation tests for studying classifier performance.
     JMLR 11:1833-1863.
     """
+    if not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
+        raise TypeError("estimator must be a scikit-learn classifier (with fit and predict), e.g. "
+                        f"make_graph_classifier(); got {type(estimator).__name__}")
+    y = np.asarray(y)
+    _check_class_labels(y)
     y = check_labels(y, "y", min_classes=2)
     n = y.shape[0]
-    n_subjects = len(X)
+    try:
+        n_subjects = len(X)
+    except TypeError:
+        raise TypeError(f"X must be an array or a list of subjects; got {type(X).__name__}") from None
     if n_subjects != n:
         raise ValueError(f"X has {n_subjects} subjects but y has {n} labels")
-    if groups is not None:
-        groups = np.asarray(groups)
-        if groups.shape != (n,):
-            raise ValueError(f"groups must have shape ({n},); got {groups.shape}")
     n_splits = check_positive_int(n_splits, "n_splits", minimum=2)
     inner_splits = check_positive_int(inner_splits, "inner_splits", minimum=2)
     n_repeats = check_positive_int(n_repeats, "n_repeats")
     n_permutations = check_positive_int(n_permutations, "n_permutations", minimum=0)
-    classes = np.unique(y)
+    classes, counts = np.unique(y, return_counts=True)
+    smallest = int(counts.min())
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.shape != (n,):
+            raise ValueError(f"groups must have shape ({n},); got {groups.shape}")
+        if np.unique(groups).size < 2:
+            raise ValueError("groups must contain at least 2 different groups for leave-one-group-out; "
+                             f"got {np.unique(groups).tolist()}")
+    else:
+        if smallest < n_splits:
+            raise ValueError(f"y: class {classes[np.argmin(counts)].tolist()!r} has {smallest} subjects, fewer "
+                             f"than n_splits={n_splits}; every test fold needs each class: lower n_splits")
+        train_smallest = smallest - -(-smallest // n_splits)
+        if param_grid is not None and train_smallest < inner_splits:
+            raise ValueError(f"inner_splits={inner_splits} is more than the {train_smallest} subjects "
+                             f"of class {classes[np.argmin(counts)].tolist()!r} in an outer training set; "
+                             "lower inner_splits")
     if pos_label is None:
         pos_label = classes[-1]
     elif pos_label not in classes:

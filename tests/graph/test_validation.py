@@ -8,6 +8,7 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 import neurodyn._validation as validation
 from neurodyn._validation import LayoutWarning
@@ -274,3 +275,118 @@ def test_node_features_checked_flag():
         node_features(A, checked=True)  # was AttributeError: 'numpy.ndarray' object has no attribute 'indptr'
     with pytest.raises(TypeError, match="checked must be True or False; got 'yes'"):
         node_features(A, checked="yes")
+
+
+# --- classification ---------------------------------------------------------------------------
+
+def _two_class(n=30, p=20, seed=0, shift=1.0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    y = np.repeat([0, 1], n // 2)
+    X[y == 1, :3] += shift
+    return X, y
+
+
+def test_feature_mask_refuses_continuous_targets_and_tiny_classes():
+    from neurodyn.graph import FeatureMask
+
+    X, y = _two_class()
+    rng = np.random.default_rng(0)
+    # was: every sample its own class, columns chosen from NaN scores
+    with pytest.raises(ValueError, match=r"y must hold class labels .* got continuous \(non-integer\) values"):
+        FeatureMask(n_voxels=2).fit(X, rng.standard_normal(30))
+    with pytest.raises(ValueError, match=r"y must hold class labels"):
+        FeatureMask(statistic="f", n_voxels=2).fit(X, rng.standard_normal(30))
+    with pytest.raises(ValueError, match=r"needs at least 2 samples of each class in y .* classes \[1\] have 1"):
+        FeatureMask(n_voxels=2).fit(X[:16], y[:16])
+    with pytest.raises(ValueError, match="statistic='f' needs more samples than classes in y; got 3 samples"):
+        FeatureMask(statistic="f", n_voxels=2).fit(X[:3], [0, 1, 2])
+    with pytest.raises(ValueError, match="FeatureMask requires y to be passed"):
+        FeatureMask(n_voxels=2).fit(X)
+    with pytest.raises(TypeError, match="alpha must be a real number; got 'x'"):
+        FeatureMask(n_voxels=None, alpha="x").fit(X, y)
+    with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\); got 1.0"):
+        FeatureMask(n_voxels=None, alpha=1.0).fit(X, y)
+    with pytest.raises(ValueError, match="n_voxels must be >= 1; got 0"):
+        FeatureMask(n_voxels=0).fit(X, y)
+    # integer-valued floats are class labels
+    np.testing.assert_array_equal(FeatureMask(n_voxels=3).fit(X, y.astype(float)).get_support(),
+                                  FeatureMask(n_voxels=3).fit(X, y).get_support())
+
+
+@pytest.mark.parametrize("statistic", ["ttest", "f"])
+def test_feature_mask_scores_are_never_nan_and_scale_free(statistic):
+    from neurodyn.graph import FeatureMask
+
+    X, y = _two_class(shift=1.5)
+    X[:, 5] = 3.0  # constant: score 0, p = 1, chosen last
+    X[:, 6] = np.where(y == 1, 2.0, -1.0)  # constant within classes, different means: perfect
+    m = FeatureMask(statistic, n_voxels=4).fit(X, y)
+    assert np.isfinite(m.scores_).all() and np.isfinite(m.pvalues_).all()
+    assert m.scores_[5] == 0 and m.pvalues_[5] == 1
+    assert m.scores_[6] == np.finfo(np.float64).max and m.pvalues_[6] == 0
+    assert m.get_support()[6] and not m.get_support()[5]
+    ref = stats.ttest_ind(X[y == 1][:, :5], X[y == 0][:, :5]) if statistic == "ttest" else None
+    if ref is not None:
+        np.testing.assert_allclose(m.scores_[:5], np.abs(ref.statistic), rtol=1e-10)
+    # per-column rescaling changes nothing, even at extreme magnitudes (var of 1e200 overflows)
+    scales = np.logspace(-200, 200, X.shape[1])
+    m2 = FeatureMask(statistic, n_voxels=4).fit(X * scales, y)
+    np.testing.assert_array_equal(m2.get_support(), m.get_support())
+    np.testing.assert_allclose(m2.scores_[:5], m.scores_[:5], rtol=1e-10)
+    # float32 input gives the float64 mask
+    X32 = X.astype(np.float32)
+    np.testing.assert_array_equal(FeatureMask(statistic, n_voxels=4).fit(X32, y).get_support(),
+                                  FeatureMask(statistic, n_voxels=4).fit(X32.astype(np.float64), y).get_support())
+
+
+def test_make_graph_classifier_parameter_ranges():
+    from neurodyn.graph import make_graph_classifier
+
+    with pytest.raises(ValueError, match="n_voxels must be >= 1; got -1"):
+        make_graph_classifier(n_voxels=-1)
+    with pytest.raises(TypeError, match="n_voxels must be an integer"):
+        make_graph_classifier(n_voxels="all")
+    with pytest.raises(ValueError, match=r"exactly one of n_voxels .* \(pass n_voxels=None with alpha\)"):
+        make_graph_classifier(alpha=0.05)
+    with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\)"):
+        make_graph_classifier(n_voxels=None, alpha=2.0)
+    with pytest.raises(ValueError, match="n_components must be >= 1; got 0"):
+        make_graph_classifier(n_components=0)
+    with pytest.raises(ValueError, match=r"n_components must be in \(0, 1\); got 1.5"):
+        make_graph_classifier(n_components=1.5)
+    with pytest.raises(TypeError, match="scale must be True or False"):
+        make_graph_classifier(scale="yes")
+    with pytest.raises(TypeError, match="graph_features must be a transformer"):
+        make_graph_classifier(graph_features=GraphFeatures)
+    with pytest.raises(ValueError, match="mask must be one of"):
+        make_graph_classifier(mask="wilcoxon")
+    pipe = make_graph_classifier(n_voxels=None, alpha=0.05, n_components=0.9)
+    assert pipe.named_steps["mask"].alpha == 0.05 and pipe.named_steps["pca"].n_components == 0.9
+
+
+def test_cross_validate_report_parameter_ranges():
+    from neurodyn.graph import cross_validate_report, make_graph_classifier
+
+    X, y = _two_class(n=30, p=6)
+    clf = make_graph_classifier(mask=None, n_components=2)
+    with pytest.raises(TypeError, match="estimator must be a scikit-learn classifier"):
+        cross_validate_report(None, X, y)
+    with pytest.raises(ValueError, match="y must hold class labels"):
+        cross_validate_report(clf, X, np.random.default_rng(0).standard_normal(30))
+    with pytest.raises(ValueError, match=r"y: class 1 has 3 subjects, fewer than n_splits=5"):
+        cross_validate_report(clf, X[:18], y[:18])  # was: folds without class 1, NaN sensitivities
+    with pytest.raises(ValueError, match="inner_splits=5 is more than the 4 subjects of class 1"):
+        cross_validate_report(clf, X[:20], y[:20], param_grid={"pca__n_components": [1, 2]})
+    with pytest.raises(ValueError, match="n_splits must be >= 2; got 1"):
+        cross_validate_report(clf, X, y, n_splits=1)
+    with pytest.raises(ValueError, match="n_repeats must be >= 1; got 0"):
+        cross_validate_report(clf, X, y, n_repeats=0)
+    with pytest.raises(ValueError, match="n_permutations must be >= 0; got -1"):
+        cross_validate_report(clf, X, y, n_permutations=-1)
+    with pytest.raises(TypeError, match="n_splits must be an integer"):
+        cross_validate_report(clf, X, y, n_splits=2.5)
+    with pytest.raises(ValueError, match="groups must contain at least 2 different groups"):
+        cross_validate_report(clf, X, y, groups=np.zeros(30))
+    with pytest.raises(TypeError, match="X must be an array or a list of subjects; got int"):
+        cross_validate_report(clf, 5, y)
