@@ -86,7 +86,7 @@ def _max_abs(t: torch.Tensor) -> torch.Tensor:
 def as_scaled_batch(X: Any, name: str, device: torch.device, dtype: torch.dtype,
                     min_conditions: int = 2, center: bool | torch.Tensor = True,
                     scale: torch.Tensor | None = None, what: str = "the metric",
-                    expect: tuple[int, int, bool] | None = None):
+                    expect: tuple[int, int, bool] | None = None, allow_constant: bool = False):
     """Validate ``X``, centre it and divide it by its largest magnitude before casting to ``dtype``.
 
     Scale-invariant metrics (CKA, angular shape distances) only see the centred
@@ -106,6 +106,8 @@ def as_scaled_batch(X: Any, name: str, device: torch.device, dtype: torch.dtype,
         Divide by this factor instead of the data's own (e.g. a training scale).
     expect : (n_batch, n_features, time_resolved), optional
         The layout a fitted metric was trained on; anything else is refused.
+    allow_constant : bool
+        Let an element without variance through (divided by 1) instead of raising.
 
     Returns
     -------
@@ -145,7 +147,9 @@ def as_scaled_batch(X: Any, name: str, device: torch.device, dtype: torch.dtype,
         # a centred value below a few rounding errors of the raw magnitude is noise
         tol = ref * (8.0 * max(t.shape[-2], 1) ** 0.5 * torch.finfo(src).eps)
         bad = (spread <= tol) | (spread == 0)
-        if bool(bad.any()):
+        if allow_constant:
+            spread = torch.where(spread > 0, spread, torch.ones_like(spread))
+        elif bool(bad.any()):
             idx = int(torch.nonzero(bad)[0])
             where = "" if t.shape[0] == 1 else f" (time point {idx})"
             raise ValueError(

@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._torch import TorchEstimatorMixin, check_random_state, to_tensor
 from .._validation import check_array, check_finite, check_positive_int
-from ._inputs import as_batch, resolve
+from ._inputs import as_scaled_batch, resolve
 
 __all__ = [
     "EncodingModel",
@@ -76,6 +76,53 @@ def _spectrum(Xc: torch.Tensor):
     return U, lam, Xc.transpose(-1, -2) @ U
 
 
+def _safe_ratio(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
+    """``num / den`` with 0 where ``den`` is 0 (a null direction with a vanishing penalty)."""
+    ok = den > 0
+    return torch.where(ok, num / torch.where(ok, den, torch.ones_like(den)), torch.zeros_like(den))
+
+
+def _max_abs_columns(A: np.ndarray) -> np.ndarray:
+    """Largest absolute value of every column, 1 where a column is zero."""
+    m = np.maximum(A.max(axis=0), -A.min(axis=0))
+    return np.where(m > 0, m, 1.0)
+
+
+def _ridge_rescaled(Xa: np.ndarray, Ya: np.ndarray, alphas: np.ndarray, fit_intercept: bool,
+                    cv: int | None, rng: np.random.Generator, dev: torch.device, dt: torch.dtype):
+    """Ridge for every target on ``X / c_x`` and ``Y / c_y``, exactly equivalent to the raw problem.
+
+    The coefficients of ``(X, y, alpha)`` equal ``c_y / c_x`` times those of
+    ``(X / c_x, y / c_y, alpha / c_x^2)``, and each target's error curve is
+    scaled by ``c_y^2`` (same minimiser). With ``c_x`` the largest absolute
+    (centred) feature value and ``c_y`` each target's, every product in float32
+    or float64 stays in range whatever the data's scale; centring runs in
+    float64 before the cast. Returns float64 numpy ``coef``, ``intercept``,
+    ``best`` (alpha indices) and ``errors`` (n_alphas, n_targets).
+    """
+    if fit_intercept:
+        mx, my = Xa.mean(axis=0), Ya.mean(axis=0)
+        Xc, Yc = Xa - mx, Ya - my
+    else:
+        Xc, Yc = Xa, Ya
+    cx = float(np.max(_max_abs_columns(Xc)))
+    cy = _max_abs_columns(Yc)
+    Xt = to_tensor(Xc / cx, device=dev, dtype=dt).unsqueeze(0)
+    Yt = to_tensor(Yc / cy, device=dev, dtype=dt).unsqueeze(0)
+    with np.errstate(over="ignore", under="ignore"):
+        alphas_scaled = alphas / cx / cx
+    coef, _, best, errors = _fit_ridge(Xt, Yt, alphas_scaled, fit_intercept, cv, rng)
+    coef = coef[0].cpu().numpy().astype(np.float64) * (cy / cx)
+    intercept = my - mx @ coef if fit_intercept else np.zeros(Ya.shape[1])
+    with np.errstate(over="ignore", under="ignore"):
+        errors = errors[:, 0].cpu().numpy().astype(np.float64) * cy ** 2
+    if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(errors))):
+        raise ValueError("the ridge solution or its cross-validated errors are beyond the float64 "
+                         f"range at this data scale (X up to {cx:.3g}, Y up to {cy.max():.3g}); "
+                         "rescale X or Y")
+    return coef, intercept, best[0].cpu().numpy(), errors
+
+
 def _gcv_errors(Xc: torch.Tensor, Yc: torch.Tensor, alphas: np.ndarray, fit_intercept: bool):
     """Leave-one-out squared error for every alpha and target, batched ``(B, n, p)``, ``(B, n, m)``.
 
@@ -89,7 +136,7 @@ def _gcv_errors(Xc: torch.Tensor, Yc: torch.Tensor, alphas: np.ndarray, fit_inte
     U2 = U * U
     errors = []
     for a in alphas:
-        f = lam / (lam + float(a))
+        f = _safe_ratio(lam, lam + float(a))
         h = U2 @ f.unsqueeze(-1)
         if fit_intercept:
             h = h + 1.0 / n
@@ -119,7 +166,7 @@ def _kfold_errors(X: torch.Tensor, Y: torch.Tensor, alphas: np.ndarray, fit_inte
         XteXtU = (Xte - mx) @ XtU
         errs = []
         for a in alphas:
-            d = 1.0 / (lam + float(a))
+            d = _safe_ratio(torch.ones_like(lam), lam + float(a))
             pred = XteXtU @ (d.unsqueeze(-1) * UtY) + my
             errs.append(((Yte - pred) ** 2).mean(dim=-2))
         errs = torch.stack(errs) * len(te)
@@ -131,7 +178,8 @@ def _coefficients(lam: torch.Tensor, XtU: torch.Tensor, UtY: torch.Tensor, alpha
                   best: torch.Tensor) -> torch.Tensor:
     """Ridge coefficients ``X^T U diag(1 / (lambda + alpha_j)) U^T y_j``, each target with its alpha."""
     alpha_t = torch.as_tensor(alphas, dtype=lam.dtype, device=lam.device)[best]  # (B, m)
-    shrink = 1.0 / (lam.unsqueeze(-1) + alpha_t.unsqueeze(-2))  # (B, k, m)
+    shrink = _safe_ratio(torch.ones_like(lam).unsqueeze(-1),
+                         lam.unsqueeze(-1) + alpha_t.unsqueeze(-2))  # (B, k, m)
     return XtU @ (shrink * UtY)
 
 
@@ -200,12 +248,9 @@ def ridge_cv(X: Any, Y: Any, *, alphas: Any = "auto", fit_intercept: bool = True
     if Xa.shape[0] != Ya.shape[0]:
         raise ValueError(f"X and Y must have the same number of samples; got {Xa.shape[0]} and {Ya.shape[0]}")
     _check_enough(Xa.shape[0], cv)
-    Xt = to_tensor(Xa, device=dev, dtype=dt).unsqueeze(0)
-    Yt = to_tensor(Ya, device=dev, dtype=dt).unsqueeze(0)
-    coef, intercept, best, errors = _fit_ridge(Xt, Yt, alphas_arr, fit_intercept, cv,
-                                               check_random_state(random_state))
-    out = {"coef": coef[0].cpu().numpy(), "intercept": intercept[0].cpu().numpy(),
-           "alpha": alphas_arr[best[0].cpu().numpy()], "cv_errors": errors[:, 0].cpu().numpy()}
+    coef, intercept, best, errors = _ridge_rescaled(Xa, Ya, alphas_arr, bool(fit_intercept), cv,
+                                                    check_random_state(random_state), dev, dt)
+    out = {"coef": coef, "intercept": intercept, "alpha": alphas_arr[best], "cv_errors": errors}
     if one_d:
         out = {"coef": out["coef"][:, 0], "intercept": float(out["intercept"][0]),
                "alpha": float(out["alpha"][0]), "cv_errors": out["cv_errors"][:, 0]}
@@ -224,19 +269,51 @@ def _check_enough(n: int, cv: int | None) -> None:
 
 
 def pearson_r_columns(A: Any, B: Any) -> np.ndarray:
-    """Pearson correlation between matching columns of ``A`` and ``B`` (NaN for constant columns)."""
-    a = A if isinstance(A, torch.Tensor) else to_tensor(np.asarray(A, dtype=float))
-    b = B if isinstance(B, torch.Tensor) else to_tensor(np.asarray(B, dtype=float))
-    return _pearson(a, b).cpu().numpy()
+    """Pearson correlation between matching columns of ``A`` and ``B`` (NaN for constant columns).
+
+    Parameters
+    ----------
+    A, B : array-like or tensor (n_samples, n_columns)
+        Finite real values, at least 2 samples, the same shape.
+
+    Returns
+    -------
+    numpy.ndarray (n_columns,)
+    """
+    ts = []
+    for M, name in ((A, "A"), (B, "B")):
+        if isinstance(M, torch.Tensor):
+            if M.is_complex():
+                raise TypeError(f"{name} must be real-valued; got a complex tensor")
+            M = M.detach().cpu().numpy()
+        arr = check_array(M, name, ndim=2, dims="(n_samples, n_columns)")
+        check_finite(arr, name)
+        ts.append(arr)
+    if ts[0].shape != ts[1].shape:
+        raise ValueError(f"A and B must have the same shape; got {ts[0].shape} and {ts[1].shape}")
+    if ts[0].shape[0] < 2:
+        raise ValueError(f"A and B need at least 2 samples (rows); got {ts[0].shape[0]}")
+    return _pearson(to_tensor(ts[0]), to_tensor(ts[1])).cpu().numpy()
 
 
 def _pearson(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    a = a - a.mean(dim=-2, keepdim=True)
-    b = b - b.mean(dim=-2, keepdim=True)
+    """Column-wise Pearson r; each centred column is divided by its largest magnitude first,
+    so the products cannot over- or underflow. A column whose centred values are at the
+    level of rounding errors of its raw values counts as constant (NaN)."""
+    eps = torch.finfo(a.dtype).eps * 8.0 * max(a.shape[-2], 1) ** 0.5
+    out = []
+    for m in (a, b):
+        raw = torch.maximum(m.amax(dim=-2), -m.amin(dim=-2))
+        m = m - m.mean(dim=-2, keepdim=True)
+        peak = torch.maximum(m.amax(dim=-2), -m.amin(dim=-2))
+        const = peak <= eps * raw
+        m = m / torch.where(peak > 0, peak, torch.ones_like(peak)).unsqueeze(-2)
+        out.append((m, const | (peak == 0)))
+    (a, ca), (b, cb) = out
     num = (a * b).sum(-2)
     den = torch.sqrt((a * a).sum(-2) * (b * b).sum(-2))
-    tiny = torch.finfo(a.dtype).tiny
-    return torch.where(den > tiny, num / den.clamp_min(tiny), torch.full_like(num, float("nan")))
+    r = (num / torch.where(den > 0, den, torch.ones_like(den))).clamp(-1.0, 1.0)
+    return torch.where(ca | cb, torch.full_like(num, float("nan")), r)
 
 
 class EncodingModel(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
@@ -309,7 +386,13 @@ class EncodingModel(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
         return Xa, Ya
 
     def fit(self, X: Any, Y: Any) -> EncodingModel:
-        """Fit the ridge map from features ``X`` (n_conditions, n_features) to targets ``Y``."""
+        """Fit the ridge map from features ``X`` (n_conditions, n_features) to targets ``Y``.
+
+        ``Y`` (n_conditions, n_targets) or (n_conditions,) is required: the model is supervised.
+        """
+        if Y is None:
+            raise TypeError("Y must be an array of targets (n_conditions, n_targets) or "
+                            "(n_conditions,): EncodingModel is supervised; got None")
         alphas = _check_alphas(self.alphas)
         self._setup_torch()
         Xa, Ya = self._validate(X, Y, fitting=True)
@@ -318,20 +401,24 @@ class EncodingModel(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
         self._single_target = np.ndim(Y) == 1
         if self.standardize:
             mean = Xa.mean(axis=0)
-            scale = Xa.std(axis=0)
-            scale = np.where(scale > 0, scale, 1.0)
+            centred = Xa - mean
+            # the standard deviation of X / max|X| (no overflow of the squares at any scale);
+            # a column whose spread is at the level of rounding errors counts as constant
+            peak = _max_abs_columns(centred)
+            scale = peak * (centred / peak).std(axis=0)
+            level = np.maximum(np.abs(mean), peak) * (8.0 * np.sqrt(Xa.shape[0]) * np.finfo(float).eps)
+            scale = np.where(scale > level, scale, 1.0)
         else:
             mean = np.zeros(Xa.shape[1])
             scale = np.ones(Xa.shape[1])
         self.x_mean_, self.x_scale_ = mean, scale
-        Xt = self._tensor((Xa - mean) / scale).unsqueeze(0)
-        Yt = self._tensor(Ya).unsqueeze(0)
-        coef, intercept, best, errors = _fit_ridge(Xt, Yt, alphas, self.fit_intercept, self.cv,
-                                                   check_random_state(self.random_state))
-        self.coef_ = self._numpy(coef[0])
-        self.intercept_ = self._numpy(intercept[0])
-        self.alpha_ = alphas[self._numpy(best[0])]
-        self.cv_errors_ = self._numpy(errors[:, 0])
+        coef, intercept, best, errors = _ridge_rescaled(
+            (Xa - mean) / scale, Ya, alphas, bool(self.fit_intercept), self.cv,
+            check_random_state(self.random_state), self.device_, self.dtype_)
+        self.coef_ = coef
+        self.intercept_ = intercept
+        self.alpha_ = alphas[best]
+        self.cv_errors_ = errors
         return self
 
     def predict(self, X: Any) -> np.ndarray:
@@ -423,7 +510,10 @@ def split_half_noise_ceiling(repeats: Any, *, n_splits: int = 100, spearman_brow
     n_splits = check_positive_int(n_splits, "n_splits")
     rng = check_random_state(random_state)
     dev, dt = resolve(device, dtype)
-    R = to_tensor(arr, device=dev, dtype=dt)
+    # r is unchanged by each target's offset and scale: remove them in float64 before the cast
+    centred = arr - arr.mean(axis=(0, 1))
+    peak = np.maximum(centred.max(axis=(0, 1)), -centred.min(axis=(0, 1)))
+    R = to_tensor(centred / np.where(peak > 0, peak, 1.0), device=dev, dtype=dt)
     half = n_rep // 2
     total = torch.zeros(arr.shape[2], dtype=dt, device=dev)
     for _ in range(n_splits):
@@ -471,8 +561,18 @@ def cross_validated_encoding(X: Any, Y: Any, *, alphas: Any = "auto", cv: int = 
         per fold and target.
     """
     dev, dt = resolve(device, dtype)
-    Xb, xt = as_batch(X, "X", dev, dt, min_conditions=1)
-    Yb, yt = as_batch(Y, "Y", dev, dt, min_conditions=1)
+    # held-out r is unchanged by centring X (with an intercept) and by one positive factor on Y,
+    # so both are centred and rescaled in the input precision before the cast; without
+    # standardisation X keeps one factor for all time points and the penalties follow it
+    Xb, xt, _, cx = as_scaled_batch(X, "X", dev, dt, min_conditions=1, what="encoding",
+                                    allow_constant=True)
+    Yb, yt, _, _ = as_scaled_batch(Y, "Y", dev, dt, min_conditions=1, what="encoding",
+                                   allow_constant=True)
+    alpha_factor = 1.0
+    if not standardize:
+        c_max = float(cx.max())
+        Xb = Xb * (cx / c_max).to(device=Xb.device, dtype=Xb.dtype)[:, None, None]
+        alpha_factor = c_max
     if Xb.shape[1] != Yb.shape[1]:
         raise ValueError(f"X and Y must have the same number of conditions (rows); got "
                          f"{Xb.shape[1]} and {Yb.shape[1]}")
@@ -494,6 +594,8 @@ def cross_validated_encoding(X: Any, Y: Any, *, alphas: Any = "auto", cv: int = 
         gfolds = np.array_split(rng.permutation(uniq), cv)
         folds = [np.flatnonzero(np.isin(g, gf)) for gf in gfolds]
     alphas_arr = _check_alphas(alphas)
+    with np.errstate(over="ignore", under="ignore"):
+        alphas_fit = alphas_arr / alpha_factor / alpha_factor
     fold_r, fold_alpha = [], []
     for te in folds:
         mask = np.ones(n, dtype=bool)
@@ -509,7 +611,7 @@ def cross_validated_encoding(X: Any, Y: Any, *, alphas: Any = "auto", cv: int = 
             scale = Xtr.std(-2, keepdim=True, unbiased=False)
             scale = torch.where(scale > 0, scale, torch.ones_like(scale))
             Xtr, Xte = (Xtr - mean) / scale, (Xte - mean) / scale
-        coef, intercept, best, _ = _fit_ridge(Xtr, Yb[:, tr], alphas_arr, True, alpha_cv, rng)
+        coef, intercept, best, _ = _fit_ridge(Xtr, Yb[:, tr], alphas_fit, True, alpha_cv, rng)
         pred = Xte @ coef + intercept.unsqueeze(-2)
         fold_r.append(_pearson(pred, Yb[:, te]).cpu().numpy())
         fold_alpha.append(alphas_arr[best.cpu().numpy()])

@@ -14,15 +14,20 @@ from scipy.spatial.distance import pdist, squareform
 
 from neurodyn.compare import (
     RBFCKA,
+    EncodingModel,
     LinearCKA,
     ShapeMetric,
     cka_matrix,
+    cross_validated_encoding,
     cross_validated_shape_distance,
     hsic,
     linear_cka,
     pairwise_shape_distances,
+    pearson_r_columns,
     rbf_cka,
+    ridge_cv,
     shape_distance,
+    split_half_noise_ceiling,
 )
 
 FAST = settings(max_examples=12, deadline=None, derandomize=True)
@@ -226,3 +231,74 @@ def test_hsic_bilinear_at_extreme_scales():
     assert hsic(K * 1e-200, L * 1e150) == pytest.approx(ref * 1e-50, rel=1e-12)
     with pytest.raises(ValueError, match="beyond the float64 range"):
         hsic(K * 1e200, L * 1e200)
+
+
+# ---------------------------------------------------------------- encoding
+def _regression(seed, n=40, p=6, m=3):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p)) + 3.0
+    Y = X @ rng.standard_normal((p, m)) + rng.standard_normal((n, m))
+    return X, Y
+
+
+@FAST
+@given(st.integers(0, 10_000), scales, scales)
+def test_ridge_cv_float32_matches_float64_at_any_scale(seed, sx, sy):
+    X, Y = _regression(seed)
+    ref = ridge_cv(X * sx, Y * sy, alphas=np.logspace(-3, 3, 7), dtype="float64", device="cpu")
+    got = ridge_cv(X * sx, Y * sy, alphas=np.logspace(-3, 3, 7), dtype="float32", device="cpu")
+    # the same penalty, and predictions within 1e-4 of the targets' scale
+    pred_ref = (X * sx) @ ref["coef"] + ref["intercept"]
+    pred = (X * sx) @ got["coef"] + got["intercept"]
+    np.testing.assert_allclose(pred, pred_ref, rtol=0, atol=1e-4 * np.abs(Y * sy).max())
+    np.testing.assert_allclose(got["cv_errors"], ref["cv_errors"], rtol=1e-3)
+
+
+def test_ridge_cv_equals_sklearn_at_extreme_scales():
+    from sklearn.linear_model import RidgeCV
+    X, Y = _regression(7)
+    alphas = np.logspace(-3, 3, 7)
+    for s in (1e-12, 1e12):
+        # a scale-matched grid gives the same problem as the unscaled one
+        ref = RidgeCV(alphas=alphas * s * s, alpha_per_target=True).fit(X * s, Y)
+        got = ridge_cv(X * s, Y, alphas=alphas * s * s, dtype="float32", device="cpu")
+        np.testing.assert_array_equal(got["alpha"], ref.alpha_)
+        np.testing.assert_allclose(got["coef"], ref.coef_.T, rtol=1e-3)
+
+
+@pytest.mark.parametrize("s", [1e-15, 1e15, 1e100])
+def test_encoding_model_float32_at_extreme_target_scales(s):
+    X, Y = _regression(3)
+    ref = EncodingModel(device="cpu", dtype="float64").fit(X, Y)
+    got = EncodingModel(device="cpu", dtype="float32").fit(X * 1e-3, Y * s)
+    np.testing.assert_array_equal(got.alpha_, ref.alpha_)
+    np.testing.assert_allclose(got.predict(X * 1e-3) / s, ref.predict(X), rtol=0,
+                               atol=1e-4 * np.abs(Y).max())
+    assert got.score(X * 1e-3, Y * s) == pytest.approx(ref.score(X, Y), abs=1e-4)
+
+
+@pytest.mark.parametrize("s", [1e-15, 1e15, 1e100])
+def test_cross_validated_encoding_float32_at_extreme_scales(s):
+    X, Y = _regression(4, n=50)
+    ref = cross_validated_encoding(X, Y, cv=5, random_state=0, device="cpu", dtype="float64")
+    got = cross_validated_encoding(X * s, Y / s, cv=5, random_state=0, device="cpu", dtype="float32")
+    np.testing.assert_allclose(got["r"], ref["r"], atol=1e-4)
+    raw = cross_validated_encoding(X * s, Y / s, cv=5, standardize=False, random_state=0,
+                                   device="cpu", dtype="float32",
+                                   alphas=np.logspace(-3, 3, 7) * s * s)
+    ref_raw = cross_validated_encoding(X, Y, cv=5, standardize=False, random_state=0,
+                                       device="cpu", dtype="float64", alphas=np.logspace(-3, 3, 7))
+    np.testing.assert_allclose(raw["r"], ref_raw["r"], atol=1e-4)
+
+
+def test_pearson_and_noise_ceiling_at_extreme_scales():
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((30, 4))
+    B = A + rng.standard_normal((30, 4))
+    ref = np.array([np.corrcoef(A[:, j], B[:, j])[0, 1] for j in range(4)])
+    np.testing.assert_allclose(pearson_r_columns(A * 1e200, B * 1e-200), ref, atol=1e-12)
+    reps = rng.standard_normal((6, 20, 3)) + 2.0 * rng.standard_normal((1, 20, 3))
+    c64 = split_half_noise_ceiling(reps, n_splits=20, random_state=0, device="cpu", dtype="float64")
+    c32 = split_half_noise_ceiling(reps * 1e30 + 1e31, n_splits=20, random_state=0, device="cpu",
+                                   dtype="float32")
+    np.testing.assert_allclose(c32, c64, atol=1e-4)
