@@ -35,7 +35,7 @@ from .shape import (
     pairwise_shape_distances,
     shape_distance,
 )
-from .table import METHODS, ComparisonTable, compare_representations
+from .table import METHODS, ComparisonTable, compare_representations, method_range
 
 __all__ = [
     "linear_cka",
@@ -60,4 +60,5 @@ __all__ = [
     "compare_representations",
     "ComparisonTable",
     "METHODS",
+    "method_range",
 ]

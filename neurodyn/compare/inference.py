@@ -148,7 +148,8 @@ def bootstrap_metric(metric: str | Callable, X: Any, Y: Any, *, n_bootstrap: int
         ``"estimate"`` (the metric on all data; with subjects, on the subject
         mean), ``"samples"`` (n_bootstrap, ...), ``"se"`` (standard deviation
         of the samples), ``"ci_low"``, ``"ci_high"`` (the interval of
-        :func:`bootstrap_interval`, centred on the estimate).
+        :func:`bootstrap_interval`, centred on the estimate; for a named CKA
+        metric clipped to its range, [0, 1] or [-1, 1] debiased).
 
     References
     ----------
@@ -194,6 +195,10 @@ def bootstrap_metric(metric: str | Callable, X: Any, Y: Any, *, n_bootstrap: int
             vals.append(np.asarray(_evaluate(metric, X[ci], Yb[ci], device, dtype), dtype=float))
         samples = np.stack(vals)
     low, high, se = bootstrap_interval(estimate, samples, confidence)
+    if isinstance(metric, str):
+        # the interval of a named CKA stays inside the metric's range
+        bounds = (-1.0, 1.0) if metric.startswith("debiased") else (0.0, 1.0)
+        low, high = np.clip(low, *bounds), np.clip(high, *bounds)
     scalar = np.ndim(estimate) == 0
     return {"estimate": float(estimate) if scalar else np.asarray(estimate),
             "samples": samples,

@@ -21,11 +21,37 @@ from .encoding import cross_validated_encoding
 from .inference import bootstrap_interval
 from .shape import cross_validated_shape_distance, shape_distance
 
-__all__ = ["compare_representations", "ComparisonTable", "METHODS"]
+__all__ = ["compare_representations", "ComparisonTable", "METHODS", "method_range"]
 
 METHODS = ("rsa", "trsa", "cka", "procrustes", "encoding")
 _KIND = {"rsa": "similarity", "trsa": "similarity", "cka": "similarity",
          "procrustes": "distance", "encoding": "similarity"}
+
+#: the range of each method's score: intervals are clipped to it (the Procrustes score is an
+#: angular distance in radians, [0, pi/2] when fitted on all conditions and [0, pi] held out)
+def method_range(method: str, *, cv: int | None = None, cka_debiased: bool = False) -> tuple[float, float]:
+    """Lowest and highest value the score of ``method`` can take in :func:`compare_representations`.
+
+    Parameters
+    ----------
+    method : {"rsa", "trsa", "cka", "procrustes", "encoding"}
+    cv : int or None
+        Whether the Procrustes distance is held out (range [0, pi]) or fitted ([0, pi/2]).
+    cka_debiased : bool
+        The debiased CKA can be negative ([-1, 1]); the biased one lies in [0, 1].
+
+    Returns
+    -------
+    (float, float)
+    """
+    check_in(method, "method", METHODS)
+    if method == "procrustes":
+        return (0.0, float(np.pi) if cv else float(np.pi / 2))
+    if method == "cka" and not cka_debiased:
+        return (0.0, 1.0)
+    return (-1.0, 1.0)
+
+
 _COLUMNS = ("model", "brain", "method", "time", "score", "kind", "ci_low", "ci_high", "se",
             "p_value", "noise_ceiling", "ceiled_score", "n_conditions")
 
@@ -35,7 +61,10 @@ class ComparisonTable:
 
     Columns: ``model``, ``brain``, ``method``, ``time`` (None for static data),
     ``score``, ``kind`` (``"similarity"``: higher = more alike, ``"distance"``:
-    lower = more alike), ``ci_low``, ``ci_high``, ``se`` (bootstrap),
+    lower = more alike), ``ci_low``, ``ci_high``, ``se`` (bootstrap; the interval
+    is clipped to the method's range, see :func:`method_range`: RSA, tRSA,
+    debiased CKA and encoding r in [-1, 1], CKA in [0, 1], the Procrustes angular
+    distance in radians in [0, pi/2], or [0, pi] on held-out conditions),
     ``p_value`` (permutation), ``noise_ceiling``, ``ceiled_score``,
     ``n_conditions``. Missing values are NaN.
     """
@@ -330,6 +359,8 @@ def compare_representations(model_activity: Any, brain_activity: Any,
         if n_bootstrap:
             samples = np.stack([run(b, b) for b in boot_idx])
             lo, hi, se = bootstrap_interval(est, samples, confidence)
+            bounds = method_range(meth, cv=cv, cka_debiased=bool(cka_debiased))
+            lo, hi = np.clip(lo, *bounds), np.clip(hi, *bounds)
         pv = np.full(n_t, np.nan)
         if perms is not None:
             null = np.stack([run(ident, p) for p in perms])

@@ -99,3 +99,30 @@ def test_compare_representations_errors():
         compare_representations(X, {"V1": Xn}, methods=("cka",))
     with pytest.raises(ValueError, match="conditions has 5 labels"):
         compare_representations(X, X, methods=("cka",), conditions=np.arange(5))
+
+
+@pytest.mark.parametrize("cv, must_cross", [(None, False), (4, True)])
+def test_bootstrap_intervals_stay_inside_each_method_range(cv, must_cross):
+    from scipy.stats import norm
+
+    from neurodyn.compare import method_range
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((20, 5))
+    # similar representations: CKA and encoding r near 1, Procrustes near 0, so the normal
+    # interval score +- z se can cross the bound (it does for the held-out encoding r here)
+    Y = X + 0.2 * rng.standard_normal((20, 5))
+    table = compare_representations(X, Y, methods=("cka", "procrustes", "encoding"), cv=cv,
+                                    n_bootstrap=40, random_state=0, device="cpu")
+    z = norm.ppf(0.975)
+    crossed = 0
+    for row in table:
+        lo, hi = method_range(row["method"], cv=cv)
+        assert lo <= row["ci_low"] <= row["score"] <= row["ci_high"] <= hi
+        assert row["ci_high"] == pytest.approx(min(row["score"] + z * row["se"], hi), abs=1e-12)
+        assert row["ci_low"] == pytest.approx(max(row["score"] - z * row["se"], lo), abs=1e-12)
+        crossed += (row["score"] + z * row["se"] > hi) + (row["score"] - z * row["se"] < lo)
+    assert crossed >= 1 or not must_cross  # the case the clipping is for did occur
+    assert method_range("procrustes") == (0.0, np.pi / 2)
+    with pytest.raises(ValueError, match="method must be one of"):
+        method_range("mse")
