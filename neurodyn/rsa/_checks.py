@@ -91,11 +91,12 @@ def as_rdm_vectors(rdms: Any, name: str = "rdms", *, allow_nan: bool = True,
                     dims=_RDM_DIMS if allow_square else "(n_pairs,) or (n_rdms, n_pairs)")
     lo, hi = (float(np.min(v)), float(np.max(v))) if v.size else (0.0, 0.0)
     if not (np.isfinite(lo) and np.isfinite(hi)):
-        n_inf = int(np.isinf(v).sum())
+        n_inf, n_nan = int(np.isinf(v).sum()), int(np.isnan(v).sum())
+        if not allow_nan and (n_nan or n_inf):
+            raise ValueError(f"{name} must be finite (no NaN or Inf); got {n_nan} NaN and {n_inf} Inf values")
         if n_inf:
-            raise ValueError(f"{name} must not contain Inf; got {n_inf} Inf values")
-        if not allow_nan:
-            raise ValueError(f"{name} must not contain NaN; got {int(np.isnan(v).sum())} NaN values")
+            raise ValueError(f"{name} must not contain Inf (NaN marks a missing dissimilarity); got {n_inf} "
+                             f"Inf values")
     if v.ndim == 3:
         if v.shape[-1] != v.shape[-2] or v.shape[-1] < 2:
             raise ValueError(f"{name} must be {_RDM_DIMS}; a 3-D array is a stack of square RDMs "
@@ -134,8 +135,8 @@ def as_rdm_vectors(rdms: Any, name: str = "rdms", *, allow_nan: bool = True,
 
 
 def restore_form(vectors: np.ndarray, form: RDMForm, diagonal: float = 0.0) -> np.ndarray:
-    """Hand ``(n_rdms, n_pairs)`` results back in the form the RDMs were given."""
-    out = vectors
+    """Hand ``(..., n_rdms, n_pairs)`` results back in the form the RDMs were given."""
+    out = vectors[..., 0, :] if form.single else vectors
     if form.square:
         k = n_conditions(out.shape[-1])
         iu = np.triu_indices(k, 1)
@@ -143,7 +144,7 @@ def restore_form(vectors: np.ndarray, form: RDMForm, diagonal: float = 0.0) -> n
         sq[..., iu[0], iu[1]] = out
         sq[..., iu[1], iu[0]] = out
         out = sq
-    return out[0] if form.single else out
+    return out
 
 
 def pow2_scale(max_abs: float) -> float:
@@ -157,17 +158,18 @@ def pow2_scale(max_abs: float) -> float:
     return float(np.ldexp(1.0, int(np.frexp(max_abs)[1])))
 
 
-def normalise_rows(v: np.ndarray) -> np.ndarray:
+def normalise_rows(v: np.ndarray, force: bool = False) -> np.ndarray:
     """Each row divided by a power of two near its largest ``|entry|`` (NaN ignored).
 
     For comparisons that are invariant to a positive scale of each RDM (cosine,
     correlation, ranks): the products that follow can then neither under- nor
-    overflow. Returns the input itself when every row is already in ``[2^-100, 2^100]``.
+    overflow. Returns the input itself when every row is already in ``[2^-100, 2^100]``
+    (enough for float64), unless ``force`` (for a cast to float32 that follows).
     """
     with np.errstate(invalid="ignore"):
         m = np.nanmax(np.abs(v), axis=-1) if v.size else np.zeros(v.shape[:-1])
     m = np.where(np.isfinite(m), m, 0.0)
-    if np.all(((m > 2.0**-100) & (m < 2.0**100)) | (m == 0)):
+    if not force and np.all(((m > 2.0**-100) & (m < 2.0**100)) | (m == 0)):
         return v
     exps = np.frexp(np.where(m > 0, m, 1.0))[1]
     return v / np.ldexp(1.0, exps)[..., None]

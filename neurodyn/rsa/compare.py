@@ -17,7 +17,14 @@ import numpy as np
 import torch
 
 from .._torch import resolve_device, resolve_dtype, to_numpy, to_tensor
-from .._validation import check_array, check_in
+from .._validation import (
+    check_array,
+    check_finite,
+    check_in,
+    check_positive_definite,
+    check_positive_int,
+)
+from ._checks import as_rdm_vectors, check_bool, normalise_rows, pow2_scale
 from .rdm import n_conditions_from_pairs
 from .transforms import _average_ranks, _average_ranks_torch
 
@@ -28,11 +35,7 @@ COMPARE_METHODS = ("cosine", "corr", "spearman", "rho-a", "tau-a", "tau-b", "ken
 
 
 def _check_set(rdms: Any, name: str) -> np.ndarray:
-    v = check_array(rdms, name, ndim=(1, 2), dims="(n_pairs,) or (n_rdms, n_pairs)")
-    if np.isinf(v).any():
-        raise ValueError(f"{name} must not contain Inf; got {int(np.isinf(v).sum())} Inf values")
-    n_conditions_from_pairs(v.shape[-1])
-    return np.atleast_2d(v)
+    return as_rdm_vectors(rdms, name)[0]
 
 
 def compare_rdms(
@@ -100,16 +103,24 @@ def compare_rdms(
             f"({n_conditions_from_pairs(b.shape[1])} conditions)"
         )
     if sigma_k is not None and method not in ("cosine_cov", "corr_cov"):
-        raise ValueError(f"sigma_k is only used by 'cosine_cov' and 'corr_cov'; got method={method!r}")
+        raise ValueError(f"sigma_k is only used by method in ['cosine_cov', 'corr_cov']; got method={method!r}")
+    if n_threads is not None:
+        check_positive_int(n_threads, "n_threads")
+    sk = None if sigma_k is None else _check_sigma_k(sigma_k, n_conditions_from_pairs(a.shape[1]))
     dev = resolve_device(device)
     dt = resolve_dtype(dtype, dev)
+    if method not in ("tau-a", "tau-b", "kendall", "spearman", "rho-a"):
+        # every remaining similarity is invariant to a positive scale of each RDM: put each
+        # row near 1 so that no product under- or overflows (ranks need no such care)
+        narrow = dt != torch.float64
+        a, b = normalise_rows(a, narrow), normalise_rows(b, narrow)
     nan_a, nan_b = np.isnan(a), np.isnan(b)
     pattern = nan_a[0]
     if (nan_a == pattern).all() and (nan_b == pattern).all():
         keep = ~pattern
         if keep.sum() < 2:
             raise ValueError("rdms1 and rdms2 need at least 2 non-NaN entries in common")
-        return _compare_block(a, b, method, sigma_k, keep, dev, dt, n_threads)
+        return _compare_block(a, b, method, sk, keep, dev, dt, n_threads)
     # RDMs with different NaN positions: each pair is compared on its joint entries
     out = np.empty((a.shape[0], b.shape[0]))
     for i in range(a.shape[0]):
@@ -118,8 +129,23 @@ def compare_rdms(
             if keep.sum() < 2:
                 out[i, j] = np.nan
                 continue
-            out[i, j] = _compare_block(a[i:i + 1], b[j:j + 1], method, sigma_k, keep, dev, dt, n_threads)[0, 0]
+            out[i, j] = _compare_block(a[i:i + 1], b[j:j + 1], method, sk, keep, dev, dt, n_threads)[0, 0]
     return out
+
+
+def _check_sigma_k(sigma_k: Any, k: int) -> np.ndarray:
+    """Validated covariance of the pattern estimates, divided by a power of two near its
+    largest entry (the whitened cosines do not depend on its scale)."""
+    sk = check_array(sigma_k, "sigma_k", ndim=(1, 2), dims="(K,) or (K, K)")
+    check_finite(sk, "sigma_k")
+    if sk.shape[0] != k or (sk.ndim == 2 and sk.shape != (k, k)):
+        raise ValueError(f"sigma_k must have shape ({k},) or ({k}, {k}); got {sk.shape}")
+    if sk.ndim == 1:
+        if np.any(sk <= 0):
+            raise ValueError(f"sigma_k must hold positive variances; got min {float(sk.min()):.3g}")
+    else:
+        check_positive_definite(sk, "sigma_k")
+    return sk / pow2_scale(float(np.max(np.abs(sk))))
 
 
 def _compare_block(a, b, method, sigma_k, keep, dev, dt, n_threads=None) -> np.ndarray:
@@ -130,21 +156,24 @@ def _compare_block(a, b, method, sigma_k, keep, dev, dt, n_threads=None) -> np.n
                               n_threads)
     if dev.type == "cpu" and dt == torch.float64:  # small products: numpy has less overhead
         return _moment_compare_numpy(a if keep.all() else a[:, keep], b if keep.all() else b[:, keep], method)
-    ta = to_tensor(a[:, keep], device=dev, dtype=dt)
-    tb = to_tensor(b[:, keep], device=dev, dtype=dt)
-    n = ta.shape[1]
-    if method == "cosine":
-        return to_numpy(_cosine(ta, tb))
+    a, b = a[:, keep], b[:, keep]
+    # centre and rank in float64 before any cast: a float32 cast first could merge
+    # distinct values (ties) or lose the variation riding on a large offset
     if method == "corr":
-        return to_numpy(_cosine(ta - ta.mean(1, keepdim=True), tb - tb.mean(1, keepdim=True)))
-    if method in ("spearman", "rho-a"):
-        ra = _average_ranks(ta)
-        rb = _average_ranks(tb)
-        ra = ra - ra.mean(1, keepdim=True)
-        rb = rb - rb.mean(1, keepdim=True)
-        if method == "spearman":
-            return to_numpy(_cosine(ra, rb))
-        return to_numpy(12.0 * (ra @ rb.T) / (float(n) ** 3 - n))
+        a = normalise_rows(a - a.mean(1, keepdims=True), force=True)
+        b = normalise_rows(b - b.mean(1, keepdims=True), force=True)
+    elif method in ("spearman", "rho-a"):
+        a = to_numpy(_average_ranks_any(to_tensor(a, device=dev, dtype=torch.float64)))
+        b = to_numpy(_average_ranks_any(to_tensor(b, device=dev, dtype=torch.float64)))
+        a = a - a.mean(1, keepdims=True)
+        b = b - b.mean(1, keepdims=True)
+    ta = to_tensor(a, device=dev, dtype=dt)
+    tb = to_tensor(b, device=dev, dtype=dt)
+    n = ta.shape[1]
+    if method in ("cosine", "corr", "spearman"):
+        return to_numpy(_cosine(ta, tb)).astype(np.float64)
+    if method == "rho-a":
+        return to_numpy(12.0 * (ta @ tb.T) / (float(n) ** 3 - n)).astype(np.float64)
     raise AssertionError(method)  # pragma: no cover - methods are checked by compare_rdms
 
 
@@ -328,8 +357,15 @@ def kendall_tau_counts(x: Any, y: Any, device: Any = "cpu", max_batch: int = 409
     ungrouped data. J. Am. Stat. Assoc. 61:436-439.
     """
     dev = resolve_device(device)
-    xn = np.ascontiguousarray(np.atleast_2d(np.asarray(x, dtype=np.float64)))
-    yn = np.ascontiguousarray(np.atleast_2d(np.asarray(y, dtype=np.float64)))
+    xn, yn = (np.ascontiguousarray(np.atleast_2d(check_finite(check_array(v, name, ndim=(1, 2), dims="(n_rows, n)"),
+                                                              name)))
+              for v, name in ((x, "x"), (y, "y")))
+    if xn.shape[1] != yn.shape[1]:
+        raise ValueError(f"x and y must have rows of the same length; got {xn.shape[1]} and {yn.shape[1]}")
+    max_batch = check_positive_int(max_batch, "max_batch")
+    ties = check_bool(ties, "ties")
+    if n_threads is not None:
+        check_positive_int(n_threads, "n_threads")
     if dev.type == "cpu":
         return _kendall_counts_cpu(xn, yn, max_batch, n_threads)
     return _kendall_counts_torch(xn, yn, dev, max_batch, ties)
@@ -797,18 +833,14 @@ def _cosine_cov(a, b, keep, sigma_k, center, dev, dt) -> np.ndarray:
     a = a[:, keep]
     b = b[:, keep]
     if center:
-        a = a - a.mean(1, keepdims=True)
-        b = b - b.mean(1, keepdims=True)
-    sk = None
-    if sigma_k is not None:
-        sk = check_array(sigma_k, "sigma_k", ndim=(1, 2), dims="(K,) or (K, K)")
-        if sk.shape[0] != k or (sk.ndim == 2 and sk.shape != (k, k)):
-            raise ValueError(f"sigma_k must have shape ({k},) or ({k}, {k}); got {sk.shape}")
+        a = normalise_rows(a - a.mean(1, keepdims=True), force=dt != torch.float64)
+        b = normalise_rows(b - b.mean(1, keepdims=True), force=dt != torch.float64)
+    sk = sigma_k
     if sk is not None and sk.ndim == 2:
         return _cosine_v_metric(a, b, keep, k, sk)
     wa = _whitened_vectors(a, keep, k, sk, dev, dt)
     wb = _whitened_vectors(b, keep, k, sk, dev, dt)
-    return to_numpy(_cosine(wa, wb))
+    return to_numpy(_cosine(wa, wb)).astype(np.float64)
 
 
 def _cosine_v_metric(a, b, keep, k, sigma_k) -> np.ndarray:
@@ -828,8 +860,10 @@ def _cosine_v_metric(a, b, keep, k, sigma_k) -> np.ndarray:
     else:  # large RDMs: conjugate gradients, one right-hand side at a time
         va = np.array([cg(v, r, atol=0)[0] for r in a])
         vb = np.array([cg(v, r, atol=0)[0] for r in b])
-    num = a @ vb.T
-    return num / np.sqrt(np.einsum("ij,ij->i", a, va))[:, None] / np.sqrt(np.einsum("ij,ij->i", b, vb))[None, :]
+    na = np.sqrt(np.clip(np.einsum("ij,ij->i", a, va), 0.0, None))
+    nb = np.sqrt(np.clip(np.einsum("ij,ij->i", b, vb), 0.0, None))
+    ok = (na[:, None] > 0) & (nb[None, :] > 0)  # an all-zero RDM: similarity 0, as "cosine"
+    return np.where(ok, (a @ vb.T) / np.where(ok, na[:, None] * nb[None, :], 1.0), 0.0)
 
 
 def _whitened_vectors(v: np.ndarray, keep: np.ndarray, k: int, sigma_k, dev, dt) -> torch.Tensor:

@@ -17,7 +17,8 @@ import numpy as np
 from scipy import stats
 
 from .._torch import check_random_state, numpy_blas_single_thread
-from .._validation import check_array, check_in, check_positive_int
+from .._validation import check_array, check_in, check_labels, check_positive_int
+from ._checks import RDMForm, as_rdm_vectors, check_bool, normalise_rows, restore_form
 from .compare import COMPARE_METHODS, compare_rdms
 from .rdm import n_conditions_from_pairs
 
@@ -41,6 +42,8 @@ def bootstrap_indices(n_rdms: int, n_conditions: int, n_bootstrap: int, kind: st
     pattern_idx : ndarray (n_bootstrap, n_conditions), sorted within each sample
     """
     check_in(kind, "kind", ("both", "rdm", "pattern"))
+    n_rdms = check_positive_int(n_rdms, "n_rdms")
+    n_conditions = check_positive_int(n_conditions, "n_conditions", minimum=2)
     n_bootstrap = check_positive_int(n_bootstrap, "n_bootstrap")
     rng = check_random_state(random_state)
     rdm_idx = (rng.integers(0, n_rdms, (n_bootstrap, n_rdms)) if kind in ("both", "rdm")
@@ -65,15 +68,11 @@ def subsample_patterns(rdms: Any, pattern_idx: Any) -> np.ndarray:
     -------
     numpy.ndarray, shape (n_rdms, n_selected (n_selected - 1) / 2) (1-D for 1-D input)
     """
-    v = check_array(rdms, "rdms", ndim=(1, 2))
-    single = v.ndim == 1
-    v = np.atleast_2d(v)
+    v, form = as_rdm_vectors(rdms, "rdms")
     k = n_conditions_from_pairs(v.shape[1])
-    idx = np.asarray(pattern_idx)
+    idx = _check_index(pattern_idx, "pattern_idx", k)
     if idx.ndim != 1 or idx.size < 2:
         raise ValueError(f"pattern_idx must be 1-D with at least 2 entries; got shape {idx.shape}")
-    if idx.min() < 0 or idx.max() >= k:
-        raise ValueError(f"pattern_idx must index conditions in [0, {k}); got range [{idx.min()}, {idx.max()}]")
     iu = np.triu_indices(k, 1)
     lookup = np.full((k, k), -1, dtype=np.int64)
     lookup[iu] = np.arange(iu[0].size)
@@ -82,16 +81,36 @@ def subsample_patterns(rdms: Any, pattern_idx: Any) -> np.ndarray:
     pos = lookup[idx[ju[0]], idx[ju[1]]]
     out = v[:, np.where(pos < 0, 0, pos)]
     out[:, pos < 0] = np.nan
-    return out[0] if single else out
+    return restore_form(out, form)
+
+
+def _check_index(idx: Any, name: str, upper: int, what: str = "conditions") -> np.ndarray:
+    """Integer indices in ``[0, upper)`` (integral floats accepted)."""
+    arr = check_array(idx, name, ndim=None, dtype=None)
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all() or np.any(arr != np.round(arr)):
+            raise TypeError(f"{name} must hold integer indices; got non-integer values")
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer indices; got dtype {arr.dtype}")
+    if arr.min() < 0 or arr.max() >= upper:
+        raise ValueError(f"{name} must index {what} in [0, {upper}); got range [{arr.min()}, {arr.max()}]")
+    return arr
 
 
 def _pool_terms(x: np.ndarray, method: str) -> np.ndarray:
-    """Per-RDM terms whose average is the pooled RDM for ``method`` (NaN-free input)."""
+    """Per-RDM terms whose average is the pooled RDM for ``method`` (NaN-free input).
+
+    An all-zero RDM (cosine) or a constant one (corr) has no direction and contributes 0.
+    """
     if method in ("cosine", "cosine_cov"):
-        return x / np.sqrt(np.mean(x**2, axis=1, keepdims=True))
+        x = normalise_rows(x)
+        rms = np.sqrt(np.mean(x**2, axis=1, keepdims=True))
+        return np.divide(x, rms, out=np.zeros_like(x), where=rms > 0)
     if method in ("corr", "corr_cov"):
-        x = x - x.mean(1, keepdims=True)
-        return x / x.std(1, keepdims=True)
+        x = normalise_rows(x - x.mean(1, keepdims=True))
+        sd = x.std(1, keepdims=True)
+        return np.divide(x, sd, out=np.zeros_like(x), where=sd > 0)
     return stats.rankdata(x, axis=1)
 
 
@@ -110,11 +129,12 @@ def pool_rdms(rdms: Any, method: str = "cosine") -> np.ndarray:
     RDMs) stay NaN.
     """
     check_in(method, "method", COMPARE_METHODS)
-    v = np.atleast_2d(check_array(rdms, "rdms", ndim=(1, 2)))
+    v, form = as_rdm_vectors(rdms, "rdms")
     keep = ~np.isnan(v).any(0)
     out = np.full(v.shape[1], np.nan)
-    out[keep] = _finish_pool(_pool_terms(v[:, keep], method).mean(0), method)
-    return out
+    if keep.any():
+        out[keep] = _finish_pool(_pool_terms(v[:, keep], method).mean(0), method)
+    return restore_form(out[None], RDMForm(square=form.square, single=True))
 
 
 def noise_ceiling(rdms: Any, method: str = "cosine", groups: Any = None) -> tuple[float, float]:
@@ -138,15 +158,15 @@ def noise_ceiling(rdms: Any, method: str = "cosine", groups: Any = None) -> tupl
     PLoS Comput. Biol. 10:e1003553.
     """
     check_in(method, "method", COMPARE_METHODS)
-    v = np.atleast_2d(check_array(rdms, "rdms", ndim=(1, 2)))
+    v, _ = as_rdm_vectors(rdms, "rdms")
     n = v.shape[0]
-    g = np.arange(n) if groups is None else np.asarray(groups)
-    if g.shape != (n,):
-        raise ValueError(f"groups must have one entry per RDM ({n}); got shape {g.shape}")
+    g = np.arange(n) if groups is None else check_labels(groups, "groups", n_samples=n)
     uniq, first, inverse, counts = np.unique(g, return_index=True, return_inverse=True, return_counts=True)
     if uniq.size < 2:
         raise ValueError(f"noise_ceiling needs RDMs of at least 2 subjects; got {uniq.size}")
     keep = ~np.isnan(v).any(0)
+    if keep.sum() < 2:
+        raise ValueError(f"rdms need at least 2 entries that are not NaN in every RDM; got {int(keep.sum())}")
     terms = _pool_terms(v[:, keep], method)
     total = terms.sum(0)
     upper_pool = np.full(v.shape[1], np.nan)
@@ -338,12 +358,15 @@ class ModelEvaluation:
         return 2 * stats.t.sf(np.abs((self.mean - self.noise_ceiling[0]) / self.sem), self.dof)
 
 
-def _check_models_data(models: Any, data: Any) -> tuple[np.ndarray, np.ndarray]:
-    m = np.atleast_2d(check_array(models, "models", ndim=(1, 2), dims="(n_models, n_pairs)"))
-    d = np.atleast_2d(check_array(data, "data", ndim=(1, 2), dims="(n_rdms, n_pairs)"))
+def _check_models_data(models: Any, data: Any, method: str) -> tuple[np.ndarray, np.ndarray]:
+    check_in(method, "method", COMPARE_METHODS)
+    m, _ = as_rdm_vectors(models, "models")
+    d, _ = as_rdm_vectors(data, "data")
     if m.shape[1] != d.shape[1]:
         raise ValueError(f"models and data must be RDMs of the same size; got {m.shape[1]} and {d.shape[1]} entries")
-    return m, d
+    # every comparison is invariant to a positive scale of each RDM: rows near 1 keep the
+    # products below from under- or overflowing (a no-op at ordinary scales)
+    return normalise_rows(m), normalise_rows(d)
 
 
 def evaluate_fixed(models: Any, data: Any, method: str = "corr") -> ModelEvaluation:
@@ -353,7 +376,7 @@ def evaluate_fixed(models: Any, data: Any, method: str = "corr") -> ModelEvaluat
     square root (the usual standard error of a mean; rsatoolbox's ``eval_fixed``
     after its ``n / (n - 1)`` correction), with ``n_rdms - 1`` degrees of freedom.
     """
-    m, d = _check_models_data(models, data)
+    m, d = _check_models_data(models, data, method)
     ev = compare_rdms(m, d, method)
     n = d.shape[0]
     cov = np.atleast_2d(np.cov(ev, ddof=1)) / n if n > 1 else np.full((m.shape[0], m.shape[0]), np.nan)
@@ -408,12 +431,21 @@ def evaluate_models(models: Any, data: Any, method: str = "corr", n_bootstrap: i
     Schütt, H. H., Kipnis, A. D., Diedrichsen, J. & Kriegeskorte, N. (2023).
     Statistical inference on representational geometries. eLife 12:e82566.
     """
-    m, d = _check_models_data(models, data)
+    m, d = _check_models_data(models, data, method)
+    check_in(kind, "kind", ("both", "rdm", "pattern"))
+    with_noise_ceiling = check_bool(with_noise_ceiling, "with_noise_ceiling")
     k = n_conditions_from_pairs(m.shape[1])
     if indices is None:
         rdm_idx, pattern_idx = bootstrap_indices(d.shape[0], k, n_bootstrap, kind, random_state)
     else:
-        rdm_idx, pattern_idx = (np.asarray(i) for i in indices)
+        if not isinstance(indices, (tuple, list)) or len(indices) != 2:
+            raise TypeError("indices must be a pair (rdm_idx, pattern_idx) of integer arrays")
+        rdm_idx = _check_index(indices[0], "indices[0] (rdm_idx)", d.shape[0], "data RDMs")
+        pattern_idx = _check_index(indices[1], "indices[1] (pattern_idx)", k)
+        if rdm_idx.ndim != 2 or pattern_idx.ndim != 2 or rdm_idx.shape[0] != pattern_idx.shape[0]:
+            raise ValueError(f"indices must be (rdm_idx (n_bootstrap, n_drawn), pattern_idx (n_bootstrap, "
+                             f"n_drawn)) with the same n_bootstrap; got shapes {rdm_idx.shape} and "
+                             f"{pattern_idx.shape}")
     n_b = rdm_idx.shape[0]
     ev = np.full((n_b, m.shape[0]), np.nan)
     ncs = np.full((n_b, 2), np.nan)

@@ -29,7 +29,15 @@ from .._validation import (
     check_scalar,
     check_symmetric,
 )
-from ._checks import check_bool, method_args, pow2_scale
+from ._checks import (
+    RDMForm,
+    as_rdm_vectors,
+    check_bool,
+    method_args,
+    n_conditions,
+    pow2_scale,
+    restore_form,
+)
 
 __all__ = [
     "RDM_METHODS",
@@ -63,15 +71,13 @@ def n_conditions_from_pairs(n_pairs: int) -> int:
 
     Raises
     ------
+    TypeError
+        If ``n_pairs`` is not an integer.
     ValueError
         If ``n_pairs`` is not ``K (K - 1) / 2`` for an integer ``K >= 2``.
     """
-    k = int(round((1 + np.sqrt(1 + 8 * n_pairs)) / 2))
-    if k < 2 or k * (k - 1) // 2 != n_pairs:
-        raise ValueError(
-            f"an RDM vector must have K(K-1)/2 entries for an integer K >= 2; got {n_pairs} entries"
-        )
-    return k
+    n_pairs = check_scalar(n_pairs, "n_pairs", low=0, integer=True)
+    return n_conditions(n_pairs, "n_pairs")
 
 
 def rdm_to_matrix(rdms: Any, diagonal: float = 0.0) -> np.ndarray:
@@ -80,15 +86,27 @@ def rdm_to_matrix(rdms: Any, diagonal: float = 0.0) -> np.ndarray:
     Parameters
     ----------
     rdms : array-like, shape (n_pairs,) or (..., n_pairs)
+        RDM vectors. Squares (a symmetric ``(K, K)`` matrix with a zero diagonal, or
+        ``(n_rdms, K, K)``) are recognised and returned as they are (with ``diagonal``).
+        NaN entries (missing dissimilarities) stay NaN; Inf is refused.
     diagonal : float
-        Value written on the diagonal.
+        Value written on the diagonal (e.g. NaN for plotting).
 
     Returns
     -------
     numpy.ndarray, shape (K, K) or (..., K, K)
     """
+    if not (isinstance(diagonal, (float, np.floating)) and np.isnan(diagonal)):  # NaN: a blank diagonal
+        diagonal = check_scalar(diagonal, "diagonal")
     v = check_array(rdms, "rdms", ndim=None)
-    k = n_conditions_from_pairs(v.shape[-1])
+    if v.ndim == 0:
+        raise ValueError("rdms must be RDM vectors (n_pairs,) or (..., n_pairs); got a scalar")
+    if v.ndim <= 2 or (v.ndim == 3 and v.shape[-1] == v.shape[-2]):
+        vec, form = as_rdm_vectors(v, "rdms")
+        return restore_form(vec, RDMForm(square=True, single=form.single), diagonal)
+    if np.isinf(v).any():
+        raise ValueError(f"rdms must not contain Inf; got {int(np.isinf(v).sum())} Inf values")
+    k = n_conditions(v.shape[-1], "rdms", v.shape)
     iu = np.triu_indices(k, 1)
     out = np.full(v.shape[:-1] + (k, k), float(diagonal))
     out[..., iu[0], iu[1]] = v
@@ -102,6 +120,7 @@ def rdm_to_vector(rdms: Any, check_symmetric: bool = True) -> np.ndarray:
     Parameters
     ----------
     rdms : array-like, shape (K, K) or (..., K, K)
+        Square RDMs; NaN entries stay NaN, Inf is refused.
     check_symmetric : bool
         Raise if the matrices are not symmetric (NaN-aware, tolerance 1e-8 relative).
 
@@ -109,18 +128,22 @@ def rdm_to_vector(rdms: Any, check_symmetric: bool = True) -> np.ndarray:
     -------
     numpy.ndarray, shape (n_pairs,) or (..., n_pairs)
     """
+    check_symmetric = check_bool(check_symmetric, "check_symmetric")
     m = check_array(rdms, "rdms", ndim=None)
     if m.ndim < 2 or m.shape[-1] != m.shape[-2]:
-        raise ValueError(f"rdms must be square (..., K, K); got shape {m.shape}")
+        raise ValueError(f"rdms must be square (..., K, K); got shape {m.shape} (vectors are already "
+                         f"in vector form)")
     if m.shape[-1] < 2:
         raise ValueError(f"rdms must have at least 2 conditions; got shape {m.shape}")
+    if np.isinf(m).any():
+        raise ValueError(f"rdms must not contain Inf; got {int(np.isinf(m).sum())} Inf values")
     if check_symmetric:
-        diff = np.abs(m - np.swapaxes(m, -1, -2))
+        with np.errstate(invalid="ignore"):
+            diff = np.abs(m - np.swapaxes(m, -1, -2))
         scale = max(1.0, float(np.nanmax(np.abs(m))) if np.isfinite(m).any() else 1.0)
-        if np.nanmax(diff) > 1e-8 * scale:
-            raise ValueError(
-                f"rdms must be symmetric; largest |m - m.T| is {np.nanmax(diff):.3g}"
-            )
+        worst = float(np.nanmax(diff)) if np.isfinite(diff).any() else 0.0
+        if worst > 1e-8 * scale or bool((np.isnan(m) ^ np.isnan(np.swapaxes(m, -1, -2))).any()):
+            raise ValueError(f"rdms must be symmetric; largest |m - m.T| is {worst:.3g}")
     iu = np.triu_indices(m.shape[-1], 1)
     return m[..., iu[0], iu[1]].copy()
 
@@ -1122,13 +1145,7 @@ def to_rsatoolbox(rdms: Any, dissimilarity_measure: str | None = None, **descrip
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("to_rsatoolbox needs the optional package rsatoolbox "
                           "(pip install rsatoolbox)") from exc
-    v = np.asarray(rdms, dtype=float)
-    if v.ndim >= 2 and v.shape[-1] == v.shape[-2] and v.shape[-1] > 1 and v.ndim in (2, 3):
-        try:
-            v = rdm_to_vector(v)
-        except ValueError:
-            pass
-    v = np.atleast_2d(v)
+    v, _ = as_rdm_vectors(rdms, "rdms")
     return RDMs(v, dissimilarity_measure=dissimilarity_measure, **descriptors)
 
 

@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 from .._torch import resolve_device, resolve_dtype, to_numpy, to_tensor
-from .._validation import check_array, check_in, check_positive_int
+from .._validation import check_array, check_in, check_positive_int, check_scalar
+from ._checks import RDMForm, as_rdm_vectors, check_bool, normalise_rows, restore_form
 from .rdm import n_conditions_from_pairs
 
 __all__ = [
@@ -32,15 +33,9 @@ __all__ = [
 _QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
-def _check_rdm_vectors(rdms: Any, name: str = "rdms", allow_nan: bool = True) -> tuple[np.ndarray, bool]:
-    v = check_array(rdms, name, ndim=(1, 2), dims="(n_pairs,) or (n_rdms, n_pairs)")
-    if np.isinf(v).any():
-        raise ValueError(f"{name} must not contain Inf; got {int(np.isinf(v).sum())} Inf values")
-    if not allow_nan and np.isnan(v).any():
-        raise ValueError(f"{name} must not contain NaN; got {int(np.isnan(v).sum())} NaN values")
-    n_conditions_from_pairs(v.shape[-1])
-    single = v.ndim == 1
-    return (v[None] if single else v), single
+def _check_rdm_vectors(rdms: Any, name: str = "rdms", allow_nan: bool = True) -> tuple[np.ndarray, RDMForm]:
+    """RDMs in any accepted form (see :mod:`neurodyn.rsa._checks`) as ``(n_rdms, n_pairs)``."""
+    return as_rdm_vectors(rdms, name, allow_nan=allow_nan)
 
 
 def _average_ranks(x: torch.Tensor) -> torch.Tensor:
@@ -82,10 +77,17 @@ def rank_transform(rdms: Any, normalize: bool = False, device: Any = "cpu", dtyp
     -------
     numpy.ndarray, same shape as ``rdms``
     """
-    v, single = _check_rdm_vectors(rdms)
+    v, form = _check_rdm_vectors(rdms)
+    normalize = check_bool(normalize, "normalize")
+    return restore_form(_rank_vectors(v, normalize, device, dtype), form)
+
+
+def _rank_vectors(v: np.ndarray, normalize: bool, device: Any = "cpu", dtype: Any = None) -> np.ndarray:
+    """Ranks of validated RDM vectors ``(n_rdms, n_pairs)``; NaN stays NaN. Ranked in
+    float64 whatever ``dtype`` (a float32 cast first could tie distinct values)."""
     dev = resolve_device(device)
     dt = resolve_dtype(dtype, dev)
-    t = to_tensor(v, device=dev, dtype=dt)
+    t = to_tensor(v, device=dev, dtype=torch.float64)
     nan = torch.isnan(t)
     has_nan = bool(nan.any())
     if has_nan:
@@ -95,8 +97,7 @@ def rank_transform(rdms: Any, normalize: bool = False, device: Any = "cpu", dtyp
         r = torch.where(nan, torch.full_like(r, float("nan")), r)
     if normalize:
         r = _minmax(r)
-    out = to_numpy(r)
-    return out[0] if single else out
+    return to_numpy(r.to(dt))
 
 
 def _rank01(v: np.ndarray) -> np.ndarray:
@@ -114,9 +115,13 @@ def _minmax(r: torch.Tensor) -> torch.Tensor:
 
 def minmax_transform(rdms: Any) -> np.ndarray:
     """Rescale each RDM to ``[0, 1]`` by its own minimum and maximum (NaN ignored)."""
-    v, single = _check_rdm_vectors(rdms)
-    out = to_numpy(_minmax(torch.from_numpy(v.copy())))
-    return out[0] if single else out
+    v, form = _check_rdm_vectors(rdms)
+    return restore_form(_minmax_vectors(v), form)
+
+
+def _minmax_vectors(v: np.ndarray) -> np.ndarray:
+    # normalising each row first keeps max - min finite for entries near float64's limit
+    return to_numpy(_minmax(torch.from_numpy(np.array(normalise_rows(v), dtype=np.float64))))
 
 
 def geotopological_transform(
@@ -169,19 +174,27 @@ def geotopological_transform(
     Lin, B. & Kriegeskorte, N. (2023). The topology and geometry of neural
     representations. arXiv:2309.11028.
     """
-    v, single = _check_rdm_vectors(rdms)
+    v, form = _check_rdm_vectors(rdms)
+    out = _gt_vectors(v, lower, upper, quantile, rank_first, method)
+    return restore_form(out, form)
+
+
+def _gt_vectors(v: np.ndarray, lower: Any, upper: Any, quantile: Any, rank_first: Any, method: str) -> np.ndarray:
+    """:func:`geotopological_transform` of validated vectors ``(n_rdms, n_pairs)``."""
     check_in(method, "method", _QUANTILE_METHODS)
-    lower = float(lower)
-    upper = float(upper)
-    if not (np.isfinite(lower) and np.isfinite(upper)):
-        raise ValueError(f"lower and upper must be finite; got lower={lower}, upper={upper}")
+    lower = check_scalar(lower, "lower")
+    upper = check_scalar(upper, "upper")
+    quantile = check_bool(quantile, "quantile")
+    rank_first = check_bool(rank_first, "rank_first")
     if lower > upper:
         raise ValueError(f"lower must be <= upper; got lower={lower} > upper={upper}")
     if quantile and not (0.0 <= lower <= 1.0 and 0.0 <= upper <= 1.0):
         raise ValueError(f"with quantile=True, lower and upper must lie in [0, 1]; got lower={lower}, upper={upper}")
-    x = rank_transform(v, normalize=True) if rank_first else v.copy()
+    x = _rank_vectors(v, normalize=True) if rank_first else np.array(v, dtype=np.float64)
     if quantile:
         if np.isnan(x).any():
+            if np.isnan(x).all(axis=1).any():
+                raise ValueError("rdms has an RDM whose entries are all NaN; its quantiles are undefined")
             th = np.nanquantile(x, [lower, upper], axis=1, method=method)
         else:
             th = np.quantile(x, [lower, upper], axis=1, method=method)
@@ -190,12 +203,12 @@ def geotopological_transform(
         lo = np.full((x.shape[0], 1), lower)
         hi = np.full((x.shape[0], 1), upper)
     span = hi - lo
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         graded = np.clip((x - lo) / np.where(span > 0, span, 1.0), 0.0, 1.0)
     binary = (x > lo).astype(float)
     out = np.where(span > 0, graded, binary)
     out[np.isnan(x)] = np.nan
-    return out[0] if single else out
+    return out
 
 
 def all_pairs_shortest_paths(weights: Any, device: Any = "cpu", dtype: Any = None) -> np.ndarray:
@@ -212,6 +225,7 @@ def all_pairs_shortest_paths(weights: Any, device: Any = "cpu", dtype: Any = Non
     numpy.ndarray, same shape: shortest-path lengths (``inf`` for disconnected pairs).
     """
     w = check_array(weights, "weights", ndim=(2, 3), dims="(K, K) or (n_graphs, K, K)")
+    check_in(str(resolve_dtype(dtype, resolve_device(device))), "dtype", ("torch.float32", "torch.float64"))
     if w.shape[-1] != w.shape[-2]:
         raise ValueError(f"weights must be square; got shape {w.shape}")
     if np.isnan(w).any():
@@ -253,7 +267,7 @@ def _paths_from_edges(x: np.ndarray, keep: np.ndarray, zero_edges: str, disconne
         finite_max = np.where(np.isfinite(finite_max), finite_max, 0.0)
         paths = np.where(inf, finite_max + 1.0, paths)
     if rank_after:
-        paths = rank_transform(paths, normalize=True)
+        paths = _rank_vectors(paths, normalize=True)
     return paths
 
 
@@ -303,10 +317,11 @@ def geodesic_transform(rdms: Any, zero_edges: str = "drop", disconnected: str = 
     Lin, B. & Kriegeskorte, N. (2023). The topology and geometry of neural
     representations. arXiv:2309.11028.
     """
-    v, single = _check_rdm_vectors(rdms, allow_nan=False)
-    x = minmax_transform(v)
+    v, form = _check_rdm_vectors(rdms, allow_nan=False)
+    rank_after = check_bool(rank_after, "rank_after")
+    x = _minmax_vectors(v)
     out = _paths_from_edges(x, x != 1.0, zero_edges, disconnected, rank_after)
-    return out[0] if single else out
+    return restore_form(out, form)
 
 
 def _knn_keep(x: np.ndarray, k: int, rule: str) -> np.ndarray:
@@ -379,28 +394,38 @@ def graph_geodesic_transform(
     Lin, B. & Kriegeskorte, N. (2023). The topology and geometry of neural
     representations. arXiv:2309.11028.
     """
+    v, form = _check_rdm_vectors(rdms, allow_nan=False)
+    out = _graph_geodesic_vectors(v, graph, lower, upper, p, k, knn_rule, zero_edges, disconnected, rank_after,
+                                  quantile, rank_first)
+    return restore_form(out, form)
+
+
+def _graph_geodesic_vectors(v: np.ndarray, graph: str = "twostep", lower: Any = 0.2, upper: Any = 0.8,
+                            p: Any = 0.05, k: Any = 5, knn_rule: str = "lower", zero_edges: str = "drop",
+                            disconnected: str = "max_plus_one", rank_after: Any = True, quantile: Any = True,
+                            rank_first: Any = True) -> np.ndarray:
+    """:func:`graph_geodesic_transform` of validated vectors ``(n_rdms, n_pairs)``."""
     check_in(graph, "graph", ("twostep", "p_shortest", "k_nearest", "p_nearest"))
     check_in(knn_rule, "knn_rule", ("lower", "mutual", "union"))
-    v, single = _check_rdm_vectors(rdms, allow_nan=False)
+    check_in(zero_edges, "zero_edges", ("drop", "keep"))
+    check_in(disconnected, "disconnected", ("max_plus_one", "inf"))
+    rank_after = check_bool(rank_after, "rank_after")
     n_cond = n_conditions_from_pairs(v.shape[-1])
     if graph == "twostep":
-        x = minmax_transform(geotopological_transform(v, lower, upper, quantile=quantile, rank_first=rank_first))
+        x = _minmax_vectors(_gt_vectors(v, lower, upper, quantile, rank_first, "linear"))
         keep = x < 1.0
     else:
-        x = rank_transform(v, normalize=True)
+        x = _rank_vectors(v, normalize=True)
         if graph == "p_shortest":
-            if not 0.0 <= p <= 1.0:
-                raise ValueError(f"p must lie in [0, 1]; got {p}")
+            p = check_scalar(p, "p", low=0.0, high=1.0)
             keep = x <= np.quantile(x, p, axis=1)[:, None]
         else:
             if graph == "p_nearest":
-                if not 0.0 < p <= 1.0:
-                    raise ValueError(f"p must lie in (0, 1]; got {p}")
+                p = check_scalar(p, "p", low=0.0, high=1.0, low_inclusive=False)
                 k_eff = max(1, int(p * n_cond))
             else:
                 k_eff = check_positive_int(k, "k")
             if k_eff > n_cond - 1:
                 raise ValueError(f"k must be <= n_conditions - 1 = {n_cond - 1}; got {k_eff}")
             keep = _knn_keep(x, k_eff, knn_rule)
-    out = _paths_from_edges(x, keep, zero_edges, disconnected, rank_after)
-    return out[0] if single else out
+    return _paths_from_edges(x, keep, zero_edges, disconnected, rank_after)

@@ -18,9 +18,18 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .._torch import check_random_state
-from .._validation import check_array, check_finite, check_in, check_labels, check_positive_int
+from .._validation import (
+    check_allocation,
+    check_array,
+    check_finite,
+    check_in,
+    check_labels,
+    check_positive_int,
+    check_scalar,
+)
+from ._checks import as_rdm_vectors, check_bool, pow2_scale, restore_form
 from .rdm import n_conditions_from_pairs
-from .transforms import _rank01, graph_geodesic_transform, rank_transform
+from .transforms import _graph_geodesic_vectors, _rank01
 
 __all__ = ["TopologicalRSA", "FAMILIES", "draw_thresholds", "geotopological_grid",
            "loso_nearest_centroid", "rdm_noise_sweep", "sensitivity_specificity"]
@@ -107,27 +116,33 @@ def rdm_noise_sweep(rdms: Any, levels: Any = (0.0, 0.5, 1.0, 2.0, 4.0), n_repeti
     Returns
     -------
     numpy.ndarray, shape (n_levels, n_repetitions) + rdms.shape
-        Float64; memory ``n_levels * n_repetitions`` times that of ``rdms``.
+        Float64; memory ``n_levels * n_repetitions`` times that of ``rdms``
+        (square RDMs come back square, with symmetric noise and a zero diagonal).
 
     References
     ----------
     Lin, B. & Kriegeskorte, N. (2023). The topology and geometry of neural
     representations. arXiv:2309.11028.
     """
-    x = check_finite(check_array(rdms, "rdms", ndim=(1, 2), dims="(n_rdms, n_pairs)"), "rdms")
+    x, form = as_rdm_vectors(rdms, "rdms", allow_nan=False)
     lev = check_finite(check_array(levels, "levels", ndim=1, dims="(n_levels,)"), "levels")
     if np.any(lev < 0):
         raise ValueError(f"levels must be >= 0; got {lev.tolist()}")
     n_rep = check_positive_int(n_repetitions, "n_repetitions")
+    clip = check_bool(clip, "clip")
     rng = check_random_state(random_state)
-    sd = float(x.std())
+    scale = pow2_scale(float(np.max(np.abs(x))))
+    sd = float((x / scale).std()) * scale  # no overflow of the squares near float64's limit
+    check_allocation(float(lev.size) * n_rep * x.size, "levels, n_repetitions", what="noisy RDMs")
     out = np.empty((lev.size, n_rep) + x.shape)
     for i, level in enumerate(lev):
         for r in range(n_rep):
             out[i, r] = x + rng.normal(0.0, level * sd, size=x.shape)
     if clip:
         np.maximum(out, 0.0, out=out)
-    return out
+    if not np.isfinite(out).all():
+        raise ValueError("levels: the noisy RDMs overflow float64; use smaller levels or rescale rdms")
+    return restore_form(out, form)
 
 
 def _gt_many(ranked: np.ndarray, pairs: np.ndarray) -> np.ndarray:
@@ -260,6 +275,7 @@ class TopologicalRSA(BaseEstimator):
     Attributes
     ----------
     classes_ : ndarray, region labels.
+    n_features_in_ : int, entries per RDM vector (n_pairs) seen in fit.
     subjects_ : ndarray, subject labels.
     thresholds_ : ndarray (n_draws, 2), the (l, u) pairs used.
     predictions_ : ndarray (n_draws, n_rdms), LOSO predicted class index.
@@ -303,7 +319,7 @@ class TopologicalRSA(BaseEstimator):
         if (self.lower is None) != (self.upper is None):
             raise ValueError("lower and upper must be given together")
         if self.lower is not None:
-            lo, up = float(self.lower), float(self.upper)
+            lo, up = check_scalar(self.lower, "lower"), check_scalar(self.upper, "upper")
             if lo > up:
                 raise ValueError(f"lower must be <= upper; got lower={lo} > upper={up}")
             if not (0.0 <= lo <= 1.0 and 0.0 <= up <= 1.0):
@@ -315,8 +331,8 @@ class TopologicalRSA(BaseEstimator):
 
     def _features(self, rdms: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
         if self.family == "rgdm":
-            return np.stack([graph_geodesic_transform(rdms, "twostep", lower=lo, upper=up,
-                                                      zero_edges=self.zero_edges)
+            return np.stack([_graph_geodesic_vectors(rdms, "twostep", lower=lo, upper=up,
+                                                     zero_edges=self.zero_edges)
                              for lo, up in thresholds])
         return _gt_many(_rank01(rdms), thresholds)
 
@@ -329,10 +345,13 @@ class TopologicalRSA(BaseEstimator):
     def fit(self, rdms: Any, regions: Any, subjects: Any) -> TopologicalRSA:
         """Run the LOSO classification (and the bootstrap).
 
+        The signature follows scikit-learn's ``fit(X, y, groups)``: the RDMs are
+        the samples, the regions the targets and the subjects the groups.
+
         Parameters
         ----------
-        rdms : array-like, shape (n_rdms, n_pairs)
-            One RDM vector per (subject, region); no NaN.
+        rdms : array-like, shape (n_rdms, n_pairs) or (n_rdms, K, K)
+            One RDM per (subject, region), as vectors or squares; finite.
         regions : array-like, shape (n_rdms,)
             Region / layer label of each RDM (at least 2 classes).
         subjects : array-like, shape (n_rdms,)
@@ -345,10 +364,11 @@ class TopologicalRSA(BaseEstimator):
         check_in(self.family, "family", FAMILIES)
         check_in(self.bootstrap, "bootstrap", ("subjects_stimuli", "subjects", "stimuli", "rows"))
         check_in(self.handle_duplicates, "handle_duplicates", ("drop", "mean"))
+        check_in(self.zero_edges, "zero_edges", ("drop", "keep"))
         n_boot = check_positive_int(self.n_bootstrap, "n_bootstrap", minimum=0)
-        x = check_array(rdms, "rdms", ndim=2, dims="(n_rdms, n_pairs)")
-        if not np.isfinite(x).all():
-            raise ValueError("rdms must be finite (no NaN or Inf)")
+        check_positive_int(self.n_draws, "n_draws")
+        check_bool(self.verbose, "verbose")
+        x, _ = as_rdm_vectors(rdms, "rdms", allow_nan=False)
         k = n_conditions_from_pairs(x.shape[1])
         if k < 3:
             raise ValueError(f"rdms must have at least 3 conditions; got {k}")
@@ -364,7 +384,7 @@ class TopologicalRSA(BaseEstimator):
         acc = (pred == cls[None]).mean(1)
         onehot = np.eye(len(self.classes_))[cls]
         self._centroids = np.einsum("nc,bnp->bcp", onehot / onehot.sum(0), feats)
-        self._n_features = x.shape[1]
+        self.n_features_in_ = x.shape[1]
         self.predictions_ = pred
         self.accuracies_ = acc
         self.accuracy_ = float(acc.mean())
@@ -409,22 +429,38 @@ class TopologicalRSA(BaseEstimator):
         self.ci_ = np.clip(np.array([self.accuracy_ - half, self.accuracy_ + half]), 0.0, 1.0)
         return self
 
+    def _check_new_rdms(self, rdms: Any) -> np.ndarray:
+        """New RDMs validated like those of :meth:`fit` (finite, the fitted size)."""
+        check_is_fitted(self, "thresholds_")
+        x, _ = as_rdm_vectors(rdms, "rdms", allow_nan=False)
+        if x.shape[1] != self.n_features_in_:
+            raise ValueError(f"rdms must have {self.n_features_in_} entries per RDM (as in fit, "
+                             f"{n_conditions_from_pairs(self.n_features_in_)} conditions); got {x.shape[1]}")
+        return x
+
     def predict(self, rdms: Any) -> np.ndarray:
         """Region of new RDMs: nearest centroid of all training subjects (Euclidean
-        distance summed over the (l, u) draws)."""
-        check_is_fitted(self, "thresholds_")
-        x = check_array(rdms, "rdms", ndim=(1, 2), dims="(n_rdms, n_pairs)")
-        x = np.atleast_2d(x)
-        if x.shape[1] != self._n_features:
-            raise ValueError(f"rdms must have {self._n_features} entries per RDM; got {x.shape[1]}")
+        distance summed over the (l, u) draws).
+
+        Parameters
+        ----------
+        rdms : array-like, shape (n_pairs,), (n_rdms, n_pairs), (K, K) or (n_rdms, K, K)
+            Finite RDMs of the size seen in :meth:`fit`.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_rdms,): region labels.
+        """
+        x = self._check_new_rdms(rdms)
         feats = self._features(x, self.thresholds_)
         d2 = ((feats[:, :, None, :] - self._centroids[:, None]) ** 2).sum(-1).sum(0)
         return self.classes_[np.argmin(d2, axis=1)]
 
     def score(self, rdms: Any, regions: Any) -> float:
         """Accuracy of :meth:`predict` on labelled RDMs."""
-        reg = check_labels(regions, "regions", n_samples=np.atleast_2d(rdms).shape[0])
-        return float(np.mean(self.predict(rdms) == reg))
+        x = self._check_new_rdms(rdms)
+        reg = check_labels(regions, "regions", n_samples=x.shape[0])
+        return float(np.mean(self.predict(x) == reg))
 
 
 def geotopological_grid(rdms: Any, regions: Any, subjects: Any, step: float = 0.05) -> dict:
@@ -442,11 +478,10 @@ def geotopological_grid(rdms: Any, regions: Any, subjects: Any, step: float = 0.
     Lin, B. & Kriegeskorte, N. (2023). The topology and geometry of neural
     representations. arXiv:2309.11028.
     """
-    x = check_array(rdms, "rdms", ndim=2, dims="(n_rdms, n_pairs)")
-    if not np.isfinite(x).all():
-        raise ValueError("rdms must be finite (no NaN or Inf)")
-    if not 0 < step <= 0.5:
-        raise ValueError(f"step must lie in (0, 0.5]; got {step}")
+    x, _ = as_rdm_vectors(rdms, "rdms", allow_nan=False)
+    step = check_scalar(step, "step", low=0.0, high=0.5, low_inclusive=False)
+    if n_conditions_from_pairs(x.shape[1]) < 3:
+        raise ValueError(f"rdms must have at least 3 conditions; got {n_conditions_from_pairs(x.shape[1])}")
     reg = check_labels(regions, "regions", n_samples=x.shape[0], min_classes=2)
     sub = check_labels(subjects, "subjects", n_samples=x.shape[0], min_classes=2)
     _, cls = np.unique(reg, return_inverse=True)
@@ -455,7 +490,7 @@ def geotopological_grid(rdms: Any, regions: Any, subjects: Any, step: float = 0.
     grid = np.round(np.arange(n_steps + 1) * step, 10)
     lowers, uppers = grid[:-1], grid
     pairs = np.array([(lo, up) for lo in lowers for up in uppers if up >= lo])
-    ranked = rank_transform(x, normalize=True)
+    ranked = _rank01(x)
     acc = np.full((lowers.size, uppers.size), np.nan)
     n_cls = int(cls.max()) + 1
     for start in range(0, len(pairs), 40):

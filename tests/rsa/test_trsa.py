@@ -173,7 +173,7 @@ def test_rdm_noise_sweep_matches_loop_reference():
 def test_rdm_noise_sweep_draw_positions_and_noise_scale():
     from neurodyn.rsa.trsa import rdm_noise_sweep
 
-    x = np.random.default_rng(1).uniform(size=(3, 2000))
+    x = np.random.default_rng(1).uniform(size=(3, 2016))  # K = 64 conditions
     a = rdm_noise_sweep(x, levels=(0.0, 2.0), n_repetitions=2, random_state=0, clip=False)
     b = rdm_noise_sweep(x, levels=(7.0, 2.0), n_repetitions=2, random_state=0, clip=False)
     np.testing.assert_array_equal(a[1], b[1])  # a level's draws do not depend on the other levels' values
@@ -181,7 +181,7 @@ def test_rdm_noise_sweep_draw_positions_and_noise_scale():
     assert abs(e.std() - 1.0) < 0.02 and abs(e.mean()) < 0.02  # unit-variance noise after scaling
     assert not np.array_equal(a[1, 0], a[1, 1])  # repetitions are independent draws
     # 1-D input keeps its shape
-    assert rdm_noise_sweep(x[0], levels=(1.0,), n_repetitions=3, random_state=0).shape == (1, 3, 2000)
+    assert rdm_noise_sweep(x[0], levels=(1.0,), n_repetitions=3, random_state=0).shape == (1, 3, 2016)
 
 
 @pytest.mark.parametrize(
@@ -191,7 +191,8 @@ def test_rdm_noise_sweep_draw_positions_and_noise_scale():
         ({"levels": (1.0, np.nan)}, "levels must be finite"),
         ({"n_repetitions": 0}, "n_repetitions must be >= 1"),
         ({"rdms": "nan"}, "rdms must be finite"),
-        ({"rdms": "3d"}, r"rdms must be 1-D or 2-D \(n_rdms, n_pairs\)"),
+        ({"rdms": "3d"}, r"rdms must be .*a 3-D array is a stack of square RDMs"),
+        ({"rdms": "width"}, r"rdms: an RDM vector must have K\(K-1\)/2 entries .* got 7 entries"),
     ],
 )
 def test_rdm_noise_sweep_errors(kwargs, match):
@@ -202,6 +203,8 @@ def test_rdm_noise_sweep_errors(kwargs, match):
         x[1, 2] = np.nan
     elif kwargs.get("rdms") == "3d":
         x = np.ones((2, 2, 6))
+    elif kwargs.get("rdms") == "width":
+        x = np.ones((2, 7))
     kwargs = {k: v for k, v in kwargs.items() if k != "rdms"}
     with pytest.raises(ValueError, match=match):
         rdm_noise_sweep(x, **kwargs)

@@ -176,3 +176,158 @@ def test_poisson_matches_direct_formula():
     ref = np.array([np.sum((m[i] - m[j]) * (np.log(m[i]) - np.log(m[j]))) / 6 for i, j in zip(*iu, strict=True)])
     np.testing.assert_allclose(compute_rdm(x, "poisson", conditions=cond), ref, rtol=1e-12)
     np.testing.assert_allclose(compute_rdm(x, "poisson", conditions=cond, dtype="float32"), ref, rtol=1e-5)
+
+
+# ---------------------------------------------------------------- RDM forms
+def _rdm_vectors(n, k, seed=0):
+    return np.random.default_rng(seed).uniform(0.1, 2.0, size=(n, k * (k - 1) // 2))
+
+
+def test_compare_rdms_reads_a_square_as_one_rdm():
+    # was: a 10 x 10 square was read as 10 RDM vectors of 10 entries
+    from scipy.spatial.distance import squareform
+
+    from neurodyn.rsa import compare_rdms
+
+    v = _rdm_vectors(2, 10, 1)
+    sq = squareform(v[0])
+    out = compare_rdms(sq, v[1], "corr")
+    assert out.shape == (1, 1)
+    np.testing.assert_allclose(out[0, 0], np.corrcoef(v[0], v[1])[0, 1], rtol=1e-12)
+    stack = np.stack([squareform(r) for r in v])  # (n_rdms, K, K)
+    np.testing.assert_allclose(compare_rdms(stack, v), compare_rdms(v, v), rtol=1e-12)
+
+
+def test_square_that_is_not_an_rdm_and_not_vectors_refused():
+    from neurodyn.rsa import compare_rdms
+
+    m = np.random.default_rng(0).uniform(size=(12, 12))  # not symmetric, 12 is not K(K-1)/2
+    with pytest.raises(ValueError, match=r"rdms1 has shape \(12, 12\): not one square RDM .* not a stack of RDM "
+                                         r"vectors"):
+        compare_rdms(m, m)
+
+
+def test_symmetric_square_with_nonzero_diagonal_warns():
+    from neurodyn._validation import LayoutWarning
+    from neurodyn.rsa import rank_transform
+
+    m = np.corrcoef(np.random.default_rng(0).normal(size=(10, 30)))  # a similarity matrix
+    with pytest.warns(LayoutWarning, match=r"rdms is a symmetric \(10, 10\) array with a non-zero diagonal"):
+        rank_transform(m)
+
+
+def test_vector_length_not_triangular():
+    from neurodyn.rsa import compare_rdms, geotopological_transform, n_conditions_from_pairs
+
+    with pytest.raises(ValueError, match=r"rdms2: an RDM vector must have K\(K-1\)/2 entries .* got 44 entries"):
+        compare_rdms(np.ones(45), np.ones(44))
+    with pytest.raises(ValueError, match=r"got 44 entries.*nearest: 36 for K=9, 45 for K=10"):
+        geotopological_transform(np.ones(44))
+    with pytest.raises(TypeError, match="n_pairs must be an integer"):
+        n_conditions_from_pairs(4.5)
+
+
+@pytest.mark.parametrize("name", ["rank_transform", "minmax_transform", "geotopological_transform",
+                                  "geodesic_transform", "graph_geodesic_transform"])
+def test_transforms_keep_the_form(name):
+    from scipy.spatial.distance import squareform
+
+    import neurodyn.rsa as rsa
+
+    fn = getattr(rsa, name)
+    v = _rdm_vectors(3, 8, 2)
+    vec = fn(v)
+    sq = fn(np.stack([squareform(r) for r in v]))
+    assert sq.shape == (3, 8, 8)
+    np.testing.assert_allclose(np.stack([squareform(s, checks=False) for s in sq]), vec, rtol=1e-12)
+    one = fn(squareform(v[0]))
+    assert one.shape == (8, 8)
+    np.testing.assert_allclose(squareform(one, checks=False), vec[0], rtol=1e-12)
+
+
+def test_rdm_to_matrix_and_vector_round_trip_and_square_input():
+    from scipy.spatial.distance import squareform
+
+    from neurodyn.rsa import rdm_to_matrix, rdm_to_vector
+
+    v = _rdm_vectors(1, 6, 3)[0]
+    np.testing.assert_array_equal(rdm_to_matrix(v), squareform(v))
+    np.testing.assert_array_equal(rdm_to_matrix(squareform(v)), squareform(v))  # a square stays one RDM
+    np.testing.assert_array_equal(rdm_to_vector(squareform(v)), v)
+    with pytest.raises(ValueError, match="rdms must not contain Inf"):
+        rdm_to_matrix(np.full(6, np.inf))
+    with pytest.raises(ValueError, match="rdms must be symmetric"):
+        rdm_to_vector(np.arange(9.0).reshape(3, 3))
+
+
+def test_inference_accepts_squares():
+    from scipy.spatial.distance import squareform
+
+    from neurodyn.rsa import evaluate_fixed, noise_ceiling, pool_rdms
+
+    rng = np.random.default_rng(4)
+    data = rng.uniform(size=(5, 15))
+    sq = np.stack([squareform(d) for d in data])
+    np.testing.assert_allclose(noise_ceiling(sq, "corr"), noise_ceiling(data, "corr"), rtol=1e-12)
+    np.testing.assert_allclose(squareform(pool_rdms(sq, "cosine"), checks=False), pool_rdms(data, "cosine"))
+    np.testing.assert_allclose(evaluate_fixed(squareform(data[0]), sq).mean, evaluate_fixed(data[0], data).mean)
+
+
+# ---------------------------------------------------------------- TopologicalRSA
+@pytest.fixture(scope="module")
+def trsa_fit():
+    from neurodyn.rsa import TopologicalRSA
+
+    rng = np.random.default_rng(5)
+    base = rng.uniform(size=(3, 45))
+    x = np.concatenate([base + 0.1 * rng.uniform(size=(3, 45)) for _ in range(4)])
+    regions = np.tile(np.arange(3), 4)
+    subjects = np.repeat(np.arange(4), 3)
+    return TopologicalRSA(family="rdm", n_bootstrap=0).fit(x, regions, subjects), x, regions
+
+
+def test_trsa_predict_validates_like_fit(trsa_fit):
+    # was: predict on all-NaN RDMs returned a class for every row
+    est, x, regions = trsa_fit
+    assert est.n_features_in_ == 45
+    with pytest.raises(ValueError, match=r"rdms must be finite \(no NaN or Inf\); got 135 NaN"):
+        est.predict(np.full((3, 45), np.nan))
+    with pytest.raises(ValueError, match=r"rdms must be finite"):
+        est.score(np.full((3, 45), np.inf), regions[:3])
+    with pytest.raises(ValueError, match=r"rdms must have 45 entries per RDM \(as in fit, 10 conditions\); got 36"):
+        est.predict(np.ones((2, 36)))
+    with pytest.raises(TypeError, match="rdms must be real-valued"):
+        est.predict(x + 1j)
+    np.testing.assert_array_equal(est.predict(x), regions)  # well separated regions
+
+
+def test_trsa_predict_before_fit():
+    from sklearn.exceptions import NotFittedError
+
+    from neurodyn.rsa import TopologicalRSA
+
+    with pytest.raises(NotFittedError):
+        TopologicalRSA().predict(np.ones((2, 45)))
+    with pytest.raises(NotFittedError):
+        TopologicalRSA().score(np.ones((2, 45)), [0, 1])
+
+
+def test_trsa_fit_signature_is_sklearn_like():
+    import inspect
+
+    from neurodyn.rsa import TopologicalRSA
+
+    params = list(inspect.signature(TopologicalRSA.fit).parameters)
+    assert params[:3] == ["self", "rdms", "regions"]  # (X, y, groups)
+
+
+@pytest.mark.parametrize("params, match", [({"n_draws": 0}, "n_draws must be >= 1"),
+                                           ({"lower": np.nan, "upper": 0.5}, "lower must be a number"),
+                                           ({"zero_edges": "x"}, "zero_edges must be one of"),
+                                           ({"verbose": "yes"}, "verbose must be True or False")])
+def test_trsa_hyperparameters_checked(trsa_fit, params, match):
+    from neurodyn.rsa import TopologicalRSA
+
+    _, x, regions = trsa_fit
+    with pytest.raises((ValueError, TypeError), match=match):
+        TopologicalRSA(n_bootstrap=0, **params).fit(x, regions, np.repeat(np.arange(4), 3))
