@@ -24,6 +24,7 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import stats
 from sklearn.base import BaseEstimator, clone
 from sklearn.decomposition import PCA
@@ -61,6 +62,57 @@ def _check_class_labels(y, name: str = "y") -> None:
                 "continuous-multioutput": "a 2-D array of continuous values"}.get(kind, f"a {kind} target")
         raise ValueError(f"{name} must hold class labels (e.g. 0/1 or strings); got {what}. "
                          "Continuous scores are not classes: bin them first if that is what you mean")
+
+
+def _check_numeric_dtype(X, name: str = "X") -> None:
+    """Refuse complex, string and unconvertible object arrays without copying numeric ones.
+
+    The complex message carries scikit-learn's wording ("Complex data not
+    supported") so that its estimator checks recognise it.
+    """
+    if isinstance(X, (list, tuple)) or sp.issparse(X):
+        return  # lists of subjects are checked by their pipeline (GraphFeatures names X[i])
+    kind = getattr(getattr(X, "dtype", None), "kind", None)
+    if kind is None:
+        if isinstance(X, (str, bytes)):
+            raise TypeError(f"{name} must be a numeric array; got a {type(X).__name__}")
+        return
+    if kind == "c":
+        raise ValueError(f"Complex data not supported: {name} must be real-valued; got a complex array")
+    if kind in ("U", "S"):
+        raise TypeError(f"{name} must be a numeric array; got strings (convert them explicitly)")
+    if kind == "O":
+        try:
+            np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be a numeric array; {exc}") from exc
+
+
+def _check_targets(y, n_samples: int, name: str = "y") -> None:
+    """Shape and dtype of a label vector, before scikit-learn's generic messages."""
+    arr = np.asarray(y)
+    if arr.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} must hold class labels; got complex values")
+    if arr.ndim == 0 or arr.ndim > 2 or (arr.ndim == 2 and arr.shape[1] != 1):
+        raise ValueError(f"{name} must be 1-D (n_samples,) class labels; got shape {arr.shape}")
+    if arr.shape[0] != n_samples:
+        raise ValueError(f"{name} must have one label per row of X ({n_samples}); got {arr.shape[0]}")
+
+
+def _num_rows(X) -> int:
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) >= 1:
+        if len(shape) != 2:
+            raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {tuple(shape)}. "
+                             "Reshape your data (X[None] for one sample, X[:, None] for one feature)")
+        if shape[0] == 0:
+            raise ValueError(f"X is empty; got shape {tuple(shape)}")
+        return int(shape[0])
+    try:
+        arr = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"X must be a numeric array; {exc}") from exc
+    return _num_rows(arr)
 
 
 def _column_scales(X: np.ndarray) -> np.ndarray:
@@ -157,6 +209,9 @@ class FeatureMask(SelectorMixin, BaseEstimator):
         if y is None:
             raise ValueError("FeatureMask requires y to be passed, but the target y is None: it "
                              "selects columns by a class test, fit(X, y) with the class labels")
+        _check_numeric_dtype(X)
+        n_rows = _num_rows(X)
+        _check_targets(y, n_rows)
         X, y = validate_data(self, X, y, dtype=np.float64)
         _check_class_labels(y)
         y = check_labels(y, "y", n_samples=X.shape[0])
@@ -200,6 +255,18 @@ class FeatureMask(SelectorMixin, BaseEstimator):
                 support[np.argmax(scores)] = True
         self.support_ = support
         return self
+
+    def transform(self, X):
+        """Keep the selected columns of ``X`` (n_samples, n_features_in_)."""
+        check_is_fitted(self, "support_")
+        _check_numeric_dtype(X)
+        if not sp.issparse(X):
+            _num_rows(X)
+            values = np.asarray(X, dtype=np.float64)  # object arrays: None becomes NaN here
+            if not np.isfinite(values).all():
+                raise ValueError(f"X must be finite; got {int(np.isnan(values).sum())} NaN and "
+                                 f"{int(np.isinf(values).sum())} Inf values")
+        return super().transform(X)
 
     def _get_support_mask(self):
         check_is_fitted(self, "support_")
@@ -385,6 +452,7 @@ def cross_validate_report(estimator, X, y, *, groups=None, param_grid=None, n_sp
     _check_class_labels(y)
     y = check_labels(y, "y", min_classes=2)
     n = y.shape[0]
+    _check_numeric_dtype(X)
     try:
         n_subjects = len(X)
     except TypeError:

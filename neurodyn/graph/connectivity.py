@@ -494,7 +494,9 @@ def threshold_matrix(matrix, threshold: float | None = None, *, density: float |
         not be correlations when ``density`` is used. float32 input is used as
         given (converted to float64 exactly).
     threshold : float, optional
-        Keep pairs with ``m_ij > threshold`` (strict); any finite real number.
+        Keep pairs with ``m_ij > threshold`` (strict); any finite real number,
+        but within [-1, 1] when every entry of ``matrix`` is (a correlation
+        matrix: a threshold outside would keep no pair or every pair).
     density : float in (0, 1], optional
         Keep the ``round(density * n (n - 1) / 2)`` largest pairs (fewer on ties).
     absolute : bool, default False
@@ -518,8 +520,13 @@ def threshold_matrix(matrix, threshold: float | None = None, *, density: float |
     M = check_square_matrix(matrix, name)
     n = M.shape[0]
     check_allocation(1.5 * n * (n - 1), f"{name} with {n} nodes", what="upper-triangle pairs")
+    peak = float(np.max(np.abs(M)))
     # rounding asymmetry (np.corrcoef) is tolerated, relative to the scale; the upper triangle decides
-    M = check_symmetric(M, name, atol=1e-10 * float(np.max(np.abs(M))))
+    M = check_symmetric(M, name, atol=1e-10 * peak)
+    if threshold is not None and peak <= 1.0 and not -1.0 <= float(threshold) <= 1.0:
+        raise ValueError(f"threshold must be in [-1, 1] for a correlation matrix (every entry of {name} "
+                         f"lies in [-1, 1]); got {threshold!r}, which keeps "
+                         f"{'no' if threshold > 1 else 'every'} pair")
     iu, ju = np.triu_indices(n, 1)
     vals = M[iu, ju]
     if absolute:

@@ -390,3 +390,61 @@ def test_cross_validate_report_parameter_ranges():
         cross_validate_report(clf, X, y, groups=np.zeros(30))
     with pytest.raises(TypeError, match="X must be an array or a list of subjects; got int"):
         cross_validate_report(clf, 5, y)
+
+
+def test_feature_mask_dtype_and_shape_messages_name_the_argument():
+    from neurodyn.graph import FeatureMask, cross_validate_report, make_graph_classifier
+
+    X, y = _two_class(n=12, p=8)
+    m = FeatureMask(n_voxels=3).fit(X, y)
+    for call in (lambda Z: FeatureMask(n_voxels=3).fit(Z, y), m.transform):
+        with pytest.raises(ValueError, match="Complex data not supported: X must be real-valued"):
+            call(X + 1j)
+        with pytest.raises(TypeError, match="X must be a numeric array; got strings"):
+            call(X.astype(str))  # numeric strings were parsed silently
+        obj = X.astype(object)
+        obj[0, 0] = None
+        with pytest.raises(ValueError, match="X must be finite|Input X contains NaN"):
+            call(obj)  # numpy reads None as NaN
+        with pytest.raises(ValueError, match=r"X must be 2-D \(n_samples, n_features\); got shape \(96,\)"):
+            call(X.ravel())
+        with pytest.raises(ValueError, match=r"X is empty; got shape \(0, 8\)"):
+            call(X[:0])
+    with pytest.raises(ValueError, match="Complex data not supported: y must hold class labels"):
+        FeatureMask(n_voxels=3).fit(X, y + 1j)
+    with pytest.raises(ValueError, match=r"y must be 1-D \(n_samples,\) class labels; got shape \(1, 12, 1\)"):
+        FeatureMask(n_voxels=3).fit(X, y[None, :, None])
+    with pytest.raises(ValueError, match=r"y must have one label per row of X \(12\); got 0"):
+        FeatureMask(n_voxels=3).fit(X, y[:0])
+    # string class labels are labels: the same mask as integers
+    np.testing.assert_array_equal(FeatureMask(n_voxels=3).fit(X, np.where(y, "ADHD", "control")).get_support(),
+                                  m.get_support())
+    with pytest.raises(ValueError, match="Complex data not supported: X must be real-valued"):
+        cross_validate_report(make_graph_classifier(mask=None, n_components=2), X + 1j, y, n_splits=2)
+    with pytest.raises(TypeError, match="X must be a numeric array; got strings"):
+        cross_validate_report(make_graph_classifier(mask=None, n_components=2), X.astype(str), y, n_splits=2)
+
+
+def test_threshold_matrix_refuses_thresholds_outside_a_correlation_range():
+    R = np.corrcoef(_series(0, n_nodes=8).T)
+    with pytest.raises(ValueError, match=r"threshold must be in \[-1, 1\] for a correlation matrix .* "
+                                         r"got 2.0, which keeps no pair"):
+        threshold_matrix(R, 2.0)
+    with pytest.raises(ValueError, match="got -1.5, which keeps every pair"):
+        threshold_matrix(R, -1.5)
+    M = R * 3.0  # not a correlation matrix: any finite threshold is meaningful
+    ref = np.triu(M > 2.0, 1)
+    assert np.array_equal(threshold_matrix(M, 2.0).adjacency.toarray(), ref | ref.T)
+
+
+def test_fmri_cohort_parameter_checks():
+    with pytest.raises(TypeError, match="effect must be a real number; got 'a'"):
+        fmri_cohort(effect="a")  # was a numpy ufunc TypeError
+    with pytest.raises(ValueError, match=r"factor_scale must be in \[0, inf\); got inf"):
+        fmri_cohort(factor_scale=np.inf)
+    with pytest.raises(ValueError, match=r"site_effect must be in \[0, inf\); got nan|site_effect must be a number"):
+        fmri_cohort(site_effect=np.nan)
+    with pytest.raises(TypeError, match="n_nodes must be an integer"):
+        fmri_cohort(n_nodes=2.5)
+    with pytest.raises(MemoryError, match="n_subjects \\* n_timepoints \\* n_nodes would need"):
+        fmri_cohort(n_subjects=10**6, n_nodes=10**5, n_timepoints=10**3)

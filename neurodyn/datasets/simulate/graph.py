@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..._torch import check_random_state
-from ..._validation import check_positive_int
+from ..._validation import check_allocation, check_positive_int, check_scalar
 
 __all__ = ["fmri_cohort"]
 
@@ -32,13 +32,13 @@ def fmri_cohort(n_subjects=40, n_nodes=120, n_timepoints=200, *, n_signal_nodes=
     n_nodes : int, default 120
     n_timepoints : int, default 200
     n_signal_nodes : int, default 12
-    effect : float, default 1.0
+    effect : float >= 0, default 1.0
         Amplitude of the shared component of class-1 signal nodes (noise sd 1).
     n_factors : int, default 6
-    factor_scale : float, default 0.5
+    factor_scale : float >= 0, default 0.5
         Scale of the cohort loadings on the latent factors.
     n_sites : int, default 1
-    site_effect : float, default 0.0
+    site_effect : float >= 0, default 0.0
     random_state : int, Generator or None
 
     Returns
@@ -62,8 +62,9 @@ def fmri_cohort(n_subjects=40, n_nodes=120, n_timepoints=200, *, n_signal_nodes=
     if n_signal_nodes > n_nodes:
         raise ValueError(f"n_signal_nodes must be <= n_nodes ({n_nodes}); got {n_signal_nodes}")
     for name, value in (("effect", effect), ("factor_scale", factor_scale), ("site_effect", site_effect)):
-        if not np.isfinite(value) or value < 0:
-            raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
+        check_scalar(value, name, low=0.0)
+    check_allocation(float(n_subjects) * n_timepoints * n_nodes, "n_subjects * n_timepoints * n_nodes",
+                     what="simulated series")
     rng = check_random_state(random_state)
     signal_nodes = np.sort(rng.choice(n_nodes, size=n_signal_nodes, replace=False))
     signal_mask = np.zeros(n_nodes, dtype=bool)
