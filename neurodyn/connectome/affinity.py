@@ -391,6 +391,16 @@ def affinity_tensor(traces: Any, affinity: str | Callable = "derivative_corr", *
     neurobiological networks. ICLR 2024, arXiv:2402.14102. (The paper's exact
     affinity formula is not published; these are documented stand-ins.)
     """
+    return _affinity_tensor(traces, affinity, window=window, step=step, smooth_sigma=smooth_sigma,
+                            block_size=block_size, return_mask=return_mask, device=device,
+                            dtype=dtype, return_tensor=return_tensor)
+
+
+def _affinity_tensor(traces: Any, affinity: str | Callable = "derivative_corr", *, name: str = "traces",
+                     window: int = 40, step: int = 20, smooth_sigma: float = 2.0,
+                     block_size: int | None = None, return_mask: bool = False,
+                     device: Any = "auto", dtype: Any = None, return_tensor: bool = False):
+    """:func:`affinity_tensor` with the traces' argument name for messages."""
     if not callable(affinity) and not (isinstance(affinity, str) and affinity in AFFINITIES):
         raise ValueError(f"affinity must be one of {list(AFFINITIES)} or a callable; got {affinity!r}")
     smooth_sigma = check_scalar(smooth_sigma, "smooth_sigma", low=0.0)
@@ -398,7 +408,7 @@ def affinity_tensor(traces: Any, affinity: str | Callable = "derivative_corr", *
     step = check_scalar(step, "step", low=1, integer=True)
     if block_size is not None:
         block_size = check_scalar(block_size, "block_size", low=1, integer=True)
-    stacked, present = check_traces(traces, window=window)
+    stacked, present = check_traces(traces, name, window=window)
     n_animals, n_time, n_nodes = stacked.shape
     if isinstance(affinity, str) and affinity in ("derivative_corr", "corr") and window < _MIN_CORR_WINDOW:
         raise ValueError(f"window must be >= {_MIN_CORR_WINDOW} samples for the correlation affinity "
@@ -415,7 +425,7 @@ def affinity_tensor(traces: Any, affinity: str | Callable = "derivative_corr", *
     dev = resolve_device(device)
     dt = resolve_dtype(dtype, dev)
     itemsize = torch.empty((), dtype=dt).element_size()
-    check_allocation(float(n_pairs) * n_windows * n_animals, "traces (n_units), window and step",
+    check_allocation(float(n_pairs) * n_windows * n_animals, f"{name} (n_units), window and step",
                      itemsize=itemsize, what=f"({n_pairs}, {n_windows}, {n_animals}) affinity tensor")
     # internal layout (W, N, T): time last, so windows are contiguous for unfold
     data = np.ascontiguousarray(np.swapaxes(stacked, 1, 2))

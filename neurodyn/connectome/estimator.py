@@ -11,7 +11,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._torch import TorchEstimatorMixin
 from .._validation import check_array, check_in, check_scalar
-from .affinity import AFFINITIES, affinity_tensor, n_nodes_from_pairs, pair_indices, pairs_to_matrix
+from .affinity import (
+    AFFINITIES,
+    _affinity_tensor,
+    n_nodes_from_pairs,
+    pair_indices,
+    pairs_to_matrix,
+)
 from .communities import louvain_labels, strength_two_means, weighted_sbm
 from .ntf import NonnegativeCP, _check_cp_params, check_nonnegative_tensor, rank_sweep
 
@@ -254,7 +260,7 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
             if mask is not None:
                 raise ValueError("mask is only accepted with affinity='precomputed'; mark missing "
                                  "neurons in the traces with NaN columns instead")
-            tensor, m = affinity_tensor(X, self.affinity, window=self.window, step=self.step,
+            tensor, m = _affinity_tensor(X, self.affinity, name="X", window=self.window, step=self.step,
                                         smooth_sigma=self.smooth_sigma, block_size=self.block_size,
                                         return_mask=True, device=self.device_, dtype=self.dtype_)
             self.n_nodes_ = n_nodes_from_pairs(tensor.shape[0])

@@ -253,12 +253,28 @@ def _svd_init(x: torch.Tensor, rank: int) -> list[torch.Tensor]:
     return [a, b, c]
 
 
+def _balanced_init(mats: list[np.ndarray], scale_exponent: int) -> list[np.ndarray]:
+    """Explicit factors for the tensor divided by ``2**scale_exponent``, each of magnitude ~1.
+
+    Factor ``m`` is multiplied by ``2**-e_m`` with ``sum(e_m) == scale_exponent``:
+    the model is divided exactly like the tensor, and HALS (whose updates are
+    equivariant to such rescalings) follows the same path bit for bit, while no
+    factor's Gram matrix over- or underflows. Factors already near 1 for a
+    tensor near 1 are left unchanged.
+    """
+    peaks = [float(f.max()) for f in mats]
+    exps = [int(np.round(np.log2(p))) if p > 0 else 0 for p in peaks]
+    q, r = divmod(scale_exponent - sum(exps), 3)
+    exps = [exps[0] + q + r, exps[1] + q, exps[2] + q]
+    return [np.ldexp(f, -e) if e else f for f, e in zip(mats, exps, strict=True)]
+
+
 def _initial_factors(x: torch.Tensor, rank: int, n_restarts: int, init: Any,
                      generator: torch.Generator, scale_exponent: int = 0) -> list[torch.Tensor]:
     """Batched initial factors ``[(S, P, R), (S, K, R), (S, W, R)]``.
 
-    Explicit factors are for the unscaled tensor: the first one is multiplied by
-    ``2**-scale_exponent`` (exact) to match a tensor divided by ``2**scale_exponent``.
+    Explicit factors are for the unscaled tensor; they are rescaled by powers of
+    two to match a tensor divided by ``2**scale_exponent`` (see :func:`_balanced_init`).
     """
     shape = x.shape
     if isinstance(init, str):
@@ -278,18 +294,24 @@ def _initial_factors(x: torch.Tensor, rank: int, n_restarts: int, init: Any,
     if len(models) != n_restarts:
         raise ValueError(f"init holds {len(models)} model(s) but n_restarts={n_restarts}")
     facs = []
-    for mode, n in enumerate(shape):
-        stack = []
-        for i, model in enumerate(models):
+    checked = []  # checked[i][mode]
+    for i, model in enumerate(models):
+        if len(model) != 3:
+            raise ValueError(f"init[{i}] must hold 3 factor matrices; got {len(model)}")
+        mats = []
+        for mode, n in enumerate(shape):
             f = np.asarray(to_numpy(model[mode]), dtype=np.float64)
             if f.shape != (n, rank):
                 raise ValueError(f"init[{i}] factor {mode} must have shape {(n, rank)}; got {f.shape}")
             if not np.isfinite(f).all() or (f < 0).any():
                 raise ValueError(f"init[{i}] factor {mode} must be finite and non-negative")
-            if mode == 0 and scale_exponent:
-                f = np.ldexp(f, -scale_exponent)
-            check_float_range(f, f"init[{i}] factor {mode}", str(x.dtype))
-            stack.append(f)
+            mats.append(f)
+        checked.append(_balanced_init(mats, scale_exponent))
+    for mode in range(3):
+        stack = []
+        for i, mats in enumerate(checked):
+            check_float_range(mats[mode], f"init[{i}] factor {mode}", str(x.dtype))
+            stack.append(mats[mode])
         facs.append(to_tensor(np.stack(stack), device=x.device, dtype=x.dtype))
     return facs
 

@@ -1,0 +1,226 @@
+"""Connectome input layout, bad input and parameter bounds: each error names the argument."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from neurodyn._validation import LayoutWarning
+from neurodyn.connectome import (
+    DynamicConnectome,
+    NonnegativeCP,
+    affinity_tensor,
+    align_neurons,
+    rank_sweep,
+)
+
+
+@pytest.fixture(scope="module")
+def traces():
+    """(n_animals=2, n_timepoints=80, n_units=6), the package layout."""
+    return np.random.default_rng(0).standard_normal((2, 80, 6)).cumsum(axis=1)
+
+
+FAST = dict(n_components=2, n_restarts=1, max_iter=5, device="cpu")
+
+
+# ----------------------------------------------------------------------------- layout
+
+
+def test_old_layout_stack_is_refused_with_the_fix(traces):
+    old = np.swapaxes(traces, 1, 2)  # (2, 6, 80): 6 "timepoints" < 80 units and < window
+    with pytest.raises(ValueError, match=r"traces has shape \(2, 6, 80\).*layout changed in this release.*"
+                                         r"np\.swapaxes\(traces, 1, 2\)"):
+        affinity_tensor(old, window=20, step=10)
+    with pytest.raises(ValueError, match=r"X has shape \(2, 6, 80\).*np\.swapaxes\(X, 1, 2\)"):
+        DynamicConnectome(**FAST, window=20, step=10).fit(old)
+
+
+def test_fewer_timepoints_than_units_warns(traces):
+    wide = np.random.default_rng(1).standard_normal((2, 30, 40)).cumsum(axis=1)
+    with pytest.warns(LayoutWarning, match=r"traces has shape \(2, 30, 40\): 30 timepoints .* 40 units.*"
+                                           r"np\.swapaxes\(traces, 1, 2\)"):
+        X = affinity_tensor(wide, window=10, step=10, device="cpu")
+    assert X.shape == (40 * 39 // 2, 3, 2)  # still computed in the layout it was given
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LayoutWarning)
+        affinity_tensor(traces, window=20, step=10, device="cpu")  # 80 >= 6: no warning
+
+
+def test_the_warning_points_at_the_callers_line():
+    wide = np.random.default_rng(1).standard_normal((2, 30, 40)).cumsum(axis=1)
+    with pytest.warns(LayoutWarning) as record:
+        DynamicConnectome(**FAST, window=10, step=10).fit(wide)
+    assert record[0].filename == __file__
+
+
+def test_one_recording_and_list_equal_the_stack(traces):
+    stack = affinity_tensor(traces, window=20, step=10, device="cpu")
+    np.testing.assert_array_equal(affinity_tensor(list(traces), window=20, step=10, device="cpu"), stack)
+    np.testing.assert_allclose(affinity_tensor(traces[0], window=20, step=10, device="cpu"),
+                               stack[:, :, :1], rtol=0, atol=1e-15)
+    with pytest.raises(ValueError, match=r"traces has shape \(6, 80\).*pass traces\.T"):
+        affinity_tensor(traces[0].T, window=20)
+    with pytest.raises(ValueError, match=r"traces\[1\] has shape \(6, 80\).*\[x\.T for x in traces\]"):
+        affinity_tensor([traces[0], traces[1].T], window=20)
+
+
+def test_layout_is_time_major(traces):
+    """A neuron is a column: correlation of columns 0 and 1 in the first window, by hand."""
+    X = affinity_tensor(traces, "corr", window=20, step=10, smooth_sigma=0, device="cpu")
+    r = np.corrcoef(traces[1, :20, 0], traces[1, :20, 1])[0, 1]
+    assert X[0, 0, 1] == pytest.approx(max(r, 0.0), abs=1e-12)
+
+
+def test_align_neurons_columns_are_neurons(traces):
+    aligned, labels = align_neurons([traces[0][:, [0, 1, 2]], traces[1][:, [2, 3]]],
+                                    [["a", "b", "c"], ["c", "d"]])
+    assert aligned.shape == (2, 80, 4)
+    np.testing.assert_array_equal(labels, ["a", "b", "c", "d"])
+    np.testing.assert_array_equal(aligned[1, :, 2], traces[1][:, 2])
+    assert np.isnan(aligned[1, :, :2]).all() and np.isnan(aligned[0, :, 3]).all()
+    with pytest.raises(ValueError, match=r"traces\[0\] must be \(n_timepoints, n_units\) with one column per label"):
+        align_neurons([traces[0]], [["a", "b"]])
+    with pytest.raises(ValueError, match="every animal must have the same number of timepoints"):
+        align_neurons([traces[0], traces[1][:50]], [list("abcdef")] * 2)
+
+
+# ----------------------------------------------------------------------------- bad traces
+
+
+def _with(traces, index, value):
+    out = np.array(traces, copy=True)
+    out[index] = value
+    return out
+
+
+@pytest.mark.parametrize(
+    "make, error, match",
+    [
+        (lambda t: _with(t, (0, 5, 1), np.nan), ValueError, r"X has 1 partly NaN trace\(s\) \(first: animal 0, neuron 1\)"),
+        (lambda t: _with(t, (1, 0, 3), np.inf), ValueError, "X must not contain Inf; got 1 Inf"),
+        (lambda t: _with(t, (1, slice(None), 4), 2.0), ValueError,
+         r"X has 1 constant \(zero-variance\) trace\(s\) \(first: animal 1, neuron 4\)"),
+        (lambda t: t[:, :10], ValueError, r"window=20 is longer than the recording \(10 timepoints\)"),
+        (lambda t: t[:, :, :1], ValueError, r"X needs at least 2 neurons"),
+        (lambda t: t[:, :0], ValueError, r"X is empty; got shape \(2, 0, 6\)"),
+        (lambda t: [], ValueError, "X is empty; expected at least one animal"),
+        (lambda t: t.astype(complex), TypeError, "X must be real-valued"),
+        (lambda t: t[0, :, 0], ValueError, r"X must be 2-D or 3-D .*; got shape \(80,\)"),
+        (lambda t: t[..., None], ValueError, r"X must be 2-D or 3-D .*; got shape \(2, 80, 6, 1\)"),
+        (lambda t: np.full((2, 80, 6), "a"), TypeError, "X must be a numeric array; got strings"),
+        (lambda t: [t[0], t[1, :, :5]], ValueError, "X: every animal must have the same neurons"),
+        (lambda t: [t[0], t[1, :70]], ValueError, "X: every animal must have the same number of timepoints"),
+        (lambda t: _with(t, (slice(None), slice(None), 2), np.nan), ValueError,
+         r"X: neuron 2 is missing \(all NaN\) in every animal"),
+    ],
+)
+def test_bad_traces_name_the_argument(traces, make, error, match):
+    bad = make(traces)
+    before = np.array(traces, copy=True)
+    with pytest.raises(error, match=match):
+        DynamicConnectome(**FAST, window=20, step=10).fit(bad)
+    np.testing.assert_array_equal(traces, before)
+
+
+def test_short_recording_for_three_timepoints():
+    short = np.random.default_rng(0).standard_normal((2, 2, 1))
+    with pytest.raises(ValueError, match=r"X needs at least 2 neurons"):
+        DynamicConnectome(**FAST, window=1, step=1).fit(short)
+    with pytest.raises(ValueError, match=r"traces is too short: needs at least 3 timepoints"):
+        affinity_tensor(np.random.default_rng(0).standard_normal((1, 2, 2)), "derivative_product",
+                        window=1, step=1)
+
+
+# ----------------------------------------------------------------------------- parameters
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        (dict(smooth_sigma=1e6), ValueError, r"smooth_sigma must be in \[0, 20\] \(a quarter of the 80 timepoints"),
+        (dict(smooth_sigma=-1.0), ValueError, r"smooth_sigma must be in \[0, inf\); got -1.0"),
+        (dict(smooth_sigma=np.nan), ValueError, "smooth_sigma must be a number; got NaN"),
+        (dict(smooth_sigma=np.inf), ValueError, r"smooth_sigma must be in \[0, inf\); got inf"),
+        (dict(smooth_sigma="2"), TypeError, "smooth_sigma must be a real number"),
+        (dict(window=0), ValueError, r"window must be in \[1, inf\); got 0"),
+        (dict(window=2), ValueError, r"window must be >= 3 samples for the correlation affinity"),
+        (dict(window=81), ValueError, r"window=81 is longer than the recording \(80 timepoints\)"),
+        (dict(window=20.5), TypeError, "window must be an integer"),
+        (dict(step=0), ValueError, r"step must be in \[1, inf\); got 0"),
+        (dict(step=81), ValueError, r"step must be in \[1, 80\] \(the recording's length\); got 81"),
+        (dict(block_size=0), ValueError, r"block_size must be in \[1, inf\); got 0"),
+        (dict(n_components=0), ValueError, "n_components must be >= 1; got 0"),
+        (dict(n_components=2.5), TypeError, "n_components must be an integer"),
+        (dict(n_components=40), ValueError, "n_components=40 is larger than the data supports"),
+        (dict(n_restarts=0), ValueError, "n_restarts must be >= 1; got 0"),
+        (dict(n_restarts=10**12), MemoryError, "n_restarts would need"),
+        (dict(max_iter=0), ValueError, "max_iter must be >= 1; got 0"),
+        (dict(tol=-1e-3), ValueError, r"tol must be in \[0, 1\); got -0.001"),
+        (dict(tol=1.0), ValueError, r"tol must be in \[0, 1\); got 1.0"),
+        (dict(tol=np.nan), ValueError, "tol must be a number; got NaN"),
+        (dict(n_inner=0), ValueError, r"n_inner must be in \[1, 100\]; got 0"),
+        (dict(n_inner=10**6), ValueError, r"n_inner must be in \[1, 100\]; got 1000000"),
+        (dict(init=3), TypeError, "init must be 'random', 'svd' or a list of factor matrices"),
+        (dict(community_threshold=1.0), ValueError, r"community_threshold must be in \[0, 1\); got 1.0"),
+        (dict(community_threshold=np.nan), ValueError, "community_threshold must be a number; got NaN"),
+        (dict(affinity=["corr"]), ValueError, "affinity must be one of"),
+    ],
+)
+def test_dynamic_connectome_parameter_bounds(traces, params, error, match):
+    kwargs = dict(FAST, window=20, step=10)
+    kwargs.update(params)
+    with pytest.raises(error, match=match):
+        DynamicConnectome(**kwargs).fit(traces)
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        (dict(n_inner=101), ValueError, r"n_inner must be in \[1, 100\]; got 101"),
+        (dict(tol=2.0), ValueError, r"tol must be in \[0, 1\); got 2.0"),
+        (dict(n_restarts=10**12), MemoryError, "n_restarts would need"),
+        (dict(max_iter=-3), ValueError, "max_iter must be >= 1; got -3"),
+        (dict(init=[np.ones((4, 2)), np.ones((3, 2))]), ValueError, r"init holds 2 model\(s\) but n_restarts=1"),
+    ],
+)
+def test_nonnegative_cp_parameter_bounds(params, error, match):
+    kwargs = dict(FAST)
+    kwargs.update(params)
+    with pytest.raises(error, match=match):
+        NonnegativeCP(**kwargs).fit(np.random.default_rng(0).random((4, 3, 2)))
+
+
+def test_max_iter_does_not_preallocate():
+    """The error history grows with the iterations run: a huge max_iter with a tolerance is fine."""
+    x = np.random.default_rng(0).random((6, 5, 3))
+    est = NonnegativeCP(1, n_restarts=2, max_iter=10**12, tol=1e-4, random_state=0, device="cpu").fit(x)
+    assert est.converged_ and est.n_iter_ < 1000 and len(est.errors_) == est.n_iter_
+
+
+def test_rank_sweep_arguments():
+    x = np.random.default_rng(0).random((6, 5, 3))
+    with pytest.raises(ValueError, match="ranks is empty"):
+        rank_sweep(x, [])
+    with pytest.raises(TypeError, match="ranks must be a sequence of integers"):
+        rank_sweep(x, 3)
+    with pytest.raises(ValueError, match="ranks must be >= 1; got 0"):
+        rank_sweep(x, [0, 1])
+    with pytest.raises(ValueError, match="n_restarts must be >= 1; got 0"):
+        rank_sweep(x, [1, 2], n_restarts=0)
+
+
+# ----------------------------------------------------------------------------- scikit-learn contract
+
+
+def test_sklearn_contract(traces):
+    est = DynamicConnectome(**FAST, window=20, step=10, random_state=0)
+    assert clone(est).get_params() == est.get_params()
+    assert est.fit(traces, None) is est  # y is the second positional argument, ignored
+    assert est.n_features_in_ == 6
+    pre = DynamicConnectome(**FAST, affinity="precomputed").fit(est.affinity_tensor_)
+    assert pre.n_features_in_ == 6
+    cp = NonnegativeCP(**FAST, random_state=0)
+    x = np.random.default_rng(0).random((5, 4, 3))
+    assert cp.fit(x, None) is cp and cp.n_features_in_ == 12  # K * W columns of the unfolding
