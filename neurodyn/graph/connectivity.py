@@ -99,6 +99,14 @@ def _warn_layout(n_timepoints: int, n_nodes: int, name: str, warn_transposed,
         "timepoints, pass warn_transposed=False)", LayoutWarning, stacklevel=stacklevel)
 
 
+def _warn_ties(kept: int, wanted: int, tau: float, density: float) -> None:
+    """Pairs tied at the cut are all left out; say so when that loses edges."""
+    if kept < wanted:
+        warnings.warn(f"density={density!r} asks for {wanted} edges but pairs tie at the cut value "
+                      f"{tau:.6g}: ties are all left out, so {kept} edges are kept", UserWarning,
+                      stacklevel=3)
+
+
 def _check_bool(value, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False; got {value!r} ({type(value).__name__})")
@@ -471,6 +479,8 @@ def correlation_graph(X, threshold: float | None = None, *, density: float | Non
             accept = r64 > tau
     i = np.concatenate([si, ai[accept]])
     j = np.concatenate([sj, aj[accept]])
+    if density is not None:
+        _warn_ties(int(i.size), m, tau, density)
 
     if zero_variance == "isolate":
         A = _symmetric_csr(varying[i], varying[j], n_total)
@@ -517,6 +527,9 @@ def threshold_matrix(matrix, threshold: float | None = None, *, density: float |
             raise ValueError(f"threshold must be a finite real number; got {threshold!r}")
     else:
         _check_threshold_args(threshold, density, absolute)
+    if sp.issparse(matrix) or (isinstance(matrix, torch.Tensor) and matrix.layout != torch.strided):
+        raise TypeError(f"{name} must be a dense array (n, n); got a sparse {type(matrix).__name__} "
+                        "(pass matrix.toarray() or .to_dense())")
     M = check_square_matrix(matrix, name)
     n = M.shape[0]
     check_allocation(1.5 * n * (n - 1), f"{name} with {n} nodes", what="upper-triangle pairs")
@@ -537,6 +550,8 @@ def threshold_matrix(matrix, threshold: float | None = None, *, density: float |
         m = density_to_n_edges(density, n)
         tau = -np.inf if m >= vals.size else float(np.sort(vals)[::-1][m])
     keep = vals > tau
+    if density is not None:
+        _warn_ties(int(keep.sum()), m, tau, density)
     A = _symmetric_csr(iu[keep].astype(np.int64), ju[keep].astype(np.int64), n)
     return CorrelationGraph(adjacency=A, nodes=np.arange(n), constant_nodes=np.empty(0, dtype=np.int64),
                             threshold=tau, n_edges=int(keep.sum()), n_refined=0)

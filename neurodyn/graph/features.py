@@ -61,6 +61,22 @@ _ALIASES = {"tri": "triangles", "3-cycles": "triangles", "cycles3": "triangles",
 _ENGINES = ("auto", "bitset", "sparse", "torch")
 
 
+def _from_torch(t: torch.Tensor, name: str):
+    """A torch tensor as numpy (dense) or scipy COO (sparse layouts), on the CPU."""
+    t = t.detach().cpu()
+    if t.layout != torch.strided:
+        if t.dim() != 2:
+            raise ValueError(f"{name} must be 2-D (n, n); got a sparse tensor of shape {tuple(t.shape)}")
+        t = t.to_sparse_coo().coalesce()
+        idx = t.indices().numpy()
+        return sp.coo_array((t.values().numpy(), (idx[0], idx[1])), shape=tuple(t.shape))
+    return t.numpy()
+
+
+_SPARSE_DTYPES = (np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64,
+                  np.uint64, np.float32, np.float64)
+
+
 def check_adjacency(adjacency, name: str = "adjacency") -> sp.csr_array:
     """Validate a binary undirected graph and return it as an int32 CSR array.
 
@@ -80,7 +96,7 @@ def check_adjacency(adjacency, name: str = "adjacency") -> sp.csr_array:
         asymmetric, or with self-loops (nonzero diagonal); the message says which.
     """
     if isinstance(adjacency, torch.Tensor):
-        adjacency = adjacency.detach().cpu().numpy()
+        adjacency = _from_torch(adjacency, name)
     if sp.issparse(adjacency):
         A = sp.csr_array(adjacency)
         if A.ndim != 2 or A.shape[0] != A.shape[1]:
@@ -97,6 +113,8 @@ def check_adjacency(adjacency, name: str = "adjacency") -> sp.csr_array:
         arr = check_array(adjacency, name, ndim=2, dims="(n, n)", dtype=None)
         if arr.shape[0] != arr.shape[1]:
             raise ValueError(f"{name} must be square (n, n); got shape {arr.shape}")
+        if arr.dtype.type not in _SPARSE_DTYPES:  # float16, longdouble...: exact in float64 for 0/1
+            arr = arr.astype(np.float64)
         A = sp.csr_array(arr)
         data = A.data
     if data.dtype.kind == "f" and not np.isfinite(data).all():
@@ -154,7 +172,7 @@ def strength(weights, name: str = "weights") -> np.ndarray:
     ndarray of float64, shape (n,)
     """
     if isinstance(weights, torch.Tensor):
-        weights = weights.detach().cpu().numpy()
+        weights = _from_torch(weights, name)
     if sp.issparse(weights):
         if weights.ndim != 2:
             raise ValueError(f"{name} must be 2-D (n, n); got shape {weights.shape}")

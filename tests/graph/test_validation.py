@@ -448,3 +448,34 @@ def test_fmri_cohort_parameter_checks():
         fmri_cohort(n_nodes=2.5)
     with pytest.raises(MemoryError, match="n_subjects \\* n_timepoints \\* n_nodes would need"):
         fmri_cohort(n_subjects=10**6, n_nodes=10**5, n_timepoints=10**3)
+
+
+def test_density_ties_are_reported():
+    A = nx.to_numpy_array(nx.cycle_graph(10))  # 10 pairs at 1, 35 at 0: every cut is a tie
+    with pytest.warns(UserWarning, match=r"density=0.1 asks for 4 edges but pairs tie at the cut value 1"
+                                         r".*so 0 edges are kept"):
+        g = threshold_matrix(A, density=0.1)
+    assert g.n_edges == 0
+    X = _series(5, n_nodes=6)
+    X = np.c_[X, X[:, 0], X[:, 0]]  # three identical columns: r = 1 exactly, tied
+    with pytest.warns(UserWarning, match="ties are all left out"):
+        correlation_graph(X, density=1 / 28)  # asks for 1 edge; the top 3 pairs tie
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        assert correlation_graph(_series(5, n_nodes=6), density=0.2).n_edges == density_to_n_edges(0.2, 6)
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support:UserWarning")
+def test_adjacency_dtypes_and_torch_layouts_agree():
+    G = nx.gnp_random_graph(25, 0.3, seed=3)
+    A = nx.to_numpy_array(G, dtype=int)
+    ref = node_features(A)
+    import torch
+
+    for form in (A.astype(np.float16), A.astype(np.longdouble), torch.tensor(A).to_sparse(),
+                 torch.tensor(A, dtype=torch.float32).to_sparse_csr()):
+        got = node_features(form)
+        assert all(np.array_equal(got[k], ref[k]) for k in ref)
+    np.testing.assert_array_equal(strength(torch.tensor(A * 0.5).to_sparse()), A.sum(axis=1) * 0.5)
+    with pytest.raises(TypeError, match=r"matrix must be a dense array \(n, n\); got a sparse csr_array"):
+        threshold_matrix(sp.csr_array(A), 0.5)
