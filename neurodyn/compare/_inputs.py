@@ -21,8 +21,12 @@ __all__ = ["as_batch", "as_scaled_batch", "check_pair", "resolve", "scaled_dista
 
 
 def resolve(device: Any, dtype: Any) -> tuple[torch.device, torch.dtype]:
+    """Device and dtype of a comparison; only float32 and float64 are supported."""
     dev = resolve_device(device)
-    return dev, resolve_dtype(dtype, dev)
+    dt = resolve_dtype(dtype, dev)
+    if dt not in (torch.float32, torch.float64):
+        raise ValueError(f"dtype must be float32 or float64 (or None); got {dtype!r}")
+    return dev, dt
 
 
 def _shape(t) -> str:

@@ -85,7 +85,7 @@ def _rbf_gram(X: torch.Tensor, sigma: float | None, sigma_scale: float,
         if bool((med <= 0).any()):
             raise ValueError("the median pairwise distance is zero (more than half of the conditions "
                              "are identical); pass an explicit sigma")
-        bw2 = (sigma_scale ** 2) * med
+        bw2 = (med * sigma_scale * sigma_scale).clamp(max=torch.finfo(med.dtype).max)
     else:
         rel = torch.full(d2.shape[:-2], float(sigma), dtype=torch.float64, device=d2.device)
         if scale is not None:
@@ -177,7 +177,9 @@ def _normalised_flat(Kt: torch.Tensor, what: str) -> torch.Tensor:
     if bool(bad.any()):
         idx = int(torch.nonzero(bad)[0])
         raise ValueError(f"{what} has no variance across conditions (its centered kernel is zero"
-                         f"{'' if Kt.shape[0] == 1 else f' at time point/layer {idx}'}); "
+                         f"{'' if Kt.shape[0] == 1 else f' at time point/layer {idx}'}; for an RBF "
+                         "kernel, sigma or sigma_scale may be far too large for the distances between "
+                         "conditions); "
                          "CKA is undefined")
     return flat / norm.unsqueeze(-1)
 

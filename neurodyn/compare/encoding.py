@@ -37,16 +37,17 @@ __all__ = [
 AUTO_ALPHAS = np.logspace(-3, 6, 10)
 
 
-def _check_alphas(alphas: Any) -> np.ndarray:
+def _check_alphas(alphas: Any, name: str = "alphas") -> np.ndarray:
     if isinstance(alphas, str):
         if alphas != "auto":
-            raise ValueError(f"alphas must be 'auto' or a 1-D array of positive values; got {alphas!r}")
+            raise ValueError(f"{name} must be 'auto' or a 1-D array of positive values; got {alphas!r}")
         return AUTO_ALPHAS.copy()
-    arr = np.atleast_1d(np.asarray(alphas, dtype=float))
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"alphas must be a non-empty 1-D array; got shape {arr.shape}")
+    if alphas is None:
+        raise TypeError(f"{name} must be 'auto' or a 1-D array of positive values; got None")
+    arr = np.atleast_1d(check_array(np.atleast_1d(alphas) if np.ndim(alphas) == 0 else alphas,
+                                    name, ndim=1, dims="(n_alphas,)"))
     if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise ValueError(f"alphas must be finite and positive; got {arr.tolist()[:10]}")
+        raise ValueError(f"{name} must be finite and positive; got {arr.tolist()[:10]}")
     return arr
 
 
@@ -257,14 +258,14 @@ def ridge_cv(X: Any, Y: Any, *, alphas: Any = "auto", fit_intercept: bool = True
     return out
 
 
-def _check_enough(n: int, cv: int | None) -> None:
+def _check_enough(n: int, cv: int | None, name: str = "cv") -> None:
     if cv is None:
         if n < 3:
             raise ValueError(f"too few conditions for leave-one-out cross-validation: need at least 3; got {n}")
     else:
-        cv = check_positive_int(cv, "cv", minimum=2)
+        cv = check_positive_int(cv, name, minimum=2)
         if n < 2 * cv:
-            raise ValueError(f"too few conditions for cv={cv}: need at least {2 * cv} "
+            raise ValueError(f"too few conditions for {name}={cv}: need at least {2 * cv} "
                              f"(two per fold); got {n}")
 
 
@@ -457,14 +458,16 @@ class EncodingModel(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
         return med / _ceiling_value(noise_ceiling, r.size)
 
 
-def _ceiling_value(noise_ceiling: Any, n_targets: int) -> float:
-    c = np.asarray(noise_ceiling, dtype=float)
+def _ceiling_value(noise_ceiling: Any, n_targets: int, name: str = "noise_ceiling") -> float:
+    c = check_array(noise_ceiling, name, ndim=(0, 1), dims="(n_targets,) or a float")
     if c.ndim == 1 and c.size != n_targets:
-        raise ValueError(f"noise_ceiling must be a float or have one value per target ({n_targets}); "
+        raise ValueError(f"{name} must be a float or have one value per target ({n_targets}); "
                          f"got {c.size}")
+    if np.isinf(c).any() or np.isnan(c).all():
+        raise ValueError(f"{name} must be finite (NaN allowed for some targets); got {c.ravel()[:10].tolist()}")
     value = float(np.nanmedian(c))
-    if not value > 0:
-        raise ValueError(f"noise_ceiling must be positive; got median {value}")
+    if not 0.0 < value <= 1.0:
+        raise ValueError(f"{name} must be a reliability in (0, 1]; got median {value:g}")
     return value
 
 
@@ -493,7 +496,8 @@ def split_half_noise_ceiling(repeats: Any, *, n_splits: int = 100, spearman_brow
     -------
     numpy.ndarray (n_targets,)
         The reliability of the across-repetition mean; the expected value is
-        ``var_signal / (var_signal + var_noise / n_repeats)``.
+        ``var_signal / (var_signal + var_noise / n_repeats)``. NaN for a target
+        that is constant across conditions (an error if every target is).
 
     References
     ----------
@@ -524,7 +528,11 @@ def split_half_noise_ceiling(repeats: Any, *, n_splits: int = 100, spearman_brow
         if spearman_brown:
             r = 2 * r / (1 + r)
         total = total + r
-    return (total / n_splits).cpu().numpy()
+    out = (total / n_splits).cpu().numpy()
+    if np.isnan(out).all():
+        raise ValueError("repeats: every target is constant across conditions (within rounding "
+                         "errors), so no split-half reliability is defined")
+    return out
 
 
 def cross_validated_encoding(X: Any, Y: Any, *, alphas: Any = "auto", cv: int = 5,
@@ -564,10 +572,8 @@ def cross_validated_encoding(X: Any, Y: Any, *, alphas: Any = "auto", cv: int = 
     # held-out r is unchanged by centring X (with an intercept) and by one positive factor on Y,
     # so both are centred and rescaled in the input precision before the cast; without
     # standardisation X keeps one factor for all time points and the penalties follow it
-    Xb, xt, _, cx = as_scaled_batch(X, "X", dev, dt, min_conditions=1, what="encoding",
-                                    allow_constant=True)
-    Yb, yt, _, _ = as_scaled_batch(Y, "Y", dev, dt, min_conditions=1, what="encoding",
-                                   allow_constant=True)
+    Xb, xt, _, cx = as_scaled_batch(X, "X", dev, dt, min_conditions=1, what="encoding")
+    Yb, yt, _, _ = as_scaled_batch(Y, "Y", dev, dt, min_conditions=1, what="encoding")
     alpha_factor = 1.0
     if not standardize:
         c_max = float(cx.max())
@@ -604,7 +610,7 @@ def cross_validated_encoding(X: Any, Y: Any, *, alphas: Any = "auto", cv: int = 
         if tr.size < 3 or te.size < 3:
             raise ValueError(f"too few conditions for cv={cv}: a fold has {te.size} test and "
                              f"{tr.size} training conditions (need at least 3 each)")
-        _check_enough(tr.size, alpha_cv)
+        _check_enough(tr.size, alpha_cv, "alpha_cv")
         Xtr, Xte = Xb[:, tr], Xb[:, te]
         if standardize:
             mean = Xtr.mean(-2, keepdim=True)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from .._torch import check_random_state
-from .._validation import check_in, check_positive_int
+from .._validation import check_array, check_finite, check_in, check_positive_int, check_scalar
 from ._inputs import as_scaled_batch, resolve
 from .cka import _linear_gram, _normalised_flat, _rbf_gram, _transform_gram
 
@@ -28,14 +28,27 @@ __all__ = ["bootstrap_metric", "permutation_test", "FAST_METRICS"]
 FAST_METRICS = ("linear_cka", "rbf_cka", "debiased_linear_cka", "debiased_rbf_cka")
 
 
-def _as_array(A: Any) -> Any:
-    return A if isinstance(A, torch.Tensor) else np.asarray(A)
+def _as_array(A: Any, name: str) -> Any:
+    """A real, finite, non-empty array (or tensor) with a leading condition axis."""
+    if isinstance(A, torch.Tensor):
+        if A.is_complex():
+            raise TypeError(f"{name} must be real-valued; got a complex tensor")
+        shape = tuple(A.shape)
+    else:
+        A = check_array(A, name, dims="(n_conditions, ...)")
+        check_finite(A, name)
+        shape = A.shape
+    if len(shape) < 1:
+        raise ValueError(f"{name} must be an array with conditions on its first axis "
+                         f"(n_conditions, ...); got a scalar")
+    if 0 in shape:
+        raise ValueError(f"{name} is empty; got shape {shape}")
+    return A
 
 
 def _check_confidence(confidence: float) -> float:
-    if not 0.0 < float(confidence) < 1.0:
-        raise ValueError(f"confidence must be in (0, 1); got {confidence!r}")
-    return float(confidence)
+    return check_scalar(confidence, "confidence", low=0.0, high=1.0, low_inclusive=False,
+                        high_inclusive=False)
 
 
 def _fast_grams(metric: str, X: Any, Y: Any, device: Any, dtype: Any):
@@ -102,16 +115,38 @@ def bootstrap_interval(estimate: Any, samples: Any, confidence: float = 0.95):
     affected, so the interval is centred on the estimate and only its width
     comes from the samples (as rsatoolbox and Schuett et al. 2023 do).
 
+    Parameters
+    ----------
+    estimate : float or array-like
+        The metric on all data.
+    samples : array-like (n_samples,) + estimate's shape
+        Bootstrap samples (NaN entries are left out).
+    confidence : float in (0, 1)
+
     Returns
     -------
     low, high, se : arrays (or floats) with the shape of ``estimate``.
     """
     from scipy.stats import norm
 
-    samples = np.asarray(samples, dtype=float)
-    se = np.nanstd(samples, axis=0, ddof=1)
-    z = norm.ppf(0.5 + float(confidence) / 2.0)
-    est = np.asarray(estimate, dtype=float)
+    confidence = _check_confidence(confidence)
+    est = check_array(estimate, "estimate")
+    check_finite(est, "estimate")
+    samples = check_array(samples, "samples", dims="(n_samples, ...)")
+    if samples.ndim < 1 or samples.shape[1:] != est.shape:
+        raise ValueError(f"samples must have shape (n_samples,) + the estimate's shape "
+                         f"{est.shape}; got {samples.shape}")
+    if np.isinf(samples).any():
+        raise ValueError(f"samples must not contain Inf; got {int(np.isinf(samples).sum())} Inf values")
+    n_ok = np.sum(~np.isnan(samples), axis=0)
+    if np.any(n_ok < 2):
+        raise ValueError("samples needs at least 2 non-NaN bootstrap samples per value to estimate "
+                         f"a standard error; got {int(np.min(n_ok))}")
+    # the standard deviation of samples / max|samples| (no overflow of the squares)
+    peak = np.nanmax(np.abs(samples), axis=0)
+    peak = np.where(peak > 0, peak, 1.0)
+    se = peak * np.nanstd(samples / peak, axis=0, ddof=1)
+    z = norm.ppf(0.5 + confidence / 2.0)
     return est - z * se, est + z * se, se
 
 
@@ -161,8 +196,8 @@ def bootstrap_metric(metric: str | Callable, X: Any, Y: Any, *, n_bootstrap: int
     check_in(resample, "resample", ("conditions", "subjects", "both"))
     confidence = _check_confidence(confidence)
     rng = check_random_state(random_state)
-    X = _as_array(X)
-    Y = _as_array(Y)
+    X = _as_array(X, "X")
+    Y = _as_array(Y, "Y")
     by_subject = resample in ("subjects", "both")
     if by_subject:
         if Y.ndim < 3:
@@ -243,8 +278,8 @@ def permutation_test(metric: str | Callable, X: Any, Y: Any, *, n_permutations: 
     n_permutations = check_positive_int(n_permutations, "n_permutations")
     check_in(alternative, "alternative", ("greater", "less"))
     rng = check_random_state(random_state)
-    X = _as_array(X)
-    Y = _as_array(Y)
+    X = _as_array(X, "X")
+    Y = _as_array(Y, "Y")
     n = X.shape[0]
     if Y.shape[0] != n:
         raise ValueError(f"X and Y must have the same number of conditions (rows); got {n} and {Y.shape[0]}")

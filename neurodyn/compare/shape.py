@@ -38,7 +38,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .._torch import TorchEstimatorMixin, check_random_state
-from .._validation import check_in, check_positive_int
+from .._validation import check_array, check_in, check_positive_int, check_scalar
 from ._inputs import as_scaled_batch, check_pair, finish, resolve
 from ._inputs import scaled_distance as _scaled_distance
 
@@ -52,14 +52,9 @@ __all__ = [
 _SCORE_METHODS = ("angular", "euclidean")
 
 
-def _check_alpha(alpha: Any) -> float:
-    try:
-        a = float(alpha)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"alpha must be a number in [0, 1]; got {alpha!r}") from exc
-    if not 0.0 <= a <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1] (1: Procrustes, 0: CCA); got {alpha!r}")
-    return a
+def _check_alpha(alpha: Any, name: str = "alpha") -> float:
+    """Partial-whitening strength in [0, 1] (1: Procrustes, 0: CCA)."""
+    return check_scalar(alpha, name, low=0.0, high=1.0)
 
 
 def _whiten(X: torch.Tensor, scale: torch.Tensor, alpha: float, name: str):
@@ -449,10 +444,10 @@ def cross_validated_shape_distance(X: Any, Y: Any, *, alpha: float = 1.0,
     Williams et al. (2021), NeurIPS.
     """
     cv = check_positive_int(cv, "cv", minimum=2)
-    X = X if isinstance(X, torch.Tensor) else np.asarray(X)
-    Y = Y if isinstance(Y, torch.Tensor) else np.asarray(Y)
-    n = int(np.shape(X)[0]) if not isinstance(X, torch.Tensor) else int(X.shape[0])
-    n_y = int(np.shape(Y)[0]) if not isinstance(Y, torch.Tensor) else int(Y.shape[0])
+    dims = "(n_conditions, n_features) or (n_conditions, n_timepoints, n_features)"
+    X = X if isinstance(X, torch.Tensor) else check_array(X, "X", ndim=(2, 3), dims=dims)
+    Y = Y if isinstance(Y, torch.Tensor) else check_array(Y, "Y", ndim=(2, 3), dims=dims)
+    n, n_y = int(X.shape[0]), int(Y.shape[0])
     if n != n_y:
         raise ValueError(f"X and Y must have the same number of conditions (rows); got {n} and {n_y}")
     if n < 2 * cv:

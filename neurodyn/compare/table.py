@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._torch import check_random_state
-from .._validation import check_array, check_finite, check_in, check_positive_int
+from .._validation import check_array, check_finite, check_in, check_positive_int, check_scalar
 from .cka import linear_cka
 from .encoding import cross_validated_encoding
 from .inference import bootstrap_interval
@@ -149,8 +149,50 @@ def _named(reps: Any, name: str, default: str) -> list[tuple[str, np.ndarray]]:
         arr = check_array(arr, label, ndim=(2, 3),
                           dims="(n_conditions, n_features) or (n_conditions, n_timepoints, n_features)")
         check_finite(arr, label)
+        if np.all(arr == arr[:1]):
+            raise ValueError(f"{label} has no variance across conditions (every row is the same); "
+                             "no comparison is defined")
         out.append((key, arr, label))
     return out
+
+
+def _check_options(methods, rdm_method, rdm_compare, trsa_bounds, trsa_compare, shape_alpha,
+                   encoding_alphas, noise_ceiling) -> None:
+    """Every option of :func:`compare_representations` is checked before any work, with its name."""
+    from .encoding import _ceiling_value, _check_alphas
+    from .shape import _check_alpha
+
+    if "procrustes" in methods:
+        _check_alpha(shape_alpha, "shape_alpha")
+    if "encoding" in methods:
+        _check_alphas(encoding_alphas, "encoding_alphas")
+        if noise_ceiling is not None:
+            for key, c in (noise_ceiling.items() if isinstance(noise_ceiling, dict)
+                           else [(None, noise_ceiling)]):
+                name = "noise_ceiling" if key is None else f"noise_ceiling[{key!r}]"
+                if np.ndim(c) != 0:
+                    raise ValueError(f"{name} must be a float (one ceiling per brain region); "
+                                     f"got shape {np.shape(c)}")
+                _ceiling_value(c, 1, name)
+    if "rsa" in methods or "trsa" in methods:
+        try:
+            from ..rsa import COMPARE_METHODS, RDM_METHODS
+        except ImportError:  # pragma: no cover - the rsa package is part of neurodyn
+            COMPARE_METHODS = RDM_METHODS = None
+        if RDM_METHODS is not None:
+            check_in(rdm_method, "rdm_method", RDM_METHODS)
+            check_in(rdm_compare if "rsa" in methods else trsa_compare,
+                     "rdm_compare" if "rsa" in methods else "trsa_compare", COMPARE_METHODS)
+            if "trsa" in methods:
+                check_in(trsa_compare, "trsa_compare", COMPARE_METHODS)
+    if "trsa" in methods:
+        if not isinstance(trsa_bounds, (tuple, list)) or len(trsa_bounds) != 2:
+            raise ValueError(f"trsa_bounds must be a pair (lower, upper) of quantiles in [0, 1]; "
+                             f"got {trsa_bounds!r}")
+        lo = check_scalar(trsa_bounds[0], "trsa_bounds[0]", low=0.0, high=1.0)
+        hi = check_scalar(trsa_bounds[1], "trsa_bounds[1]", low=0.0, high=1.0)
+        if lo > hi:
+            raise ValueError(f"trsa_bounds must satisfy lower <= upper; got {trsa_bounds!r}")
 
 
 def _average_conditions(arr: np.ndarray, conditions: np.ndarray | None, label: str) -> np.ndarray:
@@ -299,14 +341,18 @@ def compare_representations(model_activity: Any, brain_activity: Any,
     """
     if isinstance(methods, str):
         methods = (methods,)
+    if not isinstance(methods, (list, tuple)):
+        raise TypeError(f"methods must be a method name or a sequence of them from {list(METHODS)}; "
+                        f"got {type(methods).__name__}")
     for m in methods:
         check_in(m, "methods", METHODS)
     if not methods:
         raise ValueError("methods is empty")
     n_bootstrap = check_positive_int(n_bootstrap, "n_bootstrap", minimum=0)
     n_permutations = check_positive_int(n_permutations, "n_permutations", minimum=0)
-    if not 0.0 < float(confidence) < 1.0:
-        raise ValueError(f"confidence must be in (0, 1); got {confidence!r}")
+    check_scalar(confidence, "confidence", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    _check_options(methods, rdm_method, rdm_compare, trsa_bounds, trsa_compare, shape_alpha,
+                   encoding_alphas, noise_ceiling)
     rng = check_random_state(random_state)
     models = _named(model_activity, "model_activity", "model")
     brains = _named(brain_activity, "brain_activity", "brain")

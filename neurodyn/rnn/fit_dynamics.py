@@ -32,7 +32,16 @@ from .._torch import (
     seed_from_random_state,
     to_tensor,
 )
-from .._validation import check_positive_int, check_recordings
+from .._validation import (
+    check_array,
+    check_finite,
+    check_float_range,
+    check_in,
+    check_positive_int,
+    check_probability,
+    check_recordings,
+    check_scalar,
+)
 from .models import LeakyRNN
 from .training import gradient_step
 
@@ -91,6 +100,8 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
     mean_, scale_ : ndarray (n_channels,)
         Standardisation of the channels.
     n_channels_, n_inputs_ : int
+    n_features_in_ : int
+        Number of recorded channels (``n_channels_``).
 
     References
     ----------
@@ -130,14 +141,13 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
         check_positive_int(self.seq_len, "seq_len", minimum=2)
         check_positive_int(self.batch_size, "batch_size")
         check_positive_int(self.n_epochs, "n_epochs", minimum=0)
-        if self.nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"nonlinearity must be 'tanh' or 'relu'; got {self.nonlinearity!r}")
+        check_in(self.nonlinearity, "nonlinearity", ("tanh", "relu"))
         for name in ("forcing", "forcing_end"):
-            v = getattr(self, name)
-            if not 0.0 <= float(v) <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1]; got {v!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0; got {self.lr!r}")
+            check_probability(getattr(self, name), name)
+        check_scalar(self.tau_init, "tau_init", low=0.0, low_inclusive=False)
+        check_scalar(self.lr, "lr", low=0.0, low_inclusive=False)
+        check_scalar(self.grad_clip, "grad_clip", low=0.0, low_inclusive=False, allow_none=True)
+        check_scalar(self.tol, "tol", low=0.0)
 
     def _check_inputs(self, inputs: Any, recs: list[np.ndarray], name: str = "inputs"):
         if inputs is None:
@@ -151,30 +161,41 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
         return ins, ins[0].shape[1]
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X: Any, inputs: Any = None) -> DynamicsRNN:
+    def fit(self, X: Any, y: Any = None, *, inputs: Any = None) -> DynamicsRNN:
         """Fit to recordings.
 
         Parameters
         ----------
         X : array-like (n_timepoints, n_channels), (n_recordings, n_timepoints, n_channels)
             or a list of 2-D arrays (lengths may differ)
-            Recorded activity (e.g. region-level BOLD, binned firing rates).
-        inputs : same layout with (n_timepoints, n_inputs), optional
+            Recorded activity (e.g. region-level BOLD, binned firing rates). A
+            recording with fewer time points than channels raises a
+            :class:`~neurodyn._validation.LayoutWarning` (probably transposed).
+        y : None
+            Ignored (the model is unsupervised); present for scikit-learn pipelines.
+        inputs : same layout with (n_timepoints, n_inputs), optional, keyword-only
             External inputs aligned with the recordings.
         """
         self._check_params()
         self._setup_torch()
-        recs = check_recordings(X, "X", min_timepoints=int(self.seq_len) + 1)
+        recs = check_recordings(X, "X", min_timepoints=int(self.seq_len) + 1, warn_transposed=True)
         ins, n_in = self._check_inputs(inputs, recs)
         n_ch = recs[0].shape[1]
         if self.n_units < n_ch:
             raise ValueError(f"n_units must be at least the number of channels ({n_ch}); got {self.n_units}")
         stacked = np.concatenate(recs, axis=0)
         if self.standardize:
-            self.mean_, self.scale_ = stacked.mean(0), stacked.std(0)
+            # the standard deviation of (X - mean) / max|X - mean|: no overflow of the squares
+            mean = stacked.mean(0)
+            centred = stacked - mean
+            peak = np.maximum(centred.max(0), -centred.min(0))
+            peak = np.where(peak > 0, peak, 1.0)
+            self.mean_, self.scale_ = mean, peak * (centred / peak).std(0)
         else:
             self.mean_, self.scale_ = np.zeros(n_ch), np.ones(n_ch)
+            check_float_range(stacked, "X", str(self.dtype_).replace("torch.", ""))
         self.n_channels_, self.n_inputs_ = n_ch, n_in
+        self.n_features_in_ = n_ch
         self._uses_inputs = inputs is not None
         dev, dt = self.device_, self.dtype_
         data = [to_tensor((r - self.mean_) / self.scale_, device=dev, dtype=dt) for r in recs]
@@ -237,7 +258,8 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
     def initial_state(self, x0: Any) -> np.ndarray:
         """The hidden state consistent with one observation ``x0`` (n_channels,) in data units."""
         check_is_fitted(self, "model_")
-        x = np.asarray(x0, dtype=float)
+        x = check_array(x0, "x0", ndim=1, dims=f"({self.n_channels_},)")
+        check_finite(x, "x0")
         if x.shape != (self.n_channels_,):
             raise ValueError(f"x0 must have shape ({self.n_channels_},); got {x.shape}")
         with torch.no_grad():
@@ -271,10 +293,12 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
         """
         check_is_fitted(self, "model_")
         n_steps = check_positive_int(n_steps, "n_steps")
+        noise_std = check_scalar(noise_std, "noise_std", low=0.0)
         if self._uses_inputs and inputs is None:
             raise ValueError("inputs is required: the model was fitted with external inputs")
         if inputs is not None:
-            u = np.asarray(inputs, dtype=float)
+            u = check_array(inputs, "inputs", ndim=2, dims="(n_steps, n_inputs)")
+            check_finite(u, "inputs")
             if u.shape != (n_steps, self.n_inputs_):
                 raise ValueError(f"inputs must have shape ({n_steps}, {self.n_inputs_}); got {u.shape}")
         else:
@@ -300,10 +324,13 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
             return out, H.cpu().numpy()
         return out
 
-    def score(self, X: Any, inputs: Any = None) -> float:
-        """Mean squared one-step prediction error on ``X`` with full forcing (standardised units; lower is better)."""
+    def score(self, X: Any, y: Any = None, *, inputs: Any = None) -> float:
+        """Mean squared one-step prediction error on ``X`` with full forcing (standardised units; lower is better).
+
+        ``y`` is ignored; ``inputs`` (keyword-only) as in :meth:`fit`.
+        """
         check_is_fitted(self, "model_")
-        recs = check_recordings(X, "X", min_timepoints=2)
+        recs = check_recordings(X, "X", min_timepoints=2, allow_constant=True, warn_transposed=True)
         if recs[0].shape[1] != self.n_channels_:
             raise ValueError(f"X has {recs[0].shape[1]} channels; the model was fitted with {self.n_channels_}")
         ins, _ = self._check_inputs(inputs, recs)

@@ -48,3 +48,39 @@ def test_dynamics_rnn_seeded_fit_is_reproducible():
     b = DynamicsRNN(n_units=6, n_epochs=5, seq_len=8, random_state=3).fit(X)
     np.testing.assert_array_equal(a.loss_curve_, b.loss_curve_)
     np.testing.assert_array_equal(a.simulate(20, x0=X[0]), b.simulate(20, x0=X[0]))
+
+
+@pytest.mark.parametrize("est", ESTIMATORS, ids=lambda e: type(e).__name__)
+def test_n_features_in_is_set_by_fit(est):
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((24, 5))
+    Y = X @ rng.standard_normal((5, 3)) + rng.standard_normal((24, 3))
+    assert not hasattr(clone(est), "n_features_in_")
+    assert clone(est).fit(X, Y).n_features_in_ == 5
+
+
+def test_dynamics_rnn_fit_takes_y_second_and_inputs_by_keyword():
+    import inspect
+
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    sig = inspect.signature(DynamicsRNN.fit)
+    params = list(sig.parameters.values())
+    assert [p.name for p in params[:3]] == ["self", "X", "y"]
+    assert sig.parameters["inputs"].kind is inspect.Parameter.KEYWORD_ONLY
+    rng = np.random.default_rng(4)
+    X = np.cumsum(rng.standard_normal((60, 3)), axis=0)
+    est = DynamicsRNN(n_units=6, n_epochs=3, seq_len=8, random_state=0)
+    # a pipeline hands y (here a label vector) to fit; it must not be read as external inputs
+    pipe = make_pipeline(FunctionTransformer(), est).fit(X, np.arange(60))
+    fitted = pipe[-1]
+    assert fitted.n_features_in_ == 3 and fitted.n_inputs_ == 0
+    ref = DynamicsRNN(n_units=6, n_epochs=3, seq_len=8, random_state=0).fit(X)
+    np.testing.assert_array_equal(fitted.loss_curve_, ref.loss_curve_)
+    with pytest.raises(TypeError):
+        DynamicsRNN(n_units=6, n_epochs=1, seq_len=8).fit(X, None, np.zeros((60, 1)))
+    withu = DynamicsRNN(n_units=6, n_epochs=2, seq_len=8, random_state=0).fit(
+        X, inputs=rng.standard_normal((60, 2)))
+    assert withu.n_inputs_ == 2
+    assert np.isfinite(withu.score(X, inputs=rng.standard_normal((60, 2))))
