@@ -17,7 +17,7 @@ import numpy as np
 from scipy import stats
 
 from .._torch import check_random_state, numpy_blas_single_thread
-from .._validation import check_array, check_in, check_labels, check_positive_int
+from .._validation import check_allocation, check_array, check_in, check_labels, check_positive_int
 from ._checks import RDMForm, as_rdm_vectors, check_bool, normalise_rows, restore_form
 from .compare import COMPARE_METHODS, compare_rdms
 from .rdm import n_conditions_from_pairs
@@ -45,6 +45,7 @@ def bootstrap_indices(n_rdms: int, n_conditions: int, n_bootstrap: int, kind: st
     n_rdms = check_positive_int(n_rdms, "n_rdms")
     n_conditions = check_positive_int(n_conditions, "n_conditions", minimum=2)
     n_bootstrap = check_positive_int(n_bootstrap, "n_bootstrap")
+    check_allocation(float(n_bootstrap) * (n_rdms + n_conditions), "n_bootstrap", what="resampling indices")
     rng = check_random_state(random_state)
     rdm_idx = (rng.integers(0, n_rdms, (n_bootstrap, n_rdms)) if kind in ("both", "rdm")
                else np.tile(np.arange(n_rdms), (n_bootstrap, 1)))
@@ -90,6 +91,8 @@ def _check_index(idx: Any, name: str, upper: int, what: str = "conditions") -> n
     if arr.dtype.kind == "f":
         if not np.isfinite(arr).all() or np.any(arr != np.round(arr)):
             raise TypeError(f"{name} must hold integer indices; got non-integer values")
+        if arr.min() < 0 or arr.max() >= upper:
+            raise ValueError(f"{name} must index {what} in [0, {upper}); got range [{arr.min():g}, {arr.max():g}]")
         arr = arr.astype(np.int64)
     elif arr.dtype.kind not in "iu":
         raise TypeError(f"{name} must hold integer indices; got dtype {arr.dtype}")
@@ -131,6 +134,8 @@ def pool_rdms(rdms: Any, method: str = "cosine") -> np.ndarray:
     check_in(method, "method", COMPARE_METHODS)
     v, form = as_rdm_vectors(rdms, "rdms")
     keep = ~np.isnan(v).any(0)
+    if keep.sum() < 2:
+        raise ValueError(f"rdms need at least 2 entries that are not NaN in every RDM; got {int(keep.sum())}")
     out = np.full(v.shape[1], np.nan)
     if keep.any():
         out[keep] = _finish_pool(_pool_terms(v[:, keep], method).mean(0), method)
@@ -260,14 +265,18 @@ def _bootstrap_moments(m: np.ndarray, d: np.ndarray, rdm_idx: np.ndarray, patter
     with np.errstate(invalid="ignore", divide="ignore"):
         # pooled terms: each RDM divided by its (weighted) SD (corr) or RMS (cosine)
         sd = np.sqrt(var_d * inv_sw[:, None])
-        a = draws / sd  # weight of each subject's RDM in the pooled sum
+        varies = sd > 0  # a constant RDM has no direction: it adds 0 to a pool and compares as 0
+        inv_sd = np.where(varies, 1.0 / np.where(varies, sd, 1.0), 0.0)
+        a = draws * inv_sd  # weight of each subject's RDM in the pooled sum
         cov_total = np.einsum("bt,bts->bs", a, s_dd)  # scatter of the pooled sum with each subject
         var_total = np.einsum("bs,bs->b", a, cov_total)
-        upper_s = cov_total / np.sqrt(var_total[:, None] * var_d)
+        den = np.sqrt(np.clip(var_total[:, None] * var_d, 0.0, None))
+        upper_s = np.where(den > 0, cov_total / np.where(den > 0, den, 1.0), 0.0)
         # leaving subject s out removes draws_s copies of its term (scatter sw with itself)
-        cov_loo = cov_total - draws * var_d / sd
-        var_loo = var_total[:, None] - 2 * draws * cov_total / sd + draws**2 * sw[:, None]
-        lower_s = cov_loo / np.sqrt(var_loo * var_d)
+        cov_loo = cov_total - draws * var_d * inv_sd
+        var_loo = var_total[:, None] - 2 * draws * cov_total * inv_sd + draws**2 * sw[:, None] * varies
+        den = np.sqrt(np.clip(var_loo * var_d, 0.0, None))
+        lower_s = np.where(den > 0, cov_loo / np.where(den > 0, den, 1.0), 0.0)
     present = draws > 0
     n_present = present.sum(1)
     ok = valid & (n_present > 1)

@@ -142,8 +142,12 @@ def rdm_to_vector(rdms: Any, check_symmetric: bool = True) -> np.ndarray:
             diff = np.abs(m - np.swapaxes(m, -1, -2))
         scale = max(1.0, float(np.nanmax(np.abs(m))) if np.isfinite(m).any() else 1.0)
         worst = float(np.nanmax(diff)) if np.isfinite(diff).any() else 0.0
-        if worst > 1e-8 * scale or bool((np.isnan(m) ^ np.isnan(np.swapaxes(m, -1, -2))).any()):
+        if worst > 1e-8 * scale:
             raise ValueError(f"rdms must be symmetric; largest |m - m.T| is {worst:.3g}")
+        one_nan = np.isnan(m) ^ np.isnan(np.swapaxes(m, -1, -2))
+        if one_nan.any():
+            where = tuple(int(i) for i in np.argwhere(one_nan)[0])
+            raise ValueError(f"rdms must be symmetric; NaN at index {where} but not at its mirror entry")
     iu = np.triu_indices(m.shape[-1], 1)
     return m[..., iu[0], iu[1]].copy()
 
@@ -180,8 +184,15 @@ def _centred_scaled(r: np.ndarray) -> tuple[np.ndarray, float]:
     return x, s
 
 
+def _inv_square(s: float) -> float:
+    """``1 / s**2`` as a float64 that may be Inf or 0 (then refused by :func:`_rescaled`)."""
+    with np.errstate(over="ignore", under="ignore"):
+        return float(np.float64(1.0) / np.float64(s) / np.float64(s))
+
+
 def _rescaled(m: np.ndarray, factor: float, what: str, r_max: float) -> np.ndarray:
-    out = m * factor
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        out = m * factor
     if not np.isfinite(out).all() or (np.any(m != 0) and not np.any(out != 0)):
         raise ValueError(f"residuals has values up to {r_max:.3g}: its noise {what} is beyond the range of "
                          f"float64; rescale the residuals")
@@ -286,7 +297,9 @@ def noise_covariance(residuals: Any, method: str = "shrinkage_diag", dof: int | 
     out = []
     for ri in (r if r.ndim == 3 else r[None]):
         cov, s = _noise_covariance_one(ri, method, dof)
-        out.append(_rescaled(cov, s * s, "covariance", float(np.max(np.abs(ri)))))
+        with np.errstate(over="ignore", under="ignore"):
+            s2 = float(np.float64(s) * np.float64(s))
+        out.append(_rescaled(cov, s2, "covariance", float(np.max(np.abs(ri)))))
     return np.stack(out) if r.ndim == 3 else out[0]
 
 
@@ -374,7 +387,7 @@ def noise_precision(residuals: Any, method: str = "shrinkage_diag", dof: int | N
         out = []
         for ri in (r if r.ndim == 3 else r[None]):
             cov, s = _noise_covariance_one(ri, method, dof)
-            out.append(_rescaled(_spd_inverse(cov, method), 1.0 / (s * s), "precision", float(np.max(np.abs(ri)))))
+            out.append(_rescaled(_spd_inverse(cov, method), _inv_square(s), "precision", float(np.max(np.abs(ri)))))
         return np.stack(out) if r.ndim == 3 else out[0]
     if r.ndim == 2:
         return _low_rank_precision(r, method, dof)
@@ -488,7 +501,7 @@ def _low_rank_precision(r: np.ndarray, method: str, dof: int | None) -> LowRankP
     x, s = _centred_scaled(r)
     r_max = float(np.max(np.abs(r)))
     out = _low_rank_precision_scaled(x, method, dof)
-    d = _rescaled(out.diag, 1.0 / (s * s), "precision", r_max)
+    d = _rescaled(out.diag, _inv_square(s), "precision", r_max)
     v = _rescaled(out.factor, 1.0 / s, "precision", r_max) if out.factor.size else out.factor
     return LowRankPrecision._trusted(d, v)
 

@@ -71,6 +71,7 @@ def draw_thresholds(family: str, n_draws: int = 10, random_state: Any = None) ->
     n_draws = check_positive_int(n_draws, "n_draws")
     if family == "rdm":
         return np.array([[0.0, 1.0]])
+    check_allocation(8.0 * n_draws, "n_draws", what="(l, u) candidates")
     rng = check_random_state(random_state)
     out: list[tuple[float, float]] = []
     while len(out) < n_draws:
@@ -172,8 +173,13 @@ def loso_nearest_centroid(features: np.ndarray, classes: np.ndarray, subjects: n
     -------
     ndarray of int, shape (n_batch, n_rdms); -1 where a class has no training RDM.
     """
-    n_sub = int(subjects.max()) + 1
+    features = check_array(features, "features", ndim=3, dims="(n_batch, n_rdms, n_features)")
+    check_finite(features, "features")
     nb, n, p = features.shape
+    n_classes = check_positive_int(n_classes, "n_classes")
+    classes = _int_labels(classes, "classes", n, n_classes)
+    subjects = _int_labels(subjects, "subjects", n, None)
+    n_sub = int(subjects.max()) + 1
     cell = subjects * n_classes + classes
     onehot = np.zeros((n, n_sub * n_classes))
     onehot[np.arange(n), cell] = 1.0
@@ -199,10 +205,35 @@ def loso_nearest_centroid(features: np.ndarray, classes: np.ndarray, subjects: n
     return pred
 
 
+def _int_labels(labels: Any, name: str, n: int, n_values: int | None) -> np.ndarray:
+    """Integer labels ``(n,)`` in ``[0, n_values)`` (``n_values`` None: any non-negative)."""
+    arr = check_array(labels, name, ndim=1, dims="(n_rdms,)", dtype=None)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer indices; got dtype {arr.dtype}")
+    if arr.shape[0] != n:
+        raise ValueError(f"{name} must have {n} entries to match features; got {arr.shape[0]}")
+    hi = n_values if n_values is not None else np.iinfo(np.int64).max
+    if arr.min() < 0 or arr.max() >= hi:
+        raise ValueError(f"{name} must hold indices in [0, {hi}); got range [{arr.min()}, {arr.max()}]")
+    return arr.astype(np.int64)
+
+
 def sensitivity_specificity(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-class sensitivity ``C_cc / sum_j C_cj`` and specificity
-    ``1 - sum_{t != c} C_tc / sum_{t != c} sum_j C_tj`` of a (true x predicted) confusion matrix."""
-    c = np.asarray(confusion, dtype=float)
+    ``1 - sum_{t != c} C_tc / sum_{t != c} sum_j C_tj`` of a (true x predicted) confusion matrix.
+
+    ``confusion`` holds finite non-negative counts, square ``(n_classes, n_classes)``.
+    A class without any true sample has an undefined (NaN) sensitivity, and a
+    specificity that is NaN when no other class has samples either.
+    """
+    c = check_array(confusion, "confusion", ndim=2, dims="(n_classes, n_classes)")
+    check_finite(c, "confusion")
+    if c.shape[0] != c.shape[1]:
+        raise ValueError(f"confusion must be square (n_classes, n_classes); got shape {c.shape}")
+    if np.any(c < 0):
+        raise ValueError(f"confusion must hold non-negative counts; got min {float(c.min()):g}")
+    if c.sum() == 0:
+        raise ValueError("confusion holds no counts (all zero)")
     row = c.sum(1)
     with np.errstate(invalid="ignore", divide="ignore"):
         sens = np.diag(c) / row

@@ -229,8 +229,8 @@ def test_tau_a_tau_b_compare_rdms_vs_brute_force_mixed_rows():
         for j in range(b.shape[0]):
             s, tx, ty = _counts_brute(a[i], b[j])
             assert ta[i, j] == pytest.approx(s / n0, abs=1e-12)
-            if ty == n0:  # constant RDM: tau-b undefined, as in scipy
-                assert np.isnan(tb[i, j])
+            if ty == n0:  # constant RDM: no order, similarity 0 (scipy: NaN), as the other methods
+                assert tb[i, j] == 0.0
             else:
                 assert tb[i, j] == pytest.approx(stats.kendalltau(a[i], b[j]).statistic, abs=1e-12)
 

@@ -331,3 +331,156 @@ def test_trsa_hyperparameters_checked(trsa_fit, params, match):
     _, x, regions = trsa_fit
     with pytest.raises((ValueError, TypeError), match=match):
         TopologicalRSA(n_bootstrap=0, **params).fit(x, regions, np.repeat(np.arange(4), 3))
+
+
+# ---------------------------------------------------------------- sweep fixes
+def test_compare_rdms_without_common_entries_refused():
+    from neurodyn.rsa import compare_rdms
+
+    a = np.random.default_rng(0).uniform(size=(2, 10))
+    b = a.copy()
+    a[0, :] = np.nan  # was: NaN returned silently
+    with pytest.raises(ValueError, match=r"rdms1\[0\] and rdms2\[0\] have 0 non-NaN entries in common"):
+        compare_rdms(a, b)
+
+
+@pytest.mark.parametrize("method", ["tau-b", "corr", "cosine", "spearman"])
+def test_constant_rdm_compares_as_zero(method):
+    from neurodyn.rsa import compare_rdms
+
+    v = np.random.default_rng(1).uniform(size=(2, 10))
+    out = compare_rdms(np.ones(10) * (method != "cosine"), v, method)
+    np.testing.assert_array_equal(out, 0.0)
+
+
+def test_sensitivity_specificity_checks_and_values():
+    from neurodyn.rsa import sensitivity_specificity
+
+    sens, spec = sensitivity_specificity(np.array([[3, 1], [2, 4]]))
+    np.testing.assert_allclose(sens, [3 / 4, 4 / 6])
+    np.testing.assert_allclose(spec, [1 - 2 / 6, 1 - 1 / 4])
+    with pytest.raises(ValueError, match="confusion must be square"):
+        sensitivity_specificity(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="confusion must hold non-negative counts"):
+        sensitivity_specificity(-np.eye(2))
+    with pytest.raises(ValueError, match="confusion holds no counts"):
+        sensitivity_specificity(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="confusion must be finite"):
+        sensitivity_specificity(np.array([[1, np.nan], [0, 1]]))
+
+
+def test_loso_nearest_centroid_checks():
+    from neurodyn.rsa import loso_nearest_centroid
+
+    f = np.random.default_rng(2).normal(size=(1, 4, 3))
+    cls, sub = np.array([0, 1, 0, 1]), np.array([0, 0, 1, 1])
+    pred = loso_nearest_centroid(f, cls, sub, 2)
+    assert pred.shape == (1, 4)
+    with pytest.raises(ValueError, match=r"features must be 3-D \(n_batch, n_rdms, n_features\)"):
+        loso_nearest_centroid(f[0], cls, sub, 2)
+    with pytest.raises(ValueError, match=r"classes must hold indices in \[0, 2\)"):
+        loso_nearest_centroid(f, cls + 1, sub, 2)
+    with pytest.raises(TypeError, match="subjects must hold integer indices"):
+        loso_nearest_centroid(f, cls, sub.astype(float) + 0.5, 2)
+    with pytest.raises(ValueError, match="features must be finite"):
+        loso_nearest_centroid(np.full((1, 4, 3), np.nan), cls, sub, 2)
+
+
+def test_sizes_refused_before_allocating():
+    from neurodyn.rsa import bootstrap_indices, draw_thresholds
+
+    with pytest.raises(MemoryError, match="n_bootstrap would need"):
+        bootstrap_indices(4, 6, 10**13)
+    with pytest.raises(MemoryError, match="n_draws would need"):
+        draw_thresholds("local", 10**13)
+
+
+def test_index_arguments():
+    from neurodyn.rsa import evaluate_models, subsample_patterns
+
+    v = np.random.default_rng(3).uniform(size=(3, 15))
+    with pytest.raises(ValueError, match=r"pattern_idx must index conditions in \[0, 6\); got range \[0, 1e\+300\]"):
+        subsample_patterns(v, np.array([0.0, 1e300]))
+    with pytest.raises(TypeError, match="pattern_idx must hold integer indices"):
+        subsample_patterns(v, [0, 1.5])
+    with pytest.raises(ValueError, match=r"indices\[0\] \(rdm_idx\) must index data RDMs in \[0, 3\)"):
+        evaluate_models(v[:1], v, indices=(np.full((2, 3), 5), np.tile(np.arange(6), (2, 1))))
+
+
+def test_rdm_to_vector_one_sided_nan():
+    from neurodyn.rsa import rdm_to_vector
+
+    m = np.ones((3, 3)) - np.eye(3)
+    m[0, 1] = np.nan
+    with pytest.raises(ValueError, match=r"NaN at index \(0, 1\) but not at its mirror entry"):
+        rdm_to_vector(m)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e300])
+def test_noise_precision_beyond_float64_refused(scale):
+    # was: ZeroDivisionError at 1e-300
+    with pytest.raises(ValueError, match="residuals has values up to .*beyond the range of float64"):
+        noise_precision(_res(10, 4) * scale)
+
+
+def test_bootstrap_noise_ceiling_of_constant_data_is_zero_not_nan():
+    from neurodyn.rsa import evaluate_models, noise_ceiling
+
+    v = np.random.default_rng(5).uniform(size=(2, 15))
+    data = np.ones((4, 15))
+    res = evaluate_models(v, data, "corr", n_bootstrap=5, random_state=0)
+    np.testing.assert_array_equal(res.noise_ceiling, 0.0)
+    np.testing.assert_array_equal(noise_ceiling(data, "corr"), 0.0)
+    assert np.all(res.mean == 0.0)
+
+
+# ---------------------------------------------------------------- public API sweep
+def _public_rdm_callables():
+    """Every public callable of neurodyn.rsa that takes RDMs first, with valid other args."""
+    import neurodyn.rsa as rsa
+
+    v = np.random.default_rng(6).uniform(0.1, 1.0, size=(4, 15))
+    regions, subjects = [0, 1, 0, 1], [0, 0, 1, 1]
+    return {
+        "compare_rdms": (lambda x: rsa.compare_rdms(x, v), "rdms1"),
+        "rank_transform": (rsa.rank_transform, "rdms"),
+        "minmax_transform": (rsa.minmax_transform, "rdms"),
+        "geotopological_transform": (rsa.geotopological_transform, "rdms"),
+        "geodesic_transform": (rsa.geodesic_transform, "rdms"),
+        "graph_geodesic_transform": (rsa.graph_geodesic_transform, "rdms"),
+        "rdm_to_matrix": (rsa.rdm_to_matrix, "rdms"),
+        "subsample_patterns": (lambda x: rsa.subsample_patterns(x, [0, 2, 4]), "rdms"),
+        "pool_rdms": (rsa.pool_rdms, "rdms"),
+        "noise_ceiling": (rsa.noise_ceiling, "rdms"),
+        "evaluate_fixed": (lambda x: rsa.evaluate_fixed(v[:2], x), "data"),
+        "evaluate_models": (lambda x: rsa.evaluate_models(x, v, n_bootstrap=3, random_state=0), "models"),
+        "TopologicalRSA.fit": (lambda x: rsa.TopologicalRSA(n_bootstrap=0).fit(x, regions, subjects), "rdms"),
+        "geotopological_grid": (lambda x: rsa.geotopological_grid(x, regions, subjects, step=0.5), "rdms"),
+        "rdm_noise_sweep": (rsa.rdm_noise_sweep, "rdms"),
+        "to_rsatoolbox": (rsa.to_rsatoolbox, "rdms"),
+    }, v
+
+
+_BAD = {
+    "inf": (lambda v: np.where(np.arange(v.size).reshape(v.shape) == 3, np.inf, v), ValueError, "Inf"),
+    "complex": (lambda v: v + 1j, TypeError, "real-valued"),
+    "strings": (lambda v: v.astype(str), TypeError, "numeric array"),
+    "object": (lambda v: np.array([[object()] * 15] * 4), TypeError, "numeric array"),
+    "3-D wrong": (lambda v: v[None], ValueError, "stack of square RDMs"),
+    "width": (lambda v: v[:, :14], ValueError, r"K\(K-1\)/2 entries"),
+    "empty": (lambda v: v[:0], ValueError, "is empty"),
+    "None": (lambda v: None, TypeError, "must be an array"),
+}
+
+
+# rdm_to_matrix documents (..., n_pairs) stacks of any depth: a (1, 4, 15) array is valid there
+@pytest.mark.parametrize("name, case", [(n, c) for n in _public_rdm_callables()[0] for c in _BAD
+                                        if (n, c) != ("rdm_to_matrix", "3-D wrong")])
+def test_public_rdm_functions_refuse_bad_rdms(name, case):
+    funcs, v = _public_rdm_callables()
+    fn, arg = funcs[name]
+    if name == "to_rsatoolbox":
+        pytest.importorskip("rsatoolbox")
+    make, exc, msg = _BAD[case]
+    with pytest.raises(exc, match=f"{arg}.*{msg}|{arg}: .*{msg}"):
+        fn(make(v))
