@@ -88,18 +88,25 @@ def _warn_layout(message: str) -> None:
     warnings.warn(message, LayoutWarning, stacklevel=level)
 
 
+def _check_finite_values(arr: np.ndarray, name: str) -> None:
+    """Refuse NaN or Inf in a float array (integer and boolean arrays are always finite)."""
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite; got {int(np.isnan(arr).sum())} NaN and "
+                         f"{int(np.isinf(arr).sum())} Inf values")
+
+
 def pair_indices(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
     """Row and column indices of the pair mode: ``np.triu_indices(n_nodes, 1)``."""
     n_nodes = check_positive_int(n_nodes, "n_nodes", minimum=2)
     return np.triu_indices(n_nodes, 1)
 
 
-def n_nodes_from_pairs(n_pairs: int) -> int:
+def n_nodes_from_pairs(n_pairs: int, name: str = "the pair mode") -> int:
     """The ``N`` with ``N (N - 1) / 2 == n_pairs``; raises if there is none."""
     n = int(round((1 + math.sqrt(1 + 8 * n_pairs)) / 2))
     if n * (n - 1) // 2 != n_pairs or n < 2:
         raise ValueError(
-            f"the pair mode has {n_pairs} entries, which is not N(N-1)/2 for any N >= 2"
+            f"{name} has {n_pairs} entries, which is not N(N-1)/2 for any N >= 2"
         )
     return n
 
@@ -115,11 +122,15 @@ def matrix_to_pairs(matrix: Any) -> np.ndarray:
     -------
     pairs : ndarray, shape (..., N (N - 1) / 2)
         ``matrix[..., i, j]`` for ``(i, j)`` in ``np.triu_indices(N, 1)`` order.
-        The values are copied exactly (no arithmetic).
+        The values are copied exactly (no arithmetic). NaN, Inf, complex and
+        non-numeric input are refused.
     """
-    arr = np.asarray(matrix)
+    arr = check_array(matrix, "matrix", dtype=None)
     if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
         raise ValueError(f"matrix must be square (..., N, N); got shape {arr.shape}")
+    if arr.shape[-1] < 2:
+        raise ValueError(f"matrix must have at least 2 nodes to form pairs; got shape {arr.shape}")
+    _check_finite_values(arr, "matrix")
     rows, cols = pair_indices(arr.shape[-1])
     return arr[..., rows, cols].copy()
 
@@ -141,10 +152,15 @@ def pairs_to_matrix(pairs: Any, n_nodes: int | None = None, diagonal: float = 0.
     matrix : ndarray, shape (..., N, N)
         Exactly the given values in both triangles.
     """
-    vec = np.asarray(pairs)
+    vec = check_array(pairs, "pairs", dtype=None)
     if vec.ndim < 1:
         raise ValueError(f"pairs must be at least 1-D (..., n_pairs); got shape {vec.shape}")
-    n = n_nodes_from_pairs(vec.shape[-1]) if n_nodes is None else int(n_nodes)
+    _check_finite_values(vec, "pairs")
+    diagonal = check_scalar(diagonal, "diagonal")
+    if n_nodes is None:
+        n = n_nodes_from_pairs(vec.shape[-1], "pairs (last axis)")
+    else:
+        n = check_positive_int(n_nodes, "n_nodes", minimum=2)
     if n * (n - 1) // 2 != vec.shape[-1]:
         raise ValueError(
             f"pairs has {vec.shape[-1]} entries along its last axis; n_nodes={n} needs {n * (n - 1) // 2}"

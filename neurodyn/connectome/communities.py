@@ -23,8 +23,13 @@ import numpy as np
 from scipy.special import gammaln
 
 from .._torch import seed_from_random_state
-from .._validation import check_symmetric
-from .affinity import pairs_to_matrix
+from .._validation import (
+    check_array,
+    check_finite,
+    check_scalar,
+    check_symmetric,
+)
+from .affinity import n_nodes_from_pairs, pairs_to_matrix
 
 __all__ = ["component_graph", "louvain_labels", "strength_two_means", "as_affinity_matrix",
            "weighted_sbm", "sbm_description_length"]
@@ -32,9 +37,12 @@ __all__ = ["component_graph", "louvain_labels", "strength_two_means", "as_affini
 
 def as_affinity_matrix(weights: Any, name: str = "weights") -> np.ndarray:
     """A non-negative symmetric ``(N, N)`` matrix from a matrix or a pair vector."""
-    arr = np.asarray(weights, dtype=np.float64)
+    arr = check_array(weights, name, ndim=(1, 2), dims="(N, N) or (N (N - 1) / 2,) pair vector")
+    check_finite(arr, name)
     if arr.ndim == 1:
-        arr = pairs_to_matrix(arr)
+        arr = pairs_to_matrix(arr, n_nodes_from_pairs(arr.size, f"{name} (a pair vector)"))
+    elif arr.shape[0] < 2:
+        raise ValueError(f"{name} must have at least 2 nodes; got shape {arr.shape}")
     arr = check_symmetric(arr, name, atol=1e-10)
     if (arr < 0).any():
         raise ValueError(f"{name} must be non-negative; got min {arr.min():g}")
@@ -56,8 +64,7 @@ def component_graph(weights: Any, threshold: float = 0.0) -> nx.Graph:
     networkx.Graph with a ``"weight"`` edge attribute.
     """
     mat = as_affinity_matrix(weights)
-    if not 0.0 <= threshold < 1.0:
-        raise ValueError(f"threshold must be in [0, 1); got {threshold!r}")
+    threshold = check_scalar(threshold, "threshold", low=0.0, high=1.0, high_inclusive=False)
     cut = threshold * mat.max()
     rows, cols = np.triu_indices(mat.shape[0], 1)
     keep = mat[rows, cols] > cut
@@ -74,12 +81,16 @@ def louvain_labels(weights: Any, resolution: float = 1.0, threshold: float = 0.0
     """Louvain communities of a component graph as an ``(N,)`` label array.
 
     Labels are numbered by decreasing community size (ties by smallest member).
+    ``resolution`` > 0 (modularity's resolution; larger gives smaller communities).
 
     References
     ----------
     Blondel, V. D., Guillaume, J.-L., Lambiotte, R., Lefebvre, E. (2008). Fast
     unfolding of communities in large networks. J. Stat. Mech. P10008.
     """
+    resolution = check_scalar(resolution, "resolution", low=0.0, low_inclusive=False)
+    if np.isinf(resolution):
+        raise ValueError("resolution must be finite; got inf")
     graph = component_graph(weights, threshold)
     labels = np.zeros(graph.number_of_nodes(), dtype=int)
     if graph.number_of_edges() == 0:
@@ -209,9 +220,16 @@ def sbm_description_length(weights: Any, labels: Any, degree_corrected: bool = F
     Phys. Rev. E 97:012306.
     """
     mat = as_affinity_matrix(weights)
-    lab = np.asarray(labels)
+    lab = check_array(labels, "labels", ndim=1, dims="(N,)", dtype=None)
+    if lab.dtype.kind == "f":
+        check_finite(lab, "labels")
+        if not np.all(lab == np.round(lab)):
+            raise ValueError("labels must be integer group labels; got non-integer values")
+    elif lab.dtype.kind not in "iub":
+        raise TypeError(f"labels must be integer group labels; got dtype {lab.dtype}")
     if lab.shape != (mat.shape[0],):
-        raise ValueError(f"labels must have shape ({mat.shape[0]},); got {lab.shape}")
+        raise ValueError(f"labels must have one entry per node of weights ({mat.shape[0]} nodes); "
+                         f"got shape {lab.shape}")
     graph = _SBMGraph(mat)
     if graph.n_edges == 0:
         raise ValueError("weights has no non-zero edge")
@@ -297,7 +315,8 @@ def weighted_sbm(weights: Any, degree_corrected: bool | str = "auto", max_sweeps
     Phys. Rev. E 97:012306.
     """
     mat = as_affinity_matrix(weights)
-    if degree_corrected not in (True, False, "auto"):
+    max_sweeps = check_scalar(max_sweeps, "max_sweeps", low=1, integer=True)
+    if not (isinstance(degree_corrected, (bool, np.bool_)) or degree_corrected == "auto"):
         raise ValueError(f"degree_corrected must be True, False or 'auto'; got {degree_corrected!r}")
     graph = _SBMGraph(mat)
     if graph.n_edges == 0:

@@ -69,6 +69,13 @@ def align_neurons(traces: Any, neuron_labels: Any) -> tuple[np.ndarray, np.ndarr
                              f"got shape {arr.shape} and {len(labels)} labels")
         if len(set(labels)) != len(labels):
             raise ValueError(f"neuron_labels[{w}] has duplicate labels")
+        if np.isinf(arr).any():
+            raise ValueError(f"traces[{w}] must not contain Inf; got {int(np.isinf(arr).sum())} Inf values")
+        nan = np.isnan(arr)
+        partial = nan.any(axis=0) & ~nan.all(axis=0)
+        if partial.any():
+            raise ValueError(f"traces[{w}] has {int(partial.sum())} partly NaN column(s) (first: "
+                             f"{int(np.flatnonzero(partial)[0])}); NaN may only mark a whole missing neuron")
         for lab in labels:
             union.setdefault(lab, len(union))
     lengths = {arr.shape[0] for arr in arrays}
@@ -253,7 +260,7 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
             X, self.neuron_labels_ = align_neurons(X, neuron_labels)
         if precomputed:
             tensor, m = check_nonnegative_tensor(X, "X", mask)
-            self.n_nodes_ = n_nodes_from_pairs(tensor.shape[0])
+            self.n_nodes_ = n_nodes_from_pairs(tensor.shape[0], "X's pair mode (axis 0)")
             self.mask_ = None if m is None or m.all() else np.ascontiguousarray(m)
             self.window_starts_ = None
         else:

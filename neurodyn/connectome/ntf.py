@@ -36,6 +36,7 @@ from .._torch import TorchEstimatorMixin, random_uniform, to_numpy, to_tensor
 from .._validation import (
     check_allocation,
     check_array,
+    check_finite,
     check_float_range,
     check_in,
     check_positive_int,
@@ -56,14 +57,31 @@ def cp_to_tensor(factors: Sequence[Any], weights: Any = None) -> np.ndarray:
     return np.einsum("r,pr,kr,wr->pkw", w, a, b, c)
 
 
-def _split_cp(cp: Any) -> tuple[np.ndarray | None, list[np.ndarray]]:
-    """Accept a list of factor matrices, a ``(weights, factors)`` pair or a CPTensor."""
+def _split_cp(cp: Any, name: str = "cp") -> tuple[np.ndarray | None, list[np.ndarray]]:
+    """Accept a list of factor matrices, a ``(weights, factors)`` pair or a CPTensor.
+
+    Each factor must be a finite 2-D real matrix, the weights a finite 1-D vector.
+    """
+    def factor(f, where):
+        arr = check_array(f, where, ndim=2, dims="(n_rows, rank)")
+        check_finite(arr, where)
+        return arr
+
+    def weights(w, where):
+        arr = check_array(w, where, ndim=1, dims="(rank,)")
+        check_finite(arr, where)
+        return arr
+
     if hasattr(cp, "weights") and hasattr(cp, "factors"):
-        return np.asarray(cp.weights, dtype=np.float64), [np.asarray(f, dtype=np.float64) for f in cp.factors]
-    if isinstance(cp, (tuple, list)) and len(cp) == 2 and np.ndim(cp[0]) == 1 \
-            and isinstance(cp[1], (list, tuple)):
-        return np.asarray(cp[0], dtype=np.float64), [np.asarray(f, dtype=np.float64) for f in cp[1]]
-    return None, [np.asarray(f, dtype=np.float64) for f in cp]
+        return (weights(cp.weights, f"{name}.weights"),
+                [factor(f, f"{name}.factors[{m}]") for m, f in enumerate(cp.factors)])
+    if isinstance(cp, (str, bytes)) or not isinstance(cp, (list, tuple)):
+        raise TypeError(f"{name} must be a list of factor matrices, a (weights, factors) pair or a "
+                        f"CPTensor; got {type(cp).__name__}")
+    if len(cp) == 2 and np.ndim(cp[0]) == 1 and isinstance(cp[1], (list, tuple)):
+        return (weights(cp[0], f"{name} weights"),
+                [factor(f, f"{name} factor {m}") for m, f in enumerate(cp[1])])
+    return None, [factor(f, f"{name} factor {m}") for m, f in enumerate(cp)]
 
 
 def factor_match_score(cp_a: Any, cp_b: Any, consider_weights: bool = False,
@@ -98,13 +116,19 @@ def factor_match_score(cp_a: Any, cp_b: Any, consider_weights: bool = False,
     Tomasi, G., Bro, R. (2006). A comparison of algorithms for fitting the
     PARAFAC model. Computational Statistics & Data Analysis 50(7):1700-1734.
     """
-    wa, fa = _split_cp(cp_a)
-    wb, fb = _split_cp(cp_b)
+    wa, fa = _split_cp(cp_a, "cp_a")
+    wb, fb = _split_cp(cp_b, "cp_b")
     if len(fa) != len(fb):
         raise ValueError(f"cp_a and cp_b must have the same number of modes; got {len(fa)} and {len(fb)}")
+    for name, w, f in (("cp_a", wa, fa), ("cp_b", wb, fb)):
+        ranks = {x.shape[1] for x in f}
+        if len(ranks) > 1 or (w is not None and w.size not in ranks):
+            raise ValueError(f"{name}: every factor (and the weights) must have the same number of "
+                             f"components; got factor shapes {[x.shape for x in f]}")
     for m, (x, y) in enumerate(zip(fa, fb, strict=True)):
-        if x.ndim != 2 or y.ndim != 2 or x.shape[0] != y.shape[0]:
-            raise ValueError(f"mode {m}: factor shapes {x.shape} and {y.shape} do not match")
+        if x.shape[0] != y.shape[0]:
+            raise ValueError(f"cp_a and cp_b: mode {m} factor shapes {x.shape} and {y.shape} "
+                             "must have the same number of rows")
     congruence = np.ones((fa[0].shape[1], fb[0].shape[1]))
     norms_a = np.ones(fa[0].shape[1]) if wa is None else np.abs(wa).copy()
     norms_b = np.ones(fb[0].shape[1]) if wb is None else np.abs(wb).copy()
@@ -662,8 +686,16 @@ def elbow_rank(ranks: Sequence[int], errors: Sequence[float]) -> int:
 
     ``argmax_R (e_{R-1} - e_R) / (e_R - e_{R+1})`` over ranks whose two
     neighbours ``R - 1`` and ``R + 1`` are also in ``ranks`` (and ``R >= 2``).
+    ``errors`` must be finite, one per rank.
     """
-    lookup = {int(r): float(e) for r, e in zip(ranks, errors, strict=True)}
+    err = check_array(errors, "errors", ndim=1, dims="(n_ranks,)")
+    check_finite(err, "errors")
+    if isinstance(ranks, (str, bytes)) or not hasattr(ranks, "__iter__"):
+        raise TypeError(f"ranks must be a sequence of integers; got {ranks!r}")
+    rank_list = [check_positive_int(r, "ranks") for r in ranks]
+    if len(rank_list) != err.size:
+        raise ValueError(f"errors must have one entry per rank ({len(rank_list)}); got {err.size}")
+    lookup = {r: float(e) for r, e in zip(rank_list, err, strict=True)}
     tiny = np.finfo(float).tiny
     scores = {}
     for r in sorted(lookup):

@@ -164,5 +164,5 @@ def test_affinity_input_errors(traces):
         affinity_tensor([traces[0], traces[1, :80]], window=20)
     with pytest.raises(ValueError, match="traces is empty"):
         affinity_tensor([], window=20)
-    with pytest.raises(ValueError, match="pair mode has 5 entries"):
+    with pytest.raises(ValueError, match=r"pairs \(last axis\) has 5 entries"):
         pairs_to_matrix(np.ones(5))

@@ -113,7 +113,7 @@ def test_estimator_errors(small_sim):
         DynamicConnectome(device="cpu").fit(traces, mask=np.ones((190, 1, 4), bool))
     with pytest.raises(ValueError, match="X must be non-negative"):
         DynamicConnectome(affinity="precomputed", device="cpu").fit(-np.ones((190, 5, 2)))
-    with pytest.raises(ValueError, match="pair mode has 7 entries"):
+    with pytest.raises(ValueError, match=r"X's pair mode \(axis 0\) has 7 entries"):
         DynamicConnectome(affinity="precomputed", device="cpu").fit(np.ones((7, 5, 2)))
     with pytest.raises(ValueError, match="community_method must be one of"):
         DynamicConnectome(community_method="leiden", device="cpu").fit(traces)

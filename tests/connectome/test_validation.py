@@ -12,8 +12,18 @@ from neurodyn.connectome import (
     NonnegativeCP,
     affinity_tensor,
     align_neurons,
+    component_graph,
+    elbow_rank,
+    factor_match_score,
+    louvain_labels,
+    matrix_to_pairs,
+    pairs_to_matrix,
     rank_sweep,
+    sbm_description_length,
+    strength_two_means,
+    weighted_sbm,
 )
+from neurodyn.datasets.simulate import dynamic_connectome, planted_connectome_factors
 
 
 @pytest.fixture(scope="module")
@@ -224,3 +234,86 @@ def test_sklearn_contract(traces):
     cp = NonnegativeCP(**FAST, random_state=0)
     x = np.random.default_rng(0).random((5, 4, 3))
     assert cp.fit(x, None) is cp and cp.n_features_in_ == 12  # K * W columns of the unfolding
+
+
+# ----------------------------------------------------------------------------- helpers and simulators
+
+
+def _sym(n=5):
+    m = np.random.default_rng(0).random((n, n))
+    m = m + m.T
+    np.fill_diagonal(m, 0)
+    return m
+
+
+FACTORS = [np.random.default_rng(i).random((n, 2)) for i, n in enumerate((6, 4, 3))]
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: pairs_to_matrix(np.array([1.0, np.nan, 2.0])), ValueError, "pairs must be finite; got 1 NaN"),
+        (lambda: pairs_to_matrix(np.array([1.0, 2.0, 3.0]) + 1j), TypeError, "pairs must be real-valued"),
+        (lambda: pairs_to_matrix(np.array([])), ValueError, r"pairs is empty"),
+        (lambda: pairs_to_matrix(np.ones(3), n_nodes=0), ValueError, "n_nodes must be >= 2; got 0"),
+        (lambda: matrix_to_pairs(np.full((3, 3), np.inf)), ValueError, "matrix must be finite; got 0 NaN and 9 Inf"),
+        (lambda: matrix_to_pairs(np.array([["a", "b"], ["c", "d"]])), TypeError, "matrix must be a numeric array"),
+        (lambda: factor_match_score([FACTORS[0] * np.nan, *FACTORS[1:]], FACTORS), ValueError,
+         "cp_a factor 0 must be finite"),
+        (lambda: factor_match_score(FACTORS, [FACTORS[0].ravel(), *FACTORS[1:]]), ValueError,
+         r"cp_b factor 0 must be 2-D \(n_rows, rank\); got shape \(12,\)"),
+        (lambda: factor_match_score(FACTORS, [FACTORS[0][:0], *FACTORS[1:]]), ValueError, "cp_b factor 0 is empty"),
+        (lambda: factor_match_score(FACTORS, "abc"), TypeError, "cp_b must be a list of factor matrices"),
+        (lambda: factor_match_score(FACTORS, [FACTORS[0][:5], *FACTORS[1:]]), ValueError,
+         "cp_a and cp_b: mode 0 factor shapes"),
+        (lambda: elbow_rank([1, 2, 3], [0.5, np.nan, 0.1]), ValueError, "errors must be finite"),
+        (lambda: elbow_rank([1, 2, 3], [0.5, 0.2]), ValueError, r"errors must have one entry per rank \(3\); got 2"),
+        (lambda: elbow_rank([1, 2, 3], np.ones((3, 1))), ValueError, r"errors must be 1-D"),
+        (lambda: component_graph(_sym(), threshold=1.5), ValueError, r"threshold must be in \[0, 1\); got 1.5"),
+        (lambda: component_graph(_sym() + 1j), TypeError, "weights must be real-valued"),
+        (lambda: component_graph(np.array([])), ValueError, "weights is empty"),
+        (lambda: strength_two_means(_sym().astype(str)), TypeError, "weights must be a numeric array"),
+        (lambda: louvain_labels(_sym(), resolution=-1.0), ValueError, r"resolution must be in \(0, inf\)"),
+        (lambda: louvain_labels(_sym(), resolution=np.nan), ValueError, "resolution must be a number; got NaN"),
+        (lambda: weighted_sbm(_sym(), max_sweeps=0), ValueError, r"max_sweeps must be in \[1, inf\); got 0"),
+        (lambda: sbm_description_length(_sym(), np.array([0, 0, 1, 1, np.nan])), ValueError, "labels must be finite"),
+        (lambda: sbm_description_length(_sym(), np.array(list("aabbc"))), TypeError,
+         "labels must be a numeric array"),
+        (lambda: sbm_description_length(_sym().ravel(), np.zeros(5)), ValueError,
+         r"weights \(a pair vector\) has 25 entries"),
+        (lambda: align_neurons([np.full((10, 2), np.inf)], [["a", "b"]]), ValueError,
+         r"traces\[0\] must not contain Inf"),
+        (lambda: align_neurons([_with(np.ones((10, 2)), (0, 1), np.nan)], [["a", "b"]]), ValueError,
+         r"traces\[0\] has 1 partly NaN column"),
+        (lambda: dynamic_connectome(2, 12, 200, community_sizes=(4,), windows=((20, 80),), tau=0.0),
+         ValueError, r"tau must be in \(0, inf\); got 0.0"),
+        (lambda: dynamic_connectome(2, 12, 200, community_sizes=(4,), windows=((20, 80),), fs=np.nan),
+         ValueError, "fs must be a number; got NaN"),
+        (lambda: dynamic_connectome(2, 12, 200, community_sizes=(4,), windows=((20, 80),), noise=-1.0),
+         ValueError, r"noise must be in \[0, inf\); got -1.0"),
+        (lambda: dynamic_connectome(2, 12, 200, community_sizes=(4,), windows=((20, 80),), rho=1.5),
+         ValueError, r"rho must be in \[0, 1\]; got 1.5"),
+        (lambda: dynamic_connectome(2, 12, 200, community_sizes=(4,), windows=((20, 80),), animals=((0, 5),)),
+         ValueError, r"animals\[0\] must be in \[0, 1\]; got 5"),
+        (lambda: planted_connectome_factors(np.array([0, 0, np.nan]), [(0, 5)], [[1, 0]], 50), ValueError,
+         "membership must be finite"),
+        (lambda: planted_connectome_factors(np.array([0, 0, 1]), [(0, 5)], [[1, 0]], 50, window=0), ValueError,
+         r"window must be in \[1, 50\]; got 0"),
+        (lambda: planted_connectome_factors(np.array([0, 0, 1]), [(0, 5)], [[1, 0]], 50, step=0), ValueError,
+         "step must be >= 1; got 0"),
+        (lambda: planted_connectome_factors(np.array([0, 0, 1]), [(0, 5)], [[2, 0]], 50), ValueError,
+         r"animals must be boolean \(or 0/1\)"),
+    ],
+)
+def test_helpers_refuse_bad_input_naming_the_argument(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_simulator_returns_the_package_layout():
+    sim = dynamic_connectome(2, 12, 200, community_sizes=(4,), windows=((20, 80),), random_state=0)
+    assert sim["traces"].shape == (2, 200, 12) and sim["traces"].flags.c_contiguous
+    # community 0 (neurons 0-3) co-fluctuates inside its window: columns are neurons
+    inside = np.corrcoef(sim["traces"][0, 20:80, :4].T)[np.triu_indices(4, 1)].mean()
+    outside = np.corrcoef(sim["traces"][0, 120:200, :4].T)[np.triu_indices(4, 1)].mean()
+    assert inside > outside + 0.3

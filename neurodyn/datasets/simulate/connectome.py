@@ -19,7 +19,13 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from ..._torch import check_random_state
-from ..._validation import check_positive_int
+from ..._validation import (
+    check_array,
+    check_finite,
+    check_positive_int,
+    check_probability,
+    check_scalar,
+)
 
 __all__ = ["dynamic_connectome", "planted_connectome_factors"]
 
@@ -91,16 +97,24 @@ def dynamic_connectome(n_animals: int = 6, n_neurons: int = 60, n_timepoints: in
         raise ValueError(f"windows must give one (t0, t1) per community ({len(sizes)}); got {win.shape[0]}")
     if (win[:, 0] < 0).any() or (win[:, 1] > n_timepoints).any() or (win[:, 0] >= win[:, 1]).any():
         raise ValueError(f"windows must satisfy 0 <= t0 < t1 <= n_timepoints; got {win.tolist()}")
-    if not 0.0 <= rho <= 1.0:
-        raise ValueError(f"rho must be in [0, 1]; got {rho}")
+    rho = check_probability(rho, "rho")
+    fs = check_scalar(fs, "fs", low=0.0, low_inclusive=False)
+    tau = check_scalar(tau, "tau", low=0.0, low_inclusive=False)
+    noise = check_scalar(noise, "noise", low=0.0)
+    for name, value in (("fs", fs), ("tau", tau), ("noise", noise)):
+        if np.isinf(value):
+            raise ValueError(f"{name} must be finite; got inf")
     if animals is None:
         if n_animals == 6 and len(sizes) == 3:
             animals = ((0, 1, 2, 3), (2, 3, 4, 5), (0, 1, 4, 5))
         else:
             animals = [tuple(range(n_animals))] * len(sizes)
+    if len(animals) != len(sizes):
+        raise ValueError(f"animals must give one subset per community ({len(sizes)}); got {len(animals)}")
     in_animal = np.zeros((len(sizes), n_animals), dtype=bool)
     for c, subset in enumerate(animals):
-        in_animal[c, list(subset)] = True
+        idx = [check_scalar(a, f"animals[{c}]", low=0, high=n_animals - 1, integer=True) for a in subset]
+        in_animal[c, idx] = True
     membership = np.full(n_neurons, -1, dtype=int)
     bounds = np.concatenate([[0], np.cumsum(sizes)])
     for c in range(len(sizes)):
@@ -137,13 +151,42 @@ def planted_connectome_factors(membership: Any, windows: Any, animals: Any, n_ti
     order); time factor: the fraction of analysis window ``k`` that overlaps the
     active interval; animal factor: 1 in the community's animals.
 
+    Parameters
+    ----------
+    membership : array-like of int, shape (N,)
+        Community of each neuron (0 ... C-1), -1 for none.
+    windows : array-like, shape (C, 2)
+        Active interval ``[t0, t1)`` of each community, in samples.
+    animals : array-like of bool or 0/1, shape (C, W)
+        Animals in which each community is active.
+    n_timepoints, window, step : int
+        Recording length and the analysis windows (``1 <= window <= n_timepoints``).
+
     Returns
     -------
     [pairs (P, C), windows (K, C), animals (W, C)]
     """
-    membership = np.asarray(membership)
-    win = np.asarray(windows).reshape(-1, 2)
-    anim = np.asarray(animals, dtype=bool)
+    n_timepoints = check_positive_int(n_timepoints, "n_timepoints")
+    window = check_scalar(window, "window", low=1, high=n_timepoints, integer=True)
+    step = check_positive_int(step, "step")
+    membership = check_array(membership, "membership", ndim=1, dims="(n_neurons,)", dtype=None)
+    if membership.dtype.kind == "f":
+        check_finite(membership, "membership")
+    if membership.dtype.kind not in "iuf" or not np.all(membership == np.round(membership)):
+        raise ValueError("membership must hold integer community labels (-1 for none)")
+    if membership.size < 2:
+        raise ValueError(f"membership needs at least 2 neurons; got {membership.size}")
+    win = check_array(windows, "windows", ndim=(1, 2), dims="(n_communities, 2)")
+    check_finite(win, "windows")
+    win = win.reshape(-1, 2)
+    anim = check_array(animals, "animals", ndim=2, dims="(n_communities, n_animals)")
+    check_finite(anim, "animals")
+    if not np.isin(anim, (0, 1)).all():
+        raise ValueError("animals must be boolean (or 0/1), one row per community")
+    anim = anim.astype(bool)
+    if anim.shape[0] != win.shape[0]:
+        raise ValueError(f"animals must have one row per community in windows ({win.shape[0]}); "
+                         f"got shape {anim.shape}")
     rows, cols = np.triu_indices(membership.size, 1)
     starts = np.arange((n_timepoints - window) // step + 1) * step
     pair_f, time_f = [], []
