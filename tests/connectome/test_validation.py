@@ -236,6 +236,46 @@ def test_sklearn_contract(traces):
     assert cp.fit(x, None) is cp and cp.n_features_in_ == 12  # K * W columns of the unfolding
 
 
+# check_estimator feeds 2-D (n_samples, n_features) data, which neither estimator takes
+# (3-D traces or tensors), so the contract's checks that apply are run here by hand.
+def _estimators(traces):
+    x = np.random.default_rng(0).random((15, 4, 3))
+    return [(DynamicConnectome(**FAST, window=20, step=10, random_state=0), traces,
+             ("component_matrix", "reconstruct", "to_cptensor")),
+            (NonnegativeCP(**FAST, random_state=0), x, ("reconstruct", "to_cptensor", "stability"))]
+
+
+def test_contract_by_hand(traces):
+    import pickle
+
+    from sklearn.exceptions import NotFittedError
+
+    for est, data, methods in _estimators(traces):
+        name = type(est).__name__
+        # __init__ stores its arguments unchanged and sets nothing else
+        assert not [k for k in vars(est) if k.endswith("_")], name
+        params = est.get_params()
+        assert clone(est).set_params(**params).get_params() == params
+        for meth in methods:  # NotFittedError before fit
+            with pytest.raises(NotFittedError):
+                getattr(est, meth)(0) if meth == "component_matrix" else getattr(est, meth)()
+        fitted = clone(est).fit(data)
+        again = pickle.loads(pickle.dumps(fitted))
+        np.testing.assert_array_equal(again.weights_, fitted.weights_)
+        refit = clone(est).fit(data)  # same seed, same result; fitting twice is idempotent
+        np.testing.assert_array_equal(refit.weights_, fitted.weights_)
+        np.testing.assert_array_equal(refit.fit(data).weights_, fitted.weights_)
+        # complex and object data are refused, not cast
+        arg = "X"
+        with pytest.raises(TypeError, match=f"{arg} must be real-valued"):
+            clone(est).fit(np.asarray(data) + 0j)
+        obj = np.asarray(data).astype(object)
+        obj.flat[0] = None
+        # (None in an object array converts to NaN for the traces: a partly NaN trace)
+        with pytest.raises((TypeError, ValueError), match=f"{arg} (must be a numeric array|has 1 partly NaN)"):
+            clone(est).fit(obj)
+
+
 # ----------------------------------------------------------------------------- helpers and simulators
 
 
