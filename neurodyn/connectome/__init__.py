@@ -1,6 +1,9 @@
 """Dynamic functional connectome by non-negative tensor factorization.
 
-Traces of identified neurons in several animals -> pairwise windowed affinities
+Traces of identified neurons in several animals, in the package layout
+``(n_animals, n_timepoints, n_units)`` (or a list of ``(n_timepoints, n_units)``
+recordings; before this release it was ``(n_animals, n_neurons, n_timepoints)``,
+pass ``np.swapaxes(X, 1, 2)``) -> pairwise windowed affinities
 (:mod:`~neurodyn.connectome.affinity`) -> a pair × window × animal tensor ->
 non-negative CP decomposition (:mod:`~neurodyn.connectome.ntf`) -> communities
 of each component's pair graph (:mod:`~neurodyn.connectome.communities`).

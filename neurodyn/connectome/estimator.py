@@ -65,8 +65,10 @@ def align_neurons(traces: Any, neuron_labels: Any) -> tuple[np.ndarray, np.ndarr
     for w, (arr, labels) in enumerate(zip(arrays, neuron_labels, strict=True)):
         labels = list(labels)
         if arr.shape[1] != len(labels):
+            hint = (f" -- it looks transposed: the layout changed in this release, pass traces[{w}].T"
+                    if arr.shape[0] == len(labels) else "")
             raise ValueError(f"traces[{w}] must be (n_timepoints, n_units) with one column per label; "
-                             f"got shape {arr.shape} and {len(labels)} labels")
+                             f"got shape {arr.shape} and {len(labels)} labels{hint}")
         if len(set(labels)) != len(labels):
             raise ValueError(f"neuron_labels[{w}] has duplicate labels")
         if np.isinf(arr).any():

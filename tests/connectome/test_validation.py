@@ -92,6 +92,8 @@ def test_align_neurons_columns_are_neurons(traces):
     assert np.isnan(aligned[1, :, :2]).all() and np.isnan(aligned[0, :, 3]).all()
     with pytest.raises(ValueError, match=r"traces\[0\] must be \(n_timepoints, n_units\) with one column per label"):
         align_neurons([traces[0]], [["a", "b"]])
+    with pytest.raises(ValueError, match=r"it looks transposed: .* pass traces\[0\]\.T"):
+        align_neurons([traces[0].T], [list("abcdef")])
     with pytest.raises(ValueError, match="every animal must have the same number of timepoints"):
         align_neurons([traces[0], traces[1][:50]], [list("abcdef")] * 2)
 
