@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import sys
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .._validation import check_in, check_positive_int, check_spike_counts
+from .._validation import (
+    LayoutWarning,
+    check_allocation,
+    check_in,
+    check_positive_int,
+    check_scalar,
+    check_spike_counts,
+)
 from ._basis import _history_features, exp_basis, raised_cosine_basis
 
 BASES = ("exp", "raised_cosine")
+
+# largest count a dtype holds exactly (integers are exact up to 2**(mantissa bits + 1))
+_EXACT_COUNT = {torch.float32: 2.0 ** 24, torch.float64: 2.0 ** 53}
 
 
 def as_trial_list(X, name: str = "X") -> list[np.ndarray]:
@@ -18,9 +30,12 @@ def as_trial_list(X, name: str = "X") -> list[np.ndarray]:
 
     Accepts a 2-D array (one trial), a 3-D array ``(n_trials, n_timepoints,
     n_neurons)`` or a list/tuple of 2-D arrays of possibly different lengths.
-    Checks counts (finite, non-negative integers) and equal neuron counts.
+    Checks counts (finite, non-negative integers) and equal neuron counts, and
+    warns (:class:`~neurodyn._validation.LayoutWarning`) when a trial has fewer
+    time bins than neurons (probably a transposed array).
     The caller's arrays are never modified (copies are float64 arrays).
     """
+    dims = "(n_timepoints, n_neurons) or (n_trials, n_timepoints, n_neurons)"
     if isinstance(X, (list, tuple)):
         if len(X) == 0:
             raise ValueError(f"{name} is empty; expected at least one trial")
@@ -32,7 +47,70 @@ def as_trial_list(X, name: str = "X") -> list[np.ndarray]:
     sizes = [t.shape[1] for t in trials]
     if len(set(sizes)) > 1:
         raise ValueError(f"{name}: all trials must have the same number of neurons; got {sizes}")
+    short = [i for i, t in enumerate(trials) if t.shape[0] < t.shape[1]]
+    if short:
+        t = trials[short[0]]
+        where = "" if len(trials) == 1 else f" (trial {short[0]}, {len(short)} trial(s) in all)"
+        warnings.warn(f"{name} has {t.shape[0]} time bins and {t.shape[1]} neurons{where}; "
+                      f"neurodyn expects {dims} -- is it transposed?", LayoutWarning,
+                      stacklevel=_caller_stacklevel())
     return [np.array(t, dtype=np.float64, copy=True) for t in trials]
+
+
+def _caller_stacklevel() -> int:
+    """``stacklevel`` that points a warning issued by the caller at the first frame outside neurodyn."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("neurodyn."):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def check_n_states_supported(n_states: int, trials: list[np.ndarray], name: str = "X") -> None:
+    """Refuse more states than the data can inform.
+
+    The ``S * (S - 1)`` free transition probabilities need at least as many
+    observed transitions (bins minus trials).
+    """
+    n_bins = sum(t.shape[0] for t in trials)
+    n_transitions = n_bins - len(trials)
+    needed = n_states * (n_states - 1)
+    if needed > n_transitions:
+        raise ValueError(
+            f"n_states={n_states} is more than {name} can support: the transition matrix has "
+            f"{needed} free probabilities but {name} has only {n_transitions} transitions "
+            f"({n_bins} bins in {len(trials)} trial(s)); use fewer states or more data")
+
+
+def check_glm_dtype(dtype: torch.dtype) -> None:
+    """The GLMs compute in float32 or float64 only."""
+    if dtype not in _EXACT_COUNT:
+        raise ValueError(f"dtype must be float32 or float64 for the GLMs; got {dtype} (lgamma, "
+                         f"logsumexp and L-BFGS lose too much precision below float32)")
+
+
+def check_count_range(trials: list[np.ndarray], dtype: torch.dtype, name: str = "X") -> None:
+    """Refuse counts that ``dtype`` cannot represent exactly."""
+    limit = _EXACT_COUNT[dtype]
+    biggest = max(float(t.max()) for t in trials)
+    if biggest > limit:
+        kind = "float32" if dtype == torch.float32 else "float64"
+        hint = "; use dtype='float64'" if dtype == torch.float32 else ""
+        raise ValueError(f"{name} has counts up to {biggest:.6g}, more than {kind} represents "
+                         f"exactly ({limit:.0f}){hint}")
+
+
+def check_basis_params(est) -> None:
+    """Checks shared by the GLM estimators (basis, link-independent optimiser settings)."""
+    check_in(est.basis, "basis", BASES)
+    check_positive_int(est.n_lags, "n_lags")
+    check_positive_int(est.n_basis, "n_basis")
+    check_scalar(est.decay, "decay", low=0.0)
+    check_scalar(est.time_span, "time_span", low=0.0, low_inclusive=False, allow_none=True)
+    check_scalar(est.alpha, "alpha", low=0.0)
+    check_positive_int(est.max_iter, "max_iter")
+    check_scalar(est.tol, "tol", low=0.0)
 
 
 def check_min_length(trials: list[np.ndarray], n_lags: int, name: str = "X") -> None:
@@ -95,6 +173,9 @@ def make_batch(trials: list[np.ndarray], basis: np.ndarray, device, dtype) -> Tr
     lengths = [t.shape[0] for t in trials]
     n_neurons = trials[0].shape[1]
     t_max = max(lengths)
+    # padded counts, log-factorials and features, plus numpy's padded copy
+    check_allocation(float(len(trials)) * t_max * n_neurons * (3 + basis.shape[0]),
+                     "X (trials padded to the longest one)", itemsize=8, what="GLM design")
     padded = np.zeros((len(trials), t_max, n_neurons))
     for i, t in enumerate(trials):
         padded[i, : t.shape[0]] = t

@@ -111,7 +111,9 @@ def weighted_glm_value_and_grad(counts, feats, W, b, weights, link):
     if weights is not None:
         ll = ll * weights[:, :, None]
         dll = dll * weights[:, :, None]
-    value = ll.sum()
+    # the value is accumulated in float64: in float32 the line search and the stopping
+    # test would otherwise compare sums whose rounding exceeds their differences
+    value = ll.sum(dtype=torch.float64)
     grad_W = (dll.reshape(n_bins, n_states * n_neurons).T @ feats).reshape(n_states, n_neurons, dim)
     grad_b = dll.sum(0)
     if b.shape[0] == 1:
@@ -151,7 +153,8 @@ def subset_glm_value_and_grad(subsets, W, b, link, with_value=True):
     ``with_value=False`` skips the log-likelihood itself (no logarithm; gradient-only
     steps such as Adam) and returns None in its place.
     """
-    value = torch.zeros((), dtype=W.dtype, device=W.device) if with_value else None
+    # float64 accumulation of the value (see weighted_glm_value_and_grad)
+    value = torch.zeros((), dtype=torch.float64, device=W.device) if with_value else None
     grad_W = torch.zeros_like(W)
     grad_b = torch.zeros_like(b)
     shared = b.shape[0] == 1
@@ -162,7 +165,7 @@ def subset_glm_value_and_grad(subsets, W, b, link, with_value=True):
         u = torch.addmm(bias, feats, W[s].T)
         if with_value:
             ll, dll = _value_and_grad_(counts, u, link)
-            value = value + (w @ ll).sum()
+            value = value + (w.to(torch.float64) @ ll.to(torch.float64)).sum()
         else:
             dll = poisson_grad_(counts, u, link)
         dll = dll.mul_(w[:, None])

@@ -136,7 +136,7 @@ def _check_hmm_inputs(log_emission, log_transition, log_initial, mask):
 
 def _check_possible(log_lik, what):
     """Posteriors and paths are undefined when the data have probability zero."""
-    impossible = torch.isneginf(log_lik)
+    impossible = ~torch.isfinite(log_lik)
     if bool(impossible.any()):
         b = int(torch.nonzero(impossible)[0])
         raise ValueError(f"the observations of trial {b} have probability zero under the given "
@@ -148,6 +148,11 @@ def _to_output(values, as_numpy):
     if not as_numpy:
         return values
     return tuple(v.detach().cpu().numpy() for v in values)
+
+
+def _tiny(dtype):
+    """Normaliser below which the scaled recursion is redone in log space."""
+    return 1e-280 if dtype == torch.float64 else 1e-30
 
 
 def _default_mask(log_emission, mask):
@@ -177,7 +182,7 @@ def _forward_backward_log(log_emission, log_transition, log_initial, mask=None, 
     Returns
     -------
     log_likelihood : Tensor (B,)
-        ``log p(x_{0:T_b})`` per trial.
+        ``log p(x_{0:T_b})`` per trial, accumulated in float64.
     posterior : Tensor (B, T, S)
         ``p(z_t | x)``; zero on padded bins.
     transition_counts : Tensor (S, S)
@@ -194,15 +199,19 @@ def _forward_backward_log(log_emission, log_transition, log_initial, mask=None, 
     log_alpha = torch.empty_like(log_emission)
     # Sequential recursion over time (each step depends on the previous one).
     alpha = log_initial[None, :] + log_emission[:, 0]
-    log_lik = torch.logsumexp(alpha, dim=1)
-    alpha = alpha - log_lik[:, None]
+    norm = torch.logsumexp(alpha, dim=1)
+    # log-likelihood accumulated in float64; a -inf normaliser (impossible data) leaves
+    # the message at -inf instead of -inf - (-inf) = NaN
+    log_lik = norm.to(torch.float64)
+    alpha = alpha - torch.where(torch.isfinite(norm), norm, torch.zeros_like(norm))[:, None]
     log_alpha[:, 0] = alpha
     for t in range(1, n_time):
         step = torch.logsumexp(alpha[:, :, None] + log_transition[None], dim=1) + log_emission[:, t]
         norm = torch.logsumexp(step, dim=1)
         valid = mask[:, t]
-        alpha = torch.where(valid[:, None], step - norm[:, None], alpha)
-        log_lik = log_lik + torch.where(valid, norm, torch.zeros_like(norm))
+        safe = torch.where(torch.isfinite(norm), norm, torch.zeros_like(norm))
+        alpha = torch.where(valid[:, None], step - safe[:, None], alpha)
+        log_lik = log_lik + torch.where(valid, norm, torch.zeros_like(norm)).to(torch.float64)
         log_alpha[:, t] = alpha
 
     log_beta = torch.zeros_like(log_emission)
@@ -265,7 +274,8 @@ def forward_backward(log_emission, log_transition, log_initial, mask=None, time_
     Returns
     -------
     Tensors for tensor input, numpy arrays for numpy (array-like) input; they are
-    computed in the emission's dtype (float32 or float64; other inputs become float64).
+    computed in the emission's dtype (float32 or float64; other inputs become float64),
+    except the log-likelihood, which is accumulated over time and returned in float64.
 
     log_likelihood : Tensor (B,)
         ``log p(x_{0:T_b})`` per trial.
@@ -323,10 +333,12 @@ def _forward_backward(log_emission, log_transition, log_initial, mask=None, time
         q = q.div_(q.sum(1, keepdim=True))
         beta = q if full else torch.where(valid[:, t + 1], q, beta)
         betas[:, t] = beta
-    bad = ~torch.isfinite(norms) | (norms <= 1e-280)
+    tiny = _tiny(log_emission.dtype)
+    bad = ~torch.isfinite(norms) | (norms <= tiny)
     if bool((bad & mask).any()) or not bool(torch.isfinite(betas).all()):
         return _forward_backward_log(log_emission, log_transition, log_initial, mask, time_chunk)
-    log_lik = ((torch.log(norms) + shift[..., 0]) * mask_f).sum(1)
+    # float64 accumulation over time: float32 sums of 1e4+ terms lose the EM's convergence test
+    log_lik = ((torch.log(norms) + shift[..., 0]) * mask_f).sum(1, dtype=torch.float64)
     post = alphas * betas
     posterior = post / post.sum(-1, keepdim=True) * mask_f[..., None]
     # pairwise posteriors, normalised per step, in probability space (all factors <= 1)
@@ -337,7 +349,7 @@ def _forward_backward(log_emission, log_transition, log_initial, mask=None, time
         pair = alphas[:, start:stop, :, None] * A * nxt[:, start + 1:stop + 1, None, :]
         total = pair.sum((-1, -2), keepdim=True)
         valid = mask[:, start + 1:stop + 1, None, None]
-        if bool(((total <= 1e-280) & valid).any()):
+        if bool(((total <= tiny) & valid).any()):
             counts = _pair_counts(torch.log(alphas), log_emission + torch.log(betas),
                                   log_transition, mask, time_chunk)
             break
@@ -376,13 +388,20 @@ def _log_marginal_likelihood(log_emission, log_transition, log_initial, mask=Non
         alpha = p.div_(c) if full else torch.where(valid[:, t], p.div_(c), alpha)
         norms.append(c)
     norms = torch.cat(norms, 1)
-    if bool(((~torch.isfinite(norms) | (norms <= 1e-280)) & mask).any()):
+    if bool(((~torch.isfinite(norms) | (norms <= _tiny(log_emission.dtype))) & mask).any()):
+        # normalised logsumexp recursion, log-likelihood accumulated in float64
         alpha = log_initial[None, :] + log_emission[:, 0]
+        norm = torch.logsumexp(alpha, dim=1)
+        log_lik = norm.to(torch.float64)
+        alpha = alpha - torch.where(torch.isfinite(norm), norm, torch.zeros_like(norm))[:, None]
         for t in range(1, log_emission.shape[1]):
             step = torch.logsumexp(alpha[:, :, None] + log_transition[None], dim=1) + log_emission[:, t]
-            alpha = torch.where(mask[:, t, None], step, alpha)
-        return torch.logsumexp(alpha, dim=1)
-    return ((torch.log(norms) + shift[..., 0]) * mask_f).sum(1)
+            norm = torch.logsumexp(step, dim=1)
+            safe = torch.where(torch.isfinite(norm), norm, torch.zeros_like(norm))
+            alpha = torch.where(mask[:, t, None], step - safe[:, None], alpha)
+            log_lik = log_lik + torch.where(mask[:, t], norm, torch.zeros_like(norm)).to(torch.float64)
+        return log_lik
+    return ((torch.log(norms) + shift[..., 0]) * mask_f).sum(1, dtype=torch.float64)
 
 
 def viterbi(log_emission, log_transition, log_initial, mask=None):
@@ -498,4 +517,5 @@ def _forward_backward_scan(log_emission, log_transition, log_initial, mask=None)
     pair = (log_alpha[:, :-1, :, None] + log_transition[None, None]
             + (log_emission[:, 1:] + log_beta[:, 1:])[:, :, None, :] - log_lik[:, None, None, None])
     counts = (torch.exp(pair) * mask[:, 1:, None, None]).sum(dim=(0, 1))
-    return log_lik, posterior, counts
+    # float64 like the sequential recursions (the scan itself runs in the input dtype)
+    return log_lik.to(torch.float64), posterior, counts

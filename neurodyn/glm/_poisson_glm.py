@@ -8,9 +8,12 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .._torch import TorchEstimatorMixin
-from .._validation import check_in, check_positive_int
+from .._validation import check_in
 from ._common import (
     as_trial_list,
+    check_basis_params,
+    check_count_range,
+    check_glm_dtype,
     check_min_length,
     lbfgs_minimize,
     make_basis,
@@ -110,9 +113,7 @@ class PoissonGLM(TorchEstimatorMixin, BaseEstimator):
     # -- internals -------------------------------------------------------
     def _check_params(self):
         check_in(self.link, "link", LINKS)
-        check_positive_int(self.max_iter, "max_iter")
-        if not np.isfinite(self.alpha) or self.alpha < 0:
-            raise ValueError(f"alpha must be a finite non-negative number; got {self.alpha!r}")
+        check_basis_params(self)
         return make_basis(self.basis, self.n_lags, self.decay, self.time_span, self.n_basis)
 
     def _batch(self, X, name="X"):
@@ -121,6 +122,7 @@ class PoissonGLM(TorchEstimatorMixin, BaseEstimator):
             raise ValueError(f"{name} has {trials[0].shape[1]} neurons; the model was fitted on "
                              f"{self.n_features_in_}")
         check_min_length(trials, self.basis_.shape[1], name)
+        check_count_range(trials, self.dtype_, name)
         return make_batch(trials, self.basis_, self.device_, self.dtype_)
 
     def _weights_flat(self):
@@ -143,6 +145,7 @@ class PoissonGLM(TorchEstimatorMixin, BaseEstimator):
         """
         basis = self._check_params()
         self._setup_torch()
+        check_glm_dtype(self.dtype_)
         for attr in ("n_features_in_",):
             if hasattr(self, attr):
                 delattr(self, attr)
@@ -214,8 +217,15 @@ def homogeneous_log_likelihood(counts: torch.Tensor, mean_rate) -> float:
 
 def bits_per_spike(log_likelihood: float, counts: torch.Tensor, mean_rate) -> float:
     """``(LL - LL_homogeneous) / (n_spikes * log 2)``."""
+    mean_rate = np.asarray(mean_rate, dtype=float)
+    if not (np.isfinite(mean_rate).all() and (mean_rate > 0).all()):
+        raise ValueError("bits_per_spike needs the baseline rates mean_rate_ (positive, finite); "
+                         "the model has none -- pass mean_rate to set_parameters")
+    n_spikes = float(counts.sum())
+    if n_spikes == 0:
+        raise ValueError("X has no spikes: bits per spike is undefined")
     base = homogeneous_log_likelihood(counts, mean_rate)
-    return (log_likelihood - base) / (float(counts.sum()) * LOG2)
+    return (log_likelihood - base) / (n_spikes * LOG2)
 
 
 def fit_glm_parameters(counts, feats, link, *, alpha=0.0, max_iter=1000, tol=1e-12,

@@ -10,11 +10,22 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .._torch import TorchEstimatorMixin, random_normal, random_uniform
-from .._validation import check_in, check_positive_int
+from .._validation import (
+    check_array,
+    check_finite,
+    check_float_range,
+    check_in,
+    check_positive_int,
+    check_scalar,
+)
 from ._alignment import adjacency_classes
 from ._common import (
     as_trial_list,
+    check_basis_params,
+    check_count_range,
+    check_glm_dtype,
     check_min_length,
+    check_n_states_supported,
     lbfgs_minimize,
     make_basis,
     make_batch,
@@ -59,6 +70,32 @@ def _log_concrete_density(log_x, log_location, tau):
     return (math.lgamma(k) + (k - 1) * math.log(tau)
             - k * torch.logsumexp(log_location - tau * log_x, dim=-1)
             + (log_location - (tau + 1.0) * log_x).sum(-1))
+
+
+def _finite_array(x, name, ndim, dtype):
+    """A finite float64 copy of ``x`` (within the range of the compute ``dtype``)."""
+    arr = check_array(x, name, ndim=ndim)
+    check_finite(arr, name)
+    check_float_range(arr, name, str(dtype))
+    return np.array(arr, dtype=np.float64)
+
+
+def _probabilities(x, name, shape):
+    """Non-negative probabilities summing to one along the last axis (within 1e-5)."""
+    arr = check_array(x, name, ndim=len(shape))
+    check_finite(arr, name)
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}; got {arr.shape}")
+    if (arr < 0).any():
+        raise ValueError(f"{name} must be non-negative probabilities; got minimum {arr.min():g}")
+    sums = arr.sum(-1)
+    worst = np.abs(sums - 1.0)
+    if (worst > 1e-5).any():
+        i = int(np.argmax(worst))
+        where = f" (row {i})" if arr.ndim == 2 else ""
+        raise ValueError(f"{name} must sum to one{' along each row' if arr.ndim == 2 else ''} "
+                         f"(tolerance 1e-5); got a sum of {np.ravel(sums)[i]:.6g}{where}")
+    return np.array(arr, dtype=np.float64)
 
 
 class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
@@ -271,37 +308,48 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ checks
     def _check_params(self):
-        check_positive_int(self.n_states, "n_states")
+        n_states = check_positive_int(self.n_states, "n_states")
         check_in(self.prior, "prior", PRIORS)
         check_in(self.link, "link", LINKS)
         check_in(self.prior_form, "prior_form", PRIOR_FORMS)
         check_in(self.onehot_update, "onehot_update", ONEHOT_UPDATES)
+        check_basis_params(self)
         check_positive_int(self.n_init, "n_init")
-        check_positive_int(self.max_iter, "max_iter")
         check_positive_int(self.m_step_max_iter, "m_step_max_iter")
         check_positive_int(self.adam_steps, "adam_steps")
         for name in ("prior_scale", "temperature", "learning_rate", "slab_scale",
                      "prior_concentration"):
-            value = getattr(self, name)
-            if not np.isfinite(value) or value <= 0:
-                raise ValueError(f"{name} must be a finite positive number; got {value!r}")
-        for name in ("init_noise", "sticky", "min_transition", "alpha"):
-            value = getattr(self, name)
-            if not np.isfinite(value) or value < 0:
-                raise ValueError(f"{name} must be a finite non-negative number; got {value!r}")
+            check_scalar(getattr(self, name), name, low=0.0, low_inclusive=False)
+        for name in ("init_noise", "sticky", "adjacency_threshold"):
+            check_scalar(getattr(self, name), name, low=0.0)
+        if n_states > 1 and check_scalar(self.min_transition, "min_transition", low=0.0) \
+                >= 1.0 / n_states:
+            raise ValueError(
+                f"min_transition must be < 1/n_states = {1.0 / n_states:.4g} for n_states="
+                f"{n_states} (a floor of 1/n_states or more forces a flat transition matrix); "
+                f"got {self.min_transition!r}")
+        check_scalar(self.min_transition, "min_transition", low=0.0, high=1.0,
+                     high_inclusive=False)
+        for name in ("shared_bias", "scan"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise TypeError(f"{name} must be True or False; got {getattr(self, name)!r}")
         basis = make_basis(self.basis, self.n_lags, self.decay, self.time_span, self.n_basis)
         if self.prior == "onehot" and basis.shape[0] != 1:
             raise ValueError("prior='onehot' needs one basis function per edge (basis='exp'); "
                              f"got basis={self.basis!r} with {basis.shape[0]} functions")
         return basis
 
-    def _batch(self, X, name="X"):
+    def _trials(self, X, name="X"):
         trials = as_trial_list(X, name)
         if hasattr(self, "n_features_in_") and trials[0].shape[1] != self.n_features_in_:
             raise ValueError(f"{name} has {trials[0].shape[1]} neurons; the model was fitted on "
                              f"{self.n_features_in_}")
         check_min_length(trials, self.basis_.shape[1], name)
-        return make_batch(trials, self.basis_, self.device_, self.dtype_)
+        check_count_range(trials, self.dtype_, name)
+        return trials
+
+    def _batch(self, X, name="X"):
+        return make_batch(self._trials(X, name), self.basis_, self.device_, self.dtype_)
 
     # --------------------------------------------------------------- emissions
     def _weights(self, params, mode="expected", sample=False):
@@ -319,7 +367,7 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         if sample:
             gumbel = -torch.log(-torch.log(
                 random_uniform(logits.shape, self._generator, logits.device,
-                               logits.dtype).clamp(1e-20, 1 - 1e-12)))
+                               torch.float64).clamp(1e-20, 1 - 1e-12))).to(logits.dtype)
             a = torch.softmax((logits + gumbel) / self.temperature, dim=-1)
         elif mode == "hard":
             a = torch.nn.functional.one_hot(logits.argmax(-1), 3).to(logits.dtype)
@@ -473,7 +521,9 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
     def _initial_params(self, glm_W, glm_b, n_neurons):
         S = self.n_states
         dtype, device = self.dtype_, self.device_
-        noise = random_normal((S,) + tuple(glm_W.shape), self._generator, device, dtype) * self.init_noise
+        # drawn in float64 and cast: float32 and float64 fits start from the same point
+        noise = random_normal((S,) + tuple(glm_W.shape), self._generator, device,
+                              torch.float64).to(dtype) * self.init_noise
         # one state has no symmetry to break: start from the GLM itself
         W = glm_W[None] + (noise if S > 1 else 0.0)
         b = glm_b[None].clone() if self.shared_bias else glm_b[None].repeat(S, 1)
@@ -562,10 +612,13 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         """
         basis = self._check_params()
         self._setup_torch()
+        check_glm_dtype(self.dtype_)
         if hasattr(self, "n_features_in_"):
             del self.n_features_in_
         self.basis_ = basis
-        batch = self._batch(X)
+        trials = self._trials(X)
+        check_n_states_supported(self.n_states, trials)
+        batch = make_batch(trials, basis, self.device_, self.dtype_)
         flat = batch.flat()
         counts = flat[0]
         n_bins, n_neurons = counts.shape
@@ -650,8 +703,14 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         intercept : array (n_neurons,) shared, or (n_states, n_neurons)
         transition_matrix : array (n_states, n_states), rows summing to one
         initial_prob : array (n_states,), optional (default uniform)
+            Non-negative, summing to one.
         mean_rate : array (n_neurons,), optional
-            Baseline rates for :meth:`bits_per_spike` (training mean counts per bin).
+            Baseline rates for :meth:`bits_per_spike` (training mean counts per bin);
+            without them :meth:`bits_per_spike` raises.
+
+        All arrays must be finite (and within float32's range when ``dtype`` is
+        float32); probabilities must be non-negative and sum to one within 1e-5
+        (each row of ``transition_matrix``).
 
         Returns
         -------
@@ -659,23 +718,28 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         """
         basis = self._check_params()
         self._setup_torch()
-        self.basis_ = basis
+        check_glm_dtype(self.dtype_)
         S, k = self.n_states, basis.shape[0]
-        W = np.asarray(coupling, dtype=float)
+        W = _finite_array(coupling, "coupling", (3, 4), self.dtype_)
         if W.ndim == 3:
             W = W[..., None]
-        if W.ndim != 4 or W.shape[0] != S or W.shape[1] != W.shape[2] or W.shape[3] != k:
+        if W.shape[0] != S or W.shape[1] != W.shape[2] or W.shape[3] != k:
             raise ValueError(f"coupling must have shape (n_states={S}, n_neurons, n_neurons"
                              f"{', ' + str(k) if k > 1 else ''}); got {np.shape(coupling)}")
         n = W.shape[1]
-        A = np.asarray(transition_matrix, dtype=float)
-        if A.shape != (S, S) or not np.allclose(A.sum(1), 1.0) or (A < 0).any():
-            raise ValueError(f"transition_matrix must be ({S}, {S}) with non-negative rows summing "
-                             f"to one; got shape {A.shape}")
-        b = np.atleast_2d(np.asarray(intercept, dtype=float))
+        b = _finite_array(intercept, "intercept", (1, 2), self.dtype_)
+        b = b[None] if b.ndim == 1 else b
         if b.shape[1] != n or b.shape[0] not in (1, S):
             raise ValueError(f"intercept must have shape ({n},) or ({S}, {n}); got {np.shape(intercept)}")
-        pi = np.full(S, 1.0 / S) if initial_prob is None else np.asarray(initial_prob, dtype=float)
+        A = _probabilities(transition_matrix, "transition_matrix", (S, S))
+        pi = (np.full(S, 1.0 / S) if initial_prob is None
+              else _probabilities(initial_prob, "initial_prob", (S,)))
+        if mean_rate is not None:
+            mean_rate = _finite_array(mean_rate, "mean_rate", (1,), self.dtype_)
+            if mean_rate.shape != (n,) or not (mean_rate > 0).all():
+                raise ValueError(f"mean_rate must hold {n} positive rates (one per neuron); got "
+                                 f"shape {mean_rate.shape}, minimum {mean_rate.min():g}")
+        self.basis_ = basis
         t = lambda a: torch.as_tensor(a, device=self.device_, dtype=self.dtype_)  # noqa: E731
         with np.errstate(divide="ignore"):
             params = {"W": t(W.reshape(S, n, n * k)), "b": t(b), "logA": t(np.log(A)),
@@ -693,8 +757,8 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
                           prior_logits=t(np.zeros((n, n, 3))))
         self._params = params
         self.n_features_in_ = n
-        self.mean_rate_ = (np.full(n, np.nan) if mean_rate is None
-                           else np.asarray(mean_rate, dtype=float))
+        # no baseline: bits_per_spike refuses rather than return NaN
+        self.mean_rate_ = np.full(n, np.nan) if mean_rate is None else mean_rate
         self.loss_curve_, self.n_iter_, self.converged_ = [], 0, False
         self._export(n)
         return self
@@ -702,7 +766,10 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
     def reorder_states(self, order):
         """Relabel the states: new state ``k`` is old state ``order[k]``. Returns self."""
         check_is_fitted(self, "coupling_")
-        order = np.asarray(order, dtype=int)
+        arr = check_array(order, "order", ndim=1, dims="(n_states,)", dtype=None)
+        if arr.dtype.kind not in "iu" and not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
+            raise ValueError(f"order must hold integer state indices; got {arr.tolist()}")
+        order = arr.astype(int)
         if sorted(order.tolist()) != list(range(self.n_states)):
             raise ValueError(f"order must be a permutation of range({self.n_states}); got {order.tolist()}")
         idx = torch.as_tensor(order, device=self.device_)
@@ -724,7 +791,12 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
     def _hard_emission(self, X):
         check_is_fitted(self, "coupling_")
         batch = self._batch(X)
-        return batch, self._log_emission(batch, self._params, mode="hard")
+        log_em = self._log_emission(batch, self._params, mode="hard")
+        if not bool(torch.isfinite(log_em).all()):
+            raise ValueError(f"the model's firing rates overflow on X (link={self.link!r}; "
+                             f"intercepts up to {float(np.max(self.intercept_)):.3g}): the "
+                             f"emission log-likelihoods are not finite")
+        return batch, log_em
 
     def predict(self, X):
         """Most probable state sequence (Viterbi) per trial.

@@ -188,9 +188,12 @@ def test_data_impossible_under_the_transitions_are_refused_or_give_minus_inf():
     logA = torch.log(torch.tensor([[1.0, 0.0], [0.5, 0.5]], dtype=torch.float64))
     logpi = torch.log(torch.tensor([0.5, 0.5], dtype=torch.float64))
     assert log_marginal_likelihood(log_em, logA, logpi).item() == -np.inf
-    for fn in (forward_backward, forward_backward_scan, viterbi):
-        with pytest.raises(ValueError, match="probability zero"):
-            fn(log_em, logA, logpi)
+    longer = torch.cat([log_em, torch.zeros(1, 3, 2, dtype=torch.float64)], dim=1)
+    assert log_marginal_likelihood(longer, logA, logpi).item() == -np.inf  # -inf, not NaN
+    for fn in (forward_backward, _fb_log, forward_backward_scan, viterbi):
+        for em in (log_em, longer):
+            with pytest.raises(ValueError, match="probability zero"):
+                fn(em, logA, logpi)
 
 
 def test_padding_may_hold_anything():
@@ -249,7 +252,9 @@ def test_float32_input_gives_the_float64_answer():
     log_em, logA, logpi = _random_problem(np.random.default_rng(11), 2, 200, 3)
     ll64, post64, tr64 = forward_backward(log_em, logA, logpi)
     ll32, post32, tr32 = forward_backward(log_em.float(), logA.float(), logpi.float())
-    assert ll32.dtype == torch.float32
-    np.testing.assert_allclose(ll32.numpy(), ll64.numpy(), rtol=1e-5)
+    assert post32.dtype == torch.float32 and ll32.dtype == torch.float64  # accumulated in float64
+    np.testing.assert_allclose(ll32.numpy(), ll64.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(log_marginal_likelihood(log_em.float(), logA.float(), logpi.float()),
+                               ll64.numpy(), rtol=1e-6)
     np.testing.assert_allclose(post32.numpy(), post64.numpy(), atol=1e-4)
     np.testing.assert_allclose(tr32.numpy(), tr64.numpy(), rtol=1e-4)

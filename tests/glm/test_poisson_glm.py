@@ -121,3 +121,104 @@ def test_raised_cosine_glm_features_and_likelihood_match_a_loop():
         u = np.einsum("tjk,ijk->ti", h, model.coupling_) + model.intercept_
         ll += (x * u - np.exp(u) - gammaln(x + 1)).sum()
     np.testing.assert_allclose(model.log_likelihood(data.counts), ll, rtol=1e-10)
+
+
+# ----------------------------------------------------------------------------- input checks
+
+@pytest.mark.parametrize("kwargs,exc,match", [
+    ({"alpha": np.nan}, ValueError, "alpha must be a number; got NaN"),
+    ({"alpha": np.inf}, ValueError, r"alpha must be in \[0, inf\)"),
+    ({"tol": -1e-3}, ValueError, r"tol must be in \[0, inf\); got -0.001"),
+    ({"tol": np.nan}, ValueError, "tol must be a number"),
+    ({"max_iter": 0}, ValueError, "max_iter must be >= 1"),
+    ({"max_iter": 2.5}, TypeError, "max_iter must be an integer"),
+    ({"n_lags": 0}, ValueError, "n_lags must be >= 1"),
+    ({"n_lags": "5"}, TypeError, "n_lags must be an integer"),
+    ({"n_basis": 0, "basis": "raised_cosine"}, ValueError, "n_basis must be >= 1"),
+    ({"basis": "gauss"}, ValueError, "basis must be one of"),
+    ({"decay": -0.5}, ValueError, r"decay must be in \[0, inf\)"),
+    ({"decay": "fast"}, TypeError, "decay must be a real number"),
+    ({"time_span": 0.0}, ValueError, r"time_span must be in \(0, inf\)"),
+    ({"time_span": np.nan}, ValueError, "time_span must be a number"),
+    ({"dtype": "float16"}, ValueError, "dtype must be float32 or float64"),
+])
+def test_poisson_glm_parameters_are_validated(kwargs, exc, match):
+    X = np.random.default_rng(0).poisson(1.0, (50, 2))
+    with pytest.raises(exc, match=match):
+        PoissonGLM(device="cpu", **kwargs).fit(X)
+
+
+def test_poisson_glm_large_decay_is_a_kernel_on_the_last_bin():
+    # exp_basis(decay=1000) used to be NaN and the fit blamed the link
+    data = hmm_glm(n_neurons=3, n_states=1, n_timepoints=400, n_trials=2, random_state=4)
+    model = PoissonGLM(decay=1000.0, link="exp", alpha=0.01, device="cpu").fit(data.counts)
+    np.testing.assert_allclose(model.basis_[0], [1.0, 0, 0, 0, 0])
+    H = np.zeros_like(data.counts, dtype=float)
+    H[:, 1:] = data.counts[:, :-1]
+    W_ref, b_ref = _scipy_fit(H.reshape(-1, 3), data.counts.reshape(-1, 3).astype(float), "exp", 0.01)
+    np.testing.assert_allclose(model.coupling_, W_ref, atol=1e-4)
+    np.testing.assert_allclose(model.intercept_, b_ref, atol=1e-4)
+
+
+@pytest.mark.parametrize("X,exc,match", [
+    (np.ones((10, 2), dtype=complex), TypeError, "X must be real-valued"),
+    (np.array([["1", "2"]] * 10), TypeError, "X must be a numeric array"),
+    (np.ones((0, 2)), ValueError, "X is empty"),
+    (np.ones((2, 3, 4, 5)), ValueError, "X must be 2-D or 3-D"),
+    (np.full((10, 2), np.inf), ValueError, "X must be finite"),
+    ([np.ones((10, 2)), np.ones(10)], ValueError, r"X\[1\] must be 2-D"),
+    (None, TypeError, "X must be an array; got None"),
+])
+def test_poisson_glm_bad_counts_are_named(X, exc, match):
+    with pytest.raises(exc, match=match):
+        PoissonGLM(device="cpu").fit(X)
+
+
+def test_transposed_counts_warn_with_layout_warning():
+    from neurodyn._validation import LayoutWarning
+
+    X = np.random.default_rng(1).poisson(2.0, (3, 40, 6))  # (trials, neurons, time) by mistake
+    with pytest.warns(LayoutWarning, match="6 time bins and 40 neurons"):
+        PoissonGLM(n_lags=2, alpha=1.0, max_iter=5, device="cpu").fit(X.transpose(0, 2, 1) + 1)
+
+
+def test_poisson_glm_float32_gives_the_float64_fit():
+    # stated tolerance: couplings and intercepts within 1e-4 of the float64 fit
+    data = hmm_glm(n_neurons=5, n_states=1, n_timepoints=600, n_trials=3, random_state=0)
+    for link in ("softplus", "sigmoid", "exp"):
+        m64 = PoissonGLM(link=link, alpha=0.01, device="cpu", dtype="float64").fit(data.counts)
+        m32 = PoissonGLM(link=link, alpha=0.01, device="cpu", dtype="float32").fit(data.counts)
+        assert m32.coupling_.dtype == np.float32
+        np.testing.assert_allclose(m32.coupling_, m64.coupling_, atol=1e-4)
+        np.testing.assert_allclose(m32.intercept_, m64.intercept_, atol=1e-4)
+        np.testing.assert_allclose(m32.score(data.counts), m64.score(data.counts), rtol=1e-6)
+
+
+def test_counts_beyond_float32_exactness_are_refused():
+    X = np.random.default_rng(2).poisson(1.0, (50, 2)).astype(np.int64)
+    X[3, 1] = 2 ** 24 + 1
+    with pytest.raises(ValueError, match=r"X has counts up to 1\.67772e\+07, more than float32"):
+        PoissonGLM(device="cpu", dtype="float32").fit(X)
+    X[3, 1] = 2 ** 60
+    with pytest.raises(ValueError, match="more than float64 represents exactly"):
+        PoissonGLM(device="cpu", dtype="float64").fit(X)
+
+
+def test_sklearn_contract_fit_x_none_and_n_features_in():
+    from sklearn.base import clone
+
+    data = hmm_glm(n_neurons=4, n_states=1, n_timepoints=300, n_trials=2, random_state=0)
+    model = clone(PoissonGLM(device="cpu")).fit(data.counts, None)
+    assert model.n_features_in_ == 4
+    # refitting on another width replaces n_features_in_; scoring the old width is refused
+    X3 = data.counts[..., :3]
+    assert model.fit(X3).n_features_in_ == 3
+    with pytest.raises(ValueError, match="fitted on 3"):
+        model.score(data.counts)
+
+
+def test_bits_per_spike_refuses_data_without_spikes():
+    data = hmm_glm(n_neurons=3, n_states=1, n_timepoints=300, n_trials=2, random_state=0)
+    model = PoissonGLM(device="cpu").fit(data.counts)
+    with pytest.raises(ValueError, match="X has no spikes"):
+        model.bits_per_spike(np.zeros((50, 3)))

@@ -307,3 +307,176 @@ def test_gradient_only_path_equals_value_and_gradient(link):
     ref = sum(float((w[:, None] * poisson_log_prob(c, f @ W[s].T + b[0], link, log_factorial=0.0)).sum())
               for s, (c, f, w) in enumerate(subsets))
     np.testing.assert_allclose(float(value), ref, rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------- input checks
+
+@pytest.mark.parametrize("kwargs,exc,match", [
+    ({"n_states": 2, "min_transition": 0.6}, ValueError,
+     r"min_transition must be < 1/n_states = 0\.5 for n_states=2 .*flat transition"),
+    ({"n_states": 4, "min_transition": 0.25}, ValueError, r"min_transition must be < 1/n_states = 0\.25"),
+    ({"n_states": 1, "min_transition": 1.0}, ValueError, r"min_transition must be in \[0, 1\)"),
+    ({"min_transition": -0.1}, ValueError, r"min_transition must be in \[0, inf\)"),
+    ({"min_transition": np.nan}, ValueError, "min_transition must be a number"),
+    ({"n_states": 2.0}, TypeError, "n_states must be an integer"),
+    ({"n_init": 0}, ValueError, "n_init must be >= 1"),
+    ({"max_iter": -1}, ValueError, "max_iter must be >= 1"),
+    ({"m_step_max_iter": 0}, ValueError, "m_step_max_iter must be >= 1"),
+    ({"adam_steps": 1.5}, TypeError, "adam_steps must be an integer"),
+    ({"tol": -1.0}, ValueError, r"tol must be in \[0, inf\)"),
+    ({"tol": np.nan}, ValueError, "tol must be a number"),
+    ({"alpha": -0.1}, ValueError, r"alpha must be in \[0, inf\)"),
+    ({"n_lags": 0}, ValueError, "n_lags must be >= 1"),
+    ({"decay": np.nan}, ValueError, "decay must be a number"),
+    ({"time_span": -1.0}, ValueError, r"time_span must be in \(0, inf\)"),
+    ({"temperature": 0.0}, ValueError, r"temperature must be in \(0, inf\)"),
+    ({"learning_rate": np.inf}, ValueError, r"learning_rate must be in \(0, inf\)"),
+    ({"slab_scale": "big"}, TypeError, "slab_scale must be a real number"),
+    ({"prior_concentration": 0.0}, ValueError, r"prior_concentration must be in \(0, inf\)"),
+    ({"init_noise": -1.0}, ValueError, r"init_noise must be in \[0, inf\)"),
+    ({"sticky": np.nan}, ValueError, "sticky must be a number"),
+    ({"adjacency_threshold": -0.2}, ValueError, r"adjacency_threshold must be in \[0, inf\)"),
+    ({"shared_bias": "yes"}, TypeError, "shared_bias must be True or False"),
+    ({"scan": 1}, TypeError, "scan must be True or False"),
+    ({"dtype": "bfloat16"}, ValueError, "dtype must be float32 or float64"),
+])
+def test_every_numeric_parameter_is_validated(kwargs, exc, match):
+    X = np.random.default_rng(0).poisson(1.0, (30, 3))
+    with pytest.raises(exc, match=match):
+        StateSwitchingGLM(device="cpu", **kwargs).fit(X)
+
+
+def test_too_many_states_for_the_data_are_refused_before_any_work(monkeypatch):
+    import neurodyn.glm._switching as switching
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the design was built before n_states was checked")
+
+    monkeypatch.setattr(switching, "make_batch", no_work)  # it used to run EM for minutes
+    X = np.random.default_rng(0).poisson(1.0, (600, 4))
+    with pytest.raises(ValueError, match=r"n_states=700 is more than X can support.*489300 free "
+                                         r"probabilities but X has only 599 transitions"):
+        StateSwitchingGLM(n_states=700, device="cpu").fit(X)
+    with pytest.raises(ValueError, match=r"n_states=6 is more than X can support.*only 27 trans"):
+        StateSwitchingGLM(n_states=6, device="cpu").fit([X[:10], X[10:20], X[20:30]])
+
+
+def test_stacked_trials_with_neurons_and_time_swapped_warn():
+    from neurodyn._validation import LayoutWarning
+
+    X = np.random.default_rng(1).poisson(1.0, (3, 8, 60)) + 1  # (trials, neurons, time): wrong
+    with pytest.warns(LayoutWarning, match=r"X has 8 time bins and 60 neurons \(trial 0, 3 trial"):
+        # and three 8-bin trials are too short for 6 states
+        with pytest.raises(ValueError, match="n_states=6 is more than X can support"):
+            StateSwitchingGLM(n_states=6, device="cpu").fit(X)
+
+
+def _truth(d, **kw):
+    return StateSwitchingGLM(n_states=d.transition_matrix.shape[0], link="sigmoid", device="cpu",
+                             **kw)
+
+
+@pytest.mark.parametrize("arg,value,exc,match", [
+    ("coupling", "nan", ValueError, r"coupling must be finite; got \d+ NaN"),
+    ("coupling", "shape", ValueError, r"coupling must have shape \(n_states=3"),
+    ("coupling", "complex", TypeError, "coupling must be real-valued"),
+    ("intercept", "inf", ValueError, r"intercept must be finite; got 0 NaN and \d+ Inf"),
+    ("intercept", "shape", ValueError, r"intercept must have shape \(6,\) or \(3, 6\)"),
+    ("transition_matrix", "negative", ValueError, "transition_matrix must be non-negative"),
+    ("transition_matrix", "unnormalised", ValueError,
+     r"transition_matrix must sum to one along each row .*1\.1.*\(row 0\)"),
+    ("transition_matrix", "nan", ValueError, "transition_matrix must be finite"),
+    ("transition_matrix", "shape", ValueError, r"transition_matrix must have shape \(3, 3\)"),
+    ("initial_prob", [-0.5, 1.0, 0.5], ValueError, "initial_prob must be non-negative"),
+    ("initial_prob", [0.5, 0.5, 0.5], ValueError, r"initial_prob must sum to one .*1\.5"),
+    ("initial_prob", [np.nan, 0.5, 0.5], ValueError, "initial_prob must be finite"),
+    ("mean_rate", np.zeros(6), ValueError, "mean_rate must hold 6 positive rates"),
+    ("mean_rate", np.full(6, np.inf), ValueError, "mean_rate must be finite"),
+])
+def test_set_parameters_validates_every_array(arg, value, exc, match):
+    d = hmm_glm(n_neurons=6, n_states=3, n_timepoints=100, n_trials=1, random_state=2)
+    args = {"coupling": d.coupling, "intercept": d.bias, "transition_matrix": d.transition_matrix}
+    if not isinstance(value, str):
+        pass
+    elif value == "nan":
+        bad = np.array(args[arg], dtype=float)
+        bad.flat[0] = np.nan
+        value = bad
+    elif value == "inf":
+        value = np.full_like(args[arg], np.inf)
+    elif value == "shape":
+        value = np.asarray(args[arg])[..., :-1]
+    elif value == "complex":
+        value = np.asarray(args[arg]) + 0j
+    elif value == "negative":
+        value = np.array([[1.2, -0.2, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    elif value == "unnormalised":
+        value = np.array([[0.6, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    args[arg] = value
+    with pytest.raises(exc, match=match):
+        _truth(d).set_parameters(**args)
+
+
+def test_set_parameters_without_mean_rate_refuses_bits_per_spike():
+    d = hmm_glm(n_neurons=6, n_states=3, n_timepoints=200, n_trials=1, random_state=2)
+    model = _truth(d).set_parameters(d.coupling, d.bias, d.transition_matrix)
+    assert np.isfinite(model.log_likelihood(d.counts))
+    with pytest.raises(ValueError, match="bits_per_spike needs the baseline rates"):
+        model.bits_per_spike(d.counts)
+
+
+def test_set_parameters_in_float32_refuses_values_beyond_its_range():
+    d = hmm_glm(n_neurons=6, n_states=3, n_timepoints=100, n_trials=1, random_state=2)
+    with pytest.raises(ValueError, match="intercept has values up to 1e.40, beyond the range of float32"):
+        _truth(d, dtype="float32").set_parameters(d.coupling, np.full(6, 1e40), d.transition_matrix)
+
+
+def test_overflowing_rates_are_refused_instead_of_nan_likelihoods():
+    d = hmm_glm(n_neurons=6, n_states=3, n_timepoints=100, n_trials=1, random_state=2)
+    model = StateSwitchingGLM(n_states=3, link="exp", device="cpu").set_parameters(
+        d.coupling, np.full(6, 800.0), d.transition_matrix)
+    with pytest.raises(ValueError, match="firing rates overflow on X"):
+        model.log_likelihood(d.counts)
+
+
+@pytest.mark.parametrize("order,exc,match", [
+    ([0.5, 1.2], ValueError, "order must hold integer state indices"),
+    (["a", "b"], TypeError, "order must be a numeric array"),
+    ([0, 0], ValueError, r"order must be a permutation of range\(2\)"),
+    ([[0, 1]], ValueError, "order must be 1-D"),
+])
+def test_reorder_states_refuses_non_permutations(order, exc, match):
+    model = _fitted("none")
+    with pytest.raises(exc, match=match):
+        model.reorder_states(order)
+
+
+@pytest.mark.parametrize("prior", ["none", "gaussian", "onehot"])
+def test_float32_fit_gives_the_float64_fit(prior):
+    # stated tolerance: couplings within 1e-3, transitions within 1e-5, training
+    # log-likelihood within 1e-6 (relative), identical Viterbi paths
+    d = hmm_glm(n_neurons=5, n_states=2, n_timepoints=600, n_trials=3, random_state=0, sparsity=0.5)
+    kw = dict(n_states=2, link="sigmoid", random_state=0, device="cpu", max_iter=30, alpha=0.01,
+              prior=prior)
+    s64 = StateSwitchingGLM(dtype="float64", **kw).fit(d.counts)
+    s32 = StateSwitchingGLM(dtype="float32", **kw).fit(d.counts)
+    assert s32.coupling_.dtype == np.float32
+    np.testing.assert_allclose(s32.coupling_, s64.coupling_, atol=1e-3)
+    np.testing.assert_allclose(s32.transition_matrix_, s64.transition_matrix_, atol=1e-5)
+    np.testing.assert_allclose(s32.log_likelihood_, s64.log_likelihood_, rtol=1e-6)
+    np.testing.assert_array_equal(s32.predict(d.counts), s64.predict(d.counts))
+
+
+def test_counts_too_large_for_float32_are_refused():
+    X = np.random.default_rng(0).poisson(1.0, (40, 3))
+    X[0, 0] = 2 ** 25
+    with pytest.raises(ValueError, match="more than float32 represents exactly"):
+        StateSwitchingGLM(n_states=2, device="cpu", dtype="float32").fit(X)
+
+
+def test_sklearn_contract_fit_x_none_and_n_features_in():
+    X = np.random.default_rng(0).poisson(1.0, (60, 3))
+    model = clone(StateSwitchingGLM(n_states=2, max_iter=2, random_state=0, device="cpu"))
+    assert model.fit(X, None) is model
+    assert model.n_features_in_ == 3
+    assert model.fit(X[:, :2]).n_features_in_ == 2
