@@ -10,7 +10,7 @@ from joblib import Memory, Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_in, check_positive_int, check_recordings
+from .._validation import check_array, check_in, check_positive_int, check_recordings
 from .connectivity import (
     _check_bool,
     _check_threshold_args,
@@ -412,7 +412,9 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
     def feature_maps(self, row) -> dict:
         """Split one output row (or a vector of that length) into ``feature -> (n_nodes,)``."""
         check_is_fitted(self, "n_nodes_")
-        row = np.asarray(row, dtype=np.float64)
+        row = check_array(row, "row", ndim=1, dims="(n_features * n_nodes,)")
+        if not np.isfinite(row).all():
+            raise ValueError(f"row must be finite; got {int((~np.isfinite(row)).sum())} NaN/Inf values")
         if row.shape != (len(self.features_) * self.n_nodes_,):
             raise ValueError(f"row must have shape ({len(self.features_) * self.n_nodes_},); "
                              f"got {row.shape}")

@@ -479,3 +479,30 @@ def test_adjacency_dtypes_and_torch_layouts_agree():
     np.testing.assert_array_equal(strength(torch.tensor(A * 0.5).to_sparse()), A.sum(axis=1) * 0.5)
     with pytest.raises(TypeError, match=r"matrix must be a dense array \(n, n\); got a sparse csr_array"):
         threshold_matrix(sp.csr_array(A), 0.5)
+
+
+def test_feature_maps_refuse_complex_and_nonfinite_rows():
+    subjects = fmri_cohort(3, 10, 40, n_signal_nodes=2, random_state=0)["timeseries"]
+    gf = GraphFeatures(density=0.3).fit(subjects)
+    row = gf.transform(subjects)[0]
+    maps = gf.feature_maps(row)
+    np.testing.assert_array_equal(np.concatenate([maps["degree"], maps["triangles"]]), row)
+    with pytest.raises(TypeError, match="row must be real-valued"):
+        gf.feature_maps(row + 1j)  # was cast to its real part with a ComplexWarning
+    with pytest.raises(ValueError, match="row must be finite; got 1 NaN/Inf"):
+        gf.feature_maps(np.where(np.arange(row.size) == 0, np.nan, row))
+    with pytest.raises(ValueError, match=r"row must have shape \(20,\); got \(19,\)"):
+        gf.feature_maps(row[:-1])
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 2**16), exponent=st.integers(-15, 15))
+def test_graph_and_features_permutation_and_scale_invariant(seed, exponent):
+    X = _series(seed, n_time=60, n_nodes=15)
+    perm = np.random.default_rng(seed).permutation(15)
+    g = correlation_graph(X, 0.2)
+    gp = correlation_graph(X[:, perm] * 10.0**exponent, 0.2)
+    A = g.adjacency.toarray()
+    assert np.array_equal(gp.adjacency.toarray(), A[np.ix_(perm, perm)])
+    f, fp = node_features(A), node_features(gp.adjacency)
+    assert all(np.array_equal(fp[k], f[k][perm]) for k in f)
