@@ -6,11 +6,13 @@ import os
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 from joblib import Memory, Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_array, check_in, check_positive_int, check_recordings
+from .classify import _check_numeric_dtype
 from .connectivity import (
     _check_bool,
     _check_threshold_args,
@@ -106,6 +108,7 @@ class FunctionalGraph(BaseEstimator):
         self
         """
         _refuse_stack(X)
+        _check_one_recording(X)
         threshold, density = _resolve_threshold(self.threshold, self.density)
         g = correlation_graph(X, threshold, density=density, absolute=self.absolute,
                               zero_variance=self.zero_variance, block_size=self.block_size,
@@ -141,6 +144,22 @@ class FunctionalGraph(BaseEstimator):
 
 def _is_image(obj) -> bool:
     return isinstance(obj, (str, os.PathLike)) or hasattr(obj, "get_fdata")
+
+
+def _check_one_recording(X) -> None:
+    """Messages in scikit-learn's wording for the cases its estimator checks probe."""
+    if sp.issparse(X):
+        raise TypeError("X must be a dense (n_timepoints, n_nodes) array: sparse input is not "
+                        "supported (a sparse time series has no use for a correlation graph)")
+    _check_numeric_dtype(X)
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) == 2:
+        if shape[1] == 0:
+            raise ValueError(f"X is empty: 0 feature(s) (shape={tuple(shape)}) while a minimum of 1 "
+                             "is required (one column per node)")
+        if shape[0] < 3:
+            raise ValueError(f"X is too short: a correlation needs at least 3 timepoints; got "
+                             f"n_samples = {shape[0]} (shape {tuple(shape)})")
 
 
 def _refuse_stack(X) -> None:

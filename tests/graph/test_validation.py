@@ -9,6 +9,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import neurodyn._validation as validation
 from neurodyn._validation import LayoutWarning
@@ -506,3 +507,13 @@ def test_graph_and_features_permutation_and_scale_invariant(seed, exponent):
     assert np.array_equal(gp.adjacency.toarray(), A[np.ix_(perm, perm)])
     f, fp = node_features(A), node_features(gp.adjacency)
     assert all(np.array_equal(fp[k], f[k][perm]) for k in f)
+
+
+@parametrize_with_checks([FunctionalGraph(threshold=0.2, device="cpu"),
+                          FunctionalGraph(density=0.3, zero_variance="isolate", device="cpu")])
+def test_functional_graph_sklearn_contract(estimator, check):
+    # a recording (n_timepoints, n_nodes) is a 2-D (n_samples, n_features) array: the common
+    # checks apply; GraphFeatures takes 3-D cohorts and is checked by hand in test_estimators.py
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LayoutWarning)  # the checks' small arrays are wide
+        check(estimator)
