@@ -242,6 +242,10 @@ def check_traces(traces: Any, name: str = "traces", *,
         True where a neuron is recorded. A partly NaN trace, Inf, a constant
         present trace, fewer than 2 units or 3 timepoints are errors.
     """
+    if isinstance(traces, (list, tuple)) and traces and all(np.ndim(t) <= 1 for t in traces):
+        # nested lists of numbers: one recording (or a stack), not a list of recordings
+        traces = check_array(traces, name, ndim=(2, 3),
+                             dims="(n_timepoints, n_units) or (n_animals, n_timepoints, n_units)")
     if isinstance(traces, (list, tuple)):
         if len(traces) == 0:
             raise ValueError(f"{name} is empty; expected at least one animal")
@@ -436,15 +440,20 @@ def _affinity_tensor(traces: Any, affinity: str | Callable = "derivative_corr", 
         )
     starts = window_starts(n_time, window, step)
     n_windows = starts.size
-    rows_np, cols_np = pair_indices(n_nodes)
-    n_pairs = rows_np.size
+    n_pairs = n_nodes * (n_nodes - 1) // 2
     dev = resolve_device(device)
     dt = resolve_dtype(dtype, dev)
     itemsize = torch.empty((), dtype=dt).element_size()
-    check_allocation(float(n_pairs) * n_windows * n_animals, f"{name} (n_units), window and step",
-                     itemsize=itemsize, what=f"({n_pairs}, {n_windows}, {n_animals}) affinity tensor")
+    # before anything of the pairs' size is allocated (the pair indices included)
+    check_allocation(float(n_pairs) * (n_windows * n_animals * itemsize / 8 + 2), f"{name} (n_units), window and step",
+                     what=f"({n_pairs}, {n_windows}, {n_animals}) affinity tensor")
+    rows_np, cols_np = pair_indices(n_nodes)
     # internal layout (W, N, T): time last, so windows are contiguous for unfold
     data = np.ascontiguousarray(np.swapaxes(stacked, 1, 2))
+    if not callable(affinity):
+        # exact power-of-two rescaling per trace (the built-in affinities are scale
+        # invariant): smoothing and differences of traces near float64's limit stay finite
+        data = _scale_signal(data, center=False)
 
     smooth = gaussian_filter1d(data, float(smooth_sigma), axis=-1) if smooth_sigma > 0 else data
     rows = torch.as_tensor(rows_np, device=dev)

@@ -359,3 +359,24 @@ def test_simulator_returns_the_package_layout():
     inside = np.corrcoef(sim["traces"][0, 20:80, :4].T)[np.triu_indices(4, 1)].mean()
     outside = np.corrcoef(sim["traces"][0, 120:200, :4].T)[np.triu_indices(4, 1)].mean()
     assert inside > outside + 0.3
+
+
+def test_nested_lists_are_one_recording(traces):
+    np.testing.assert_array_equal(affinity_tensor(traces[0].tolist(), window=20, step=10, device="cpu"),
+                                  affinity_tensor(traces[0], window=20, step=10, device="cpu"))
+    with pytest.raises(TypeError, match="traces must be a numeric array; got strings"):
+        affinity_tensor([["a", "b"], ["c", "d"]], window=2)
+
+
+def test_traces_near_the_float64_limit_stay_finite(traces):
+    ref = affinity_tensor(traces, window=20, step=10, device="cpu")
+    huge = traces / np.abs(traces).max() * 1.7e308
+    np.testing.assert_allclose(affinity_tensor(huge, window=20, step=10, device="cpu"), ref, atol=1e-13)
+
+
+def test_pairs_are_counted_before_they_are_allocated():
+    """100 000 units would need ~5e9 pairs: refused before np.triu_indices allocates them."""
+    wide = np.lib.stride_tricks.as_strided(np.arange(10.0), shape=(1, 10, 100_000), strides=(0, 8, 0))
+    with pytest.raises(MemoryError, match=r"traces \(n_units\), window and step would need"), \
+            pytest.warns(LayoutWarning, match="fewer timepoints than units"):
+        affinity_tensor(wide, window=3, step=1)
