@@ -7,6 +7,13 @@ cohort into a feature matrix (:class:`GraphFeatures`), and classify it with a
 leakage-free mask -> PCA -> LDA pipeline (:class:`FeatureMask`,
 :func:`make_graph_classifier`, :func:`cross_validate_report`).
 
+Layout: one recording is ``(n_timepoints, n_nodes)``; a cohort is
+``(n_subjects, n_timepoints, n_nodes)`` or a list of ``(n_timepoints_i, n_nodes)``
+arrays (:class:`GraphFeatures` refuses a single 2-D array: pass ``X[None]``).
+Fewer timepoints than nodes raises a ``LayoutWarning`` (a transposed array?)
+except for graphs of more than ``VOXEL_LEVEL_NODES`` nodes, where it is the norm
+for voxel and vertex graphs; ``warn_transposed=False`` silences it.
+
 References
 ----------
 S. Dey, A. R. Rao, M. Shah (2012). Exploiting the brain's network structure in
@@ -15,6 +22,7 @@ identifying ADHD subjects. Front. Syst. Neurosci. 6:75.
 
 from .classify import CVReport, FeatureMask, cross_validate_report, make_graph_classifier
 from .connectivity import (
+    VOXEL_LEVEL_NODES,
     CorrelationGraph,
     correlation_graph,
     correlation_matrix,
@@ -48,6 +56,7 @@ __all__ = [
     "density_to_n_edges",
     "threshold_matrix",
     "zscore_timeseries",
+    "VOXEL_LEVEL_NODES",
     "FEATURES",
     "check_adjacency",
     "clustering",

@@ -298,6 +298,9 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
         check_positive_int(self.block_size, "block_size")
         check_in(self.engine, "engine", ("auto", "bitset", "sparse", "torch"))
         _check_warn_transposed(self.warn_transposed)
+        if self.memory is not None and not isinstance(self.memory, (str, os.PathLike, Memory)):
+            raise TypeError("memory must be None, a folder path or a joblib.Memory; got "
+                            f"{self.memory!r} ({type(self.memory).__name__})")
         return threshold, density, _normalise_features(self.features)
 
     def _subjects(self, X, fit=False, same_length=True) -> list[np.ndarray]:

@@ -517,3 +517,9 @@ def test_functional_graph_sklearn_contract(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LayoutWarning)  # the checks' small arrays are wide
         check(estimator)
+
+
+def test_graph_features_memory_parameter_named():
+    subjects = fmri_cohort(2, 8, 30, n_signal_nodes=2, random_state=0)["timeseries"]
+    with pytest.raises(TypeError, match="memory must be None, a folder path or a joblib.Memory; got 5"):
+        GraphFeatures(density=0.3, memory=5).fit(subjects)  # was a pathlib TypeError in transform
