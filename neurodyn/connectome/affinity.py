@@ -443,6 +443,8 @@ def _affinity_tensor(traces: Any, affinity: str | Callable = "derivative_corr", 
     n_pairs = n_nodes * (n_nodes - 1) // 2
     dev = resolve_device(device)
     dt = resolve_dtype(dtype, dev)
+    if dt not in (torch.float32, torch.float64):
+        raise ValueError(f"dtype must be 'float32' or 'float64' (or None); got {str(dt).replace('torch.', '')}")
     itemsize = torch.empty((), dtype=dt).element_size()
     # before anything of the pairs' size is allocated (the pair indices included)
     check_allocation(float(n_pairs) * (n_windows * n_animals * itemsize / 8 + 2), f"{name} (n_units), window and step",

@@ -19,7 +19,13 @@ from .affinity import (
     pairs_to_matrix,
 )
 from .communities import louvain_labels, strength_two_means, weighted_sbm
-from .ntf import NonnegativeCP, _check_cp_params, check_nonnegative_tensor, rank_sweep
+from .ntf import (
+    NonnegativeCP,
+    _check_cp_params,
+    check_float_dtype,
+    check_nonnegative_tensor,
+    rank_sweep,
+)
 
 __all__ = ["DynamicConnectome", "align_neurons", "BACKGROUND_TIME_CV", "BACKGROUND_ANIMAL_CV"]
 
@@ -257,6 +263,7 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
             check_scalar(self.step, "step", low=1, integer=True)
             check_scalar(self.block_size, "block_size", low=1, integer=True, allow_none=True)
         self._setup_torch()
+        check_float_dtype(self.dtype_)
         self.neuron_labels_ = None
         if neuron_labels is not None:
             X, self.neuron_labels_ = align_neurons(X, neuron_labels)

@@ -480,6 +480,12 @@ def normalize_cp(factors: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.nda
 MAX_INNER = 100
 
 
+def check_float_dtype(dtype: torch.dtype) -> None:
+    """Refuse half precisions: HALS and the affinities are only accurate in float32 or float64."""
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"dtype must be 'float32' or 'float64' (or None); got {str(dtype).replace('torch.', '')}")
+
+
 def _check_cp_params(est) -> int:
     """Validate the NTF parameters shared by NonnegativeCP and DynamicConnectome; return the rank."""
     rank = check_positive_int(est.n_components, "n_components")
@@ -620,6 +626,7 @@ class NonnegativeCP(TorchEstimatorMixin, BaseEstimator):
         rank = self._check_params(arr.shape, n_obs,
                                   dense_mask=compact is not None and compact.shape[1] > 1)
         self._setup_torch()
+        check_float_dtype(self.dtype_)
         # Divide by the power of two nearest the largest entry: exact, so a tensor of
         # ordinary scale is factorised bit for bit as before, and squares and Gram
         # products of a tiny or huge one stay in range (float32 included).

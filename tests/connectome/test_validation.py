@@ -178,6 +178,7 @@ def test_short_recording_for_three_timepoints():
         (dict(community_threshold=1.0), ValueError, r"community_threshold must be in \[0, 1\); got 1.0"),
         (dict(community_threshold=np.nan), ValueError, "community_threshold must be a number; got NaN"),
         (dict(affinity=["corr"]), ValueError, "affinity must be one of"),
+        (dict(dtype="float16"), ValueError, r"dtype must be 'float32' or 'float64' \(or None\); got float16"),
     ],
 )
 def test_dynamic_connectome_parameter_bounds(traces, params, error, match):
@@ -194,6 +195,7 @@ def test_dynamic_connectome_parameter_bounds(traces, params, error, match):
         (dict(tol=2.0), ValueError, r"tol must be in \[0, 1\); got 2.0"),
         (dict(n_restarts=10**12), MemoryError, "n_restarts would need"),
         (dict(max_iter=-3), ValueError, "max_iter must be >= 1; got -3"),
+        (dict(dtype="bfloat16"), ValueError, r"dtype must be 'float32' or 'float64' \(or None\); got bfloat16"),
         (dict(init=[np.ones((4, 2)), np.ones((3, 2))]), ValueError, r"init holds 2 model\(s\) but n_restarts=1"),
     ],
 )
