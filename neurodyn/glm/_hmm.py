@@ -491,6 +491,10 @@ def _forward_backward_scan(log_emission, log_transition, log_initial, mask=None)
     """:func:`forward_backward_scan` without input checks."""
     mask = _default_mask(log_emission, mask)
     n_trials, n_time, n_states = log_emission.shape
+    # Shift each bin by its largest emission (exact: it adds a constant to the
+    # log-likelihood only), so that the sums of the scan never meet +inf - inf.
+    shift = log_emission.amax(-1, keepdim=True) * mask[..., None]
+    log_emission = log_emission - shift
     dtype, device = log_emission.dtype, log_emission.device
     neg_inf = torch.tensor(float("-inf"), dtype=dtype, device=device)
     eye = torch.where(torch.eye(n_states, dtype=torch.bool, device=device),
@@ -518,4 +522,5 @@ def _forward_backward_scan(log_emission, log_transition, log_initial, mask=None)
             + (log_emission[:, 1:] + log_beta[:, 1:])[:, :, None, :] - log_lik[:, None, None, None])
     counts = (torch.exp(pair) * mask[:, 1:, None, None]).sum(dim=(0, 1))
     # float64 like the sequential recursions (the scan itself runs in the input dtype)
-    return log_lik.to(torch.float64), posterior, counts
+    log_lik = log_lik.to(torch.float64) + shift[..., 0].sum(1, dtype=torch.float64)
+    return log_lik, posterior, counts

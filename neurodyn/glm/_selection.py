@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
-from ._common import as_trial_list
+from .._validation import check_positive_int
+from ._common import as_trial_list, check_n_states_supported
 
 __all__ = ["select_n_states"]
 
@@ -18,7 +19,9 @@ def select_n_states(estimator, X_train, X_test, n_states=(1, 2, 3, 4)) -> dict:
     estimator : StateSwitchingGLM
         Template; cloned and refitted with each ``n_states``.
     X_train, X_test : spike counts (see :meth:`StateSwitchingGLM.fit`)
-    n_states : sequence of int
+    n_states : sequence of int (or one int)
+        Numbers of states to compare, each >= 1; the largest must be supported
+        by ``X_train`` (see :meth:`StateSwitchingGLM.fit`), checked before any fit.
 
     Returns
     -------
@@ -32,18 +35,32 @@ def select_n_states(estimator, X_train, X_test, n_states=(1, 2, 3, 4)) -> dict:
     G. Schwarz. Estimating the dimension of a model. Annals of Statistics 6(2),
     461-464 (1978).
     """
-    trials = as_trial_list(X_train, "X_train")
-    n_bins = sum(t.shape[0] for t in trials)
-    values = [int(k) for k in n_states]
+    params = estimator.get_params() if hasattr(estimator, "get_params") else {}
+    if "n_states" not in params or not hasattr(estimator, "fit"):
+        raise TypeError(f"estimator must be a StateSwitchingGLM (an estimator with an n_states "
+                        f"parameter); got {type(estimator).__name__}")
+    if isinstance(n_states, (int, np.integer)) and not isinstance(n_states, bool):
+        n_states = (n_states,)
+    if isinstance(n_states, (str, bytes)) or not hasattr(n_states, "__iter__"):
+        raise TypeError(f"n_states must be a sequence of positive integers; got {n_states!r}")
+    values = [check_positive_int(k, "n_states") for k in n_states]
     if not values:
         raise ValueError("n_states must list at least one number of states")
+    trials = as_trial_list(X_train, "X_train")
+    test_trials = as_trial_list(X_test, "X_test")
+    if test_trials[0].shape[1] != trials[0].shape[1]:
+        raise ValueError(f"X_test has {test_trials[0].shape[1]} neurons and X_train "
+                         f"{trials[0].shape[1]}; they must match")
+    # refuse before any fit the largest number of states the training data cannot support
+    check_n_states_supported(max(values), trials, "X_train")
+    n_bins = sum(t.shape[0] for t in trials)
     rows = []
     models = []
     for k in values:
         model = clone(estimator).set_params(n_states=k).fit(trials)
         ll = model.log_likelihood_
         n_par = model.n_parameters()
-        rows.append((model.score(X_test), model.bits_per_spike(X_test), ll, n_par,
+        rows.append((model.score(test_trials), model.bits_per_spike(test_trials), ll, n_par,
                      -2.0 * ll + n_par * np.log(n_bins)))
         models.append(model)
     arr = np.array(rows)

@@ -258,3 +258,15 @@ def test_float32_input_gives_the_float64_answer():
                                ll64.numpy(), rtol=1e-6)
     np.testing.assert_allclose(post32.numpy(), post64.numpy(), atol=1e-4)
     np.testing.assert_allclose(tr32.numpy(), tr64.numpy(), rtol=1e-4)
+
+
+def test_scan_survives_emissions_near_the_float64_limit():
+    # log-likelihoods of 1e300 per bin: the scan's sums used to reach inf - inf = NaN
+    log_em, logA, logpi = _random_problem(np.random.default_rng(12), 2, 6, 3)
+    log_em = log_em * 1e300
+    ll_seq, post_seq, tr_seq = forward_backward(log_em, logA, logpi)
+    ll_par, post_par, tr_par = forward_backward_scan(log_em, logA, logpi)
+    assert torch.isfinite(ll_par).all()
+    np.testing.assert_allclose(ll_par.numpy(), ll_seq.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(post_par.numpy(), post_seq.numpy(), atol=1e-12)
+    np.testing.assert_allclose(tr_par.numpy(), tr_seq.numpy(), atol=1e-12)

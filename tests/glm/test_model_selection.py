@@ -20,3 +20,32 @@ def test_select_n_states_prefers_the_true_number_of_states():
         assert model.n_states == k
         np.testing.assert_allclose(model.score(d.counts[3:]),
                                    res["test_log_likelihood"][k - 1])
+
+
+def test_select_n_states_checks_its_arguments_before_fitting(monkeypatch):
+    import pytest
+
+    import neurodyn.glm._selection as selection
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("an estimator was cloned before the arguments were checked")
+
+    monkeypatch.setattr(selection, "clone", no_fit)
+    X = np.random.default_rng(0).poisson(1.0, (40, 3))
+    template = StateSwitchingGLM(device="cpu")
+    cases = [
+        (dict(estimator=object()), TypeError, "estimator must be a StateSwitchingGLM"),
+        (dict(n_states="12"), TypeError, "n_states must be a sequence of positive integers"),
+        (dict(n_states=()), ValueError, "n_states must list at least one"),
+        (dict(n_states=(1, 0)), ValueError, "n_states must be >= 1"),
+        (dict(n_states=(1, 2.5)), TypeError, "n_states must be an integer"),
+        (dict(n_states=(2, 9)), ValueError, "n_states=9 is more than X_train can support"),
+        (dict(X_test=np.ones((40, 4))), ValueError, "X_test has 4 neurons and X_train 3"),
+        (dict(X_test=np.full((40, 3), np.nan)), ValueError, "X_test must be finite"),
+        (dict(X_train=-X), ValueError, "X_train must be non-negative"),
+    ]
+    for kwargs, exc, match in cases:
+        args = dict(estimator=template, X_train=X, X_test=X, n_states=(1, 2))
+        args.update(kwargs)
+        with pytest.raises(exc, match=match):
+            select_n_states(**args)
