@@ -20,6 +20,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from ..._torch import check_random_state
 from ..._validation import (
+    check_allocation,
     check_array,
     check_finite,
     check_positive_int,
@@ -89,6 +90,9 @@ def dynamic_connectome(n_animals: int = 6, n_neurons: int = 60, n_timepoints: in
     n_animals = check_positive_int(n_animals, "n_animals")
     n_neurons = check_positive_int(n_neurons, "n_neurons", minimum=2)
     n_timepoints = check_positive_int(n_timepoints, "n_timepoints", minimum=3)
+    # the traces, plus four working arrays of one animal's size
+    check_allocation(float(n_animals) * n_neurons * n_timepoints + 4.0 * n_neurons * n_timepoints,
+                     "n_animals, n_neurons and n_timepoints", what="simulated traces")
     sizes = [check_positive_int(s, "community_sizes") for s in community_sizes]
     if sum(sizes) > n_neurons:
         raise ValueError(f"community_sizes sum to {sum(sizes)} > n_neurons={n_neurons}")
@@ -184,6 +188,8 @@ def planted_connectome_factors(membership: Any, windows: Any, animals: Any, n_ti
     if not np.isin(anim, (0, 1)).all():
         raise ValueError("animals must be boolean (or 0/1), one row per community")
     anim = anim.astype(bool)
+    n_pairs = membership.size * (membership.size - 1) // 2
+    check_allocation(float(n_pairs) * (win.shape[0] + 2), "membership", what="pair factor")
     if anim.shape[0] != win.shape[0]:
         raise ValueError(f"animals must have one row per community in windows ({win.shape[0]}); "
                          f"got shape {anim.shape}")
