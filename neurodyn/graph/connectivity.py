@@ -104,7 +104,10 @@ def _warn_ties(kept: int, wanted: int, tau: float, density: float) -> None:
 
     (Rounded real data often ties a pair or two at the cut: not worth a warning.)
     """
-    if wanted - kept > 0.01 * wanted:
+    if wanted == 0:
+        warnings.warn(f"density={density!r} keeps no edge: round(density * n_pairs) is 0", UserWarning,
+                      stacklevel=3)
+    elif wanted - kept > 0.01 * wanted:
         warnings.warn(f"density={density!r} asks for {wanted} edges but pairs tie at the cut value "
                       f"{tau:.6g}: ties are all left out, so {kept} edges are kept", UserWarning,
                       stacklevel=3)

@@ -298,6 +298,9 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
         check_positive_int(self.block_size, "block_size")
         check_in(self.engine, "engine", ("auto", "bitset", "sparse", "torch"))
         _check_warn_transposed(self.warn_transposed)
+        if self.n_jobs is not None and (isinstance(self.n_jobs, (bool, np.bool_))
+                                        or not isinstance(self.n_jobs, (int, np.integer))):
+            raise TypeError(f"n_jobs must be None or an integer (joblib semantics); got {self.n_jobs!r}")
         if self.memory is not None and not isinstance(self.memory, (str, os.PathLike, Memory)):
             raise TypeError("memory must be None, a folder path or a joblib.Memory; got "
                             f"{self.memory!r} ({type(self.memory).__name__})")

@@ -464,6 +464,14 @@ def test_density_ties_are_reported():
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         assert correlation_graph(_series(5, n_nodes=6), density=0.2).n_edges == density_to_n_edges(0.2, 6)
+    with pytest.warns(UserWarning, match=r"density=1e-09 keeps no edge: round\(density \* n_pairs\) is 0"):
+        assert correlation_graph(_series(5, n_nodes=6), density=1e-9).n_edges == 0
+
+
+def test_graph_features_n_jobs_named():
+    subjects = fmri_cohort(2, 8, 30, n_signal_nodes=2, random_state=0)["timeseries"]
+    with pytest.raises(TypeError, match=r"n_jobs must be None or an integer .*got \(2, 2\)"):
+        GraphFeatures(density=0.3, n_jobs=(2, 2)).fit(subjects)
 
 
 @pytest.mark.filterwarnings("ignore:Sparse CSR tensor support:UserWarning")
@@ -515,7 +523,8 @@ def test_functional_graph_sklearn_contract(estimator, check):
     # a recording (n_timepoints, n_nodes) is a 2-D (n_samples, n_features) array: the common
     # checks apply; GraphFeatures takes 3-D cohorts and is checked by hand in test_estimators.py
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", LayoutWarning)  # the checks' small arrays are wide
+        # the checks' small arrays are wide (LayoutWarning) and have 0-3 node pairs ("keeps no edge")
+        warnings.simplefilter("ignore", UserWarning)
         check(estimator)
 
 
