@@ -166,10 +166,14 @@ def normalise_rows(v: np.ndarray, force: bool = False) -> np.ndarray:
     overflow. Returns the input itself when every row is already in ``[2^-100, 2^100]``
     (enough for float64), unless ``force`` (for a cast to float32 that follows).
     """
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN row: scale 1, checked by the caller
-        m = np.nanmax(np.abs(v), axis=-1) if v.size else np.zeros(v.shape[:-1])
-    m = np.where(np.isfinite(m), m, 0.0)
+    if v.size == 0:
+        return v
+    m = np.maximum(v.max(axis=-1), -v.min(axis=-1))  # no |v| temporary
+    if not np.isfinite(m).all():  # NaN entries: the slower NaN-aware maximum
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN row: scale 1, checked by the caller
+            m = np.nanmax(np.abs(v), axis=-1)
+        m = np.where(np.isfinite(m), m, 0.0)
     if not force and np.all(((m > 2.0**-100) & (m < 2.0**100)) | (m == 0)):
         return v
     exps = np.frexp(np.where(m > 0, m, 1.0))[1]

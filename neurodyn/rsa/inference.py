@@ -386,10 +386,12 @@ def evaluate_fixed(models: Any, data: Any, method: str = "corr") -> ModelEvaluat
     after its ``n / (n - 1)`` correction), with ``n_rdms - 1`` degrees of freedom.
     """
     m, d = _check_models_data(models, data, method)
-    ev = compare_rdms(m, d, method)
     n = d.shape[0]
-    cov = np.atleast_2d(np.cov(ev, ddof=1)) / n if n > 1 else np.full((m.shape[0], m.shape[0]), np.nan)
-    nc = np.array(noise_ceiling(d, method)) if n > 1 else np.array([np.nan, np.nan])
+    if n < 2:
+        raise ValueError(f"data needs RDMs of at least 2 subjects for a standard error across subjects; got {n}")
+    ev = compare_rdms(m, d, method)
+    cov = np.atleast_2d(np.cov(ev, ddof=1)) / n
+    nc = np.array(noise_ceiling(d, method))
     return ModelEvaluation(ev, ev.mean(1), np.sqrt(np.diag(cov)), cov, nc, method, n - 1)
 
 
@@ -444,6 +446,11 @@ def evaluate_models(models: Any, data: Any, method: str = "corr", n_bootstrap: i
     check_in(kind, "kind", ("both", "rdm", "pattern"))
     with_noise_ceiling = check_bool(with_noise_ceiling, "with_noise_ceiling")
     k = n_conditions_from_pairs(m.shape[1])
+    if d.shape[0] < 2:
+        raise ValueError(f"data holds {d.shape[0]} RDM: resampling subjects and the noise ceiling need RDMs of "
+                         f"at least 2 subjects")
+    if k < 3:
+        raise ValueError(f"models and data must have at least 3 conditions to bootstrap conditions; got {k}")
     if indices is None:
         rdm_idx, pattern_idx = bootstrap_indices(d.shape[0], k, n_bootstrap, kind, random_state)
     else:
@@ -496,6 +503,9 @@ def evaluate_models(models: Any, data: Any, method: str = "corr", n_bootstrap: i
         if with_noise_ceiling and np.unique(rdm_idx[b]).size > 1:
             ncs[b] = noise_ceiling(sample, method, groups=rdm_idx[b])
     ok = np.isfinite(ev[:, 0])
+    if ok.sum() < 2:
+        raise ValueError(f"only {int(ok.sum())} of the {n_b} bootstrap samples drew at least 3 distinct conditions; "
+                         f"increase n_bootstrap (or use more conditions)")
     # the bootstrap variance underestimates by (n - 1) / n for n resampled units
     n_units = {"both": min(d.shape[0], k), "rdm": d.shape[0], "pattern": k}[kind]
     cov = np.atleast_2d(np.cov(ev[ok].T)) * n_units / (n_units - 1)

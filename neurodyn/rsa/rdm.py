@@ -1160,6 +1160,10 @@ def compute_rdm_movie(patterns: Any, method: str = "correlation", conditions: An
     """
     x = check_array(patterns, "patterns", ndim=(3, 4),
                     dims="(n_observations, n_times, n_channels) or (n_subjects, n_observations, n_times, n_channels)")
+    time_axis = check_scalar(time_axis, "time_axis", integer=True)
+    if not -x.ndim <= time_axis < x.ndim or time_axis % x.ndim == x.ndim - 1:
+        raise ValueError(f"time_axis must index a non-channel axis of patterns with shape {x.shape} "
+                         f"(-{x.ndim} <= time_axis < {x.ndim - 1}, not the last); got {time_axis}")
     x = np.moveaxis(x, time_axis, 0)  # (T, [S,] n_obs, P)
     single = x.ndim == 3
     n_t = x.shape[0]

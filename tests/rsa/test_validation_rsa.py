@@ -484,3 +484,30 @@ def test_public_rdm_functions_refuse_bad_rdms(name, case):
     make, exc, msg = _BAD[case]
     with pytest.raises(exc, match=f"{arg}.*{msg}|{arg}: .*{msg}"):
         fn(make(v))
+
+
+def test_compute_rdm_movie_time_axis():
+    from neurodyn.rsa import compute_rdm_movie
+
+    x = np.random.default_rng(7).normal(size=(6, 3, 5))
+    with pytest.raises(ValueError, match="time_axis must index a non-channel axis"):
+        compute_rdm_movie(x, time_axis=5)
+    with pytest.raises(ValueError, match="time_axis must index a non-channel axis"):
+        compute_rdm_movie(x, time_axis=-1)
+    with pytest.raises(TypeError, match="time_axis must be an integer"):
+        compute_rdm_movie(x, time_axis="1")
+    np.testing.assert_allclose(compute_rdm_movie(x, time_axis=1)[2], compute_rdm(x[:, 2], "correlation"))
+
+
+def test_evaluations_need_two_subjects_and_three_conditions():
+    # was: NaN / Inf standard errors returned silently
+    from neurodyn.rsa import evaluate_fixed, evaluate_models
+
+    v = np.random.default_rng(8).uniform(size=(4, 15))
+    with pytest.raises(ValueError, match="data needs RDMs of at least 2 subjects"):
+        evaluate_fixed(v[:2], v[:1])
+    for kind in ("both", "pattern"):
+        with pytest.raises(ValueError, match="data holds 1 RDM: resampling subjects and the noise ceiling need"):
+            evaluate_models(v[:2], v[:1], n_bootstrap=3, kind=kind)
+    with pytest.raises(ValueError, match="at least 3 conditions to bootstrap conditions; got 2"):
+        evaluate_models(v[:2, :1], v[:, :1], n_bootstrap=3)
