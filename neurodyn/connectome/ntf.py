@@ -653,7 +653,11 @@ class NonnegativeCP(TorchEstimatorMixin, BaseEstimator):
         facs = [to_numpy(f) for f in res["factors"]]
         models = [normalize_cp([f[i] for f in facs]) for i in order]
         # undo the power-of-two scaling of the tensor (exact)
-        self.restart_models_ = [(np.ldexp(w, exponent), f) for w, f in models]
+        with np.errstate(over="ignore"):  # reported just below
+            self.restart_models_ = [(np.ldexp(w, exponent), f) for w, f in models]
+        if not all(np.isfinite(w).all() for w, _ in self.restart_models_):
+            raise ValueError(f"X is too large: the component weights (the tensor's scale 2**{exponent} "
+                             "times the fitted norms) exceed float64's range; rescale X")
         self.restart_errors_ = final[order]
         self.restart_n_iter_ = res["n_iter"][order]
         best = order[0]

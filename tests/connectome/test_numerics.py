@@ -109,3 +109,10 @@ def test_dynamic_connectome_float32_matches_float64():
                               device="cpu", dtype=dt).fit(traces * 1e-20) for dt in ("float64", "float32")]
     np.testing.assert_allclose(fits[1].affinity_tensor_, fits[0].affinity_tensor_, atol=2e-6)
     assert abs(fits[1].reconstruction_error_ - fits[0].reconstruction_error_) <= 2e-5
+
+
+def test_ntf_weights_beyond_float64_are_refused():
+    """Entries near float64's maximum: the fitted weights (norms) cannot be represented."""
+    x = np.random.default_rng(0).random((100, 40, 3)) * 1.7e308
+    with pytest.raises(ValueError, match="X is too large: the component weights"):
+        NonnegativeCP(2, n_restarts=1, max_iter=5, device="cpu").fit(x)
