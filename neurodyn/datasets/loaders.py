@@ -314,9 +314,10 @@ def bin_spike_times(spike_times: Any, neuron_ids: Any, bin_width: float, t_stop:
     neuron_ids : (n_spikes,) array of int
         0-based neuron index of each spike.
     bin_width : float
-        Bin width in seconds, > 0.
+        Bin width in seconds, > 0. A width that makes the count array larger than
+        the free memory is refused before allocating (``MemoryError``).
     t_stop : float
-        End of the binned span, > ``t_start``.
+        End of the binned span, > ``t_start`` (finite).
     n_neurons : int, optional
         Number of columns; ``max(neuron_ids) + 1`` when omitted.
     t_start : float
@@ -327,25 +328,56 @@ def bin_spike_times(spike_times: Any, neuron_ids: Any, bin_width: float, t_stop:
     counts : (n_bins, n_neurons) int64 array
     bin_edges : (n_bins + 1,) float64 array
     """
-    times = np.asarray(spike_times, dtype=np.float64).ravel()
-    ids = np.asarray(neuron_ids).ravel()
+    from .._validation import (  # local: this module's imports are shared with other loaders
+        check_allocation,
+        check_array,
+        check_finite,
+        check_positive_int,
+    )
+
+    def as_1d(x, name, dtype):
+        if np.size(x) == 0:  # no spikes: legitimate, gives empty bins
+            return np.zeros(0, dtype=dtype or np.int64)
+        return check_array(x, name, dtype=dtype).ravel()
+
+    times = as_1d(spike_times, "spike_times", np.float64)
+    ids = as_1d(neuron_ids, "neuron_ids", None)
     if times.shape != ids.shape:
         raise ValueError(f"spike_times and neuron_ids must have the same length; got {times.size} and {ids.size}")
     if not np.isfinite(times).all():
         raise ValueError("spike_times must be finite; got NaN or Inf")
-    if ids.size and (ids.dtype.kind not in "iu" and not np.all(ids == np.round(ids))):
-        raise ValueError("neuron_ids must be integers")
+    if ids.size and ids.dtype.kind not in "iu":
+        check_finite(ids, "neuron_ids")
+        if not np.all(ids == np.round(ids)):
+            raise ValueError("neuron_ids must be integers")
+        if np.abs(ids).max() >= 2.0 ** 62:  # would wrap around in the cast to int64
+            raise ValueError(f"neuron_ids must be neuron indices; got values up to {np.abs(ids).max():.3g}")
     ids = ids.astype(np.int64)
     if ids.size and ids.min() < 0:
         raise ValueError(f"neuron_ids must be >= 0; got minimum {ids.min()}")
+    for name, value in (("bin_width", bin_width), ("t_stop", t_stop), ("t_start", t_start)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{name} must be a real number of seconds; got {value!r} ({type(value).__name__})")
     if not (np.isfinite(bin_width) and bin_width > 0):
         raise ValueError(f"bin_width must be a positive number of seconds; got {bin_width!r}")
+    if not np.isfinite(t_start):
+        raise ValueError(f"t_start must be finite; got {t_start!r}")
     if not (np.isfinite(t_stop) and t_stop > t_start):
         raise ValueError(f"t_stop must be greater than t_start={t_start}; got {t_stop!r}")
+    bin_width, t_start, t_stop = float(bin_width), float(t_start), float(t_stop)
     if n_neurons is None:
         n_neurons = int(ids.max()) + 1 if ids.size else 0
-    elif ids.size and ids.max() >= n_neurons:
-        raise ValueError(f"n_neurons={n_neurons} is too small for neuron id {ids.max()}")
+    else:
+        n_neurons = check_positive_int(n_neurons, "n_neurons")
+        if ids.size and ids.max() >= n_neurons:
+            raise ValueError(f"n_neurons={n_neurons} is too small for neuron id {ids.max()}")
+    n_bins_float = np.ceil((t_stop - t_start) / bin_width) + 1
+    if not np.isfinite(n_bins_float):
+        raise ValueError(f"bin_width={bin_width!r} is too small for the span t_stop - t_start = "
+                         f"{t_stop - t_start!r}: the number of bins overflows")
+    # counts (bincount, then the int64 result) and the bin edges, refused before allocating
+    check_allocation(n_bins_float * (2 * max(n_neurons, 1) + 1), "bin_width, t_start and t_stop",
+                     what=f"{n_bins_float:.3g} bins x {n_neurons} neurons of spike counts")
     n_bins = int(np.ceil((t_stop - t_start) / bin_width))
     edges = t_start + np.arange(n_bins + 1) * bin_width
     if edges[-1] < t_stop:  # rounding left t_stop outside the last bin

@@ -84,6 +84,37 @@ def test_bin_spike_times_bad_input(kwargs, match):
         bin_spike_times(**args)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"bin_width": 1e-9, "t_stop": 10.0}, MemoryError, "bin_width, t_start and t_stop would need"),
+        ({"bin_width": 1e-300, "t_stop": 1e300}, ValueError, "bin_width=1e-300 is too small"),
+        ({"t_start": np.nan}, ValueError, "t_start must be finite"),
+        ({"t_stop": np.inf}, ValueError, "t_stop must be greater than t_start=0.0; got inf"),
+        ({"bin_width": "0.1"}, TypeError, "bin_width must be a real number of seconds"),
+        ({"t_stop": None}, TypeError, "t_stop must be a real number of seconds"),
+        ({"spike_times": [0.1, 0.2 + 1j, 0.3]}, TypeError, "spike_times must be real-valued"),
+        ({"spike_times": ["a", "b", "c"]}, TypeError, "spike_times must be a numeric array"),
+        ({"neuron_ids": [0, np.inf, 1]}, ValueError, "neuron_ids must be finite"),
+        ({"neuron_ids": [0, 1e300, 1]}, ValueError, "neuron_ids must be neuron indices"),
+        ({"n_neurons": 0}, ValueError, "n_neurons must be >= 1"),
+        ({"n_neurons": 2.5}, TypeError, "n_neurons must be an integer"),
+    ],
+)
+def test_bin_spike_times_refuses_unbounded_or_non_numeric_arguments(kwargs, exc, match):
+    # bin_width=1e-9 over 10 s used to try to allocate 75 GiB
+    args = {"spike_times": [0.1, 0.2, 0.3], "neuron_ids": [0, 1, 2], "bin_width": 0.1, "t_stop": 1.0}
+    args.update(kwargs)
+    with pytest.raises(exc, match=match):
+        bin_spike_times(**args)
+
+
+def test_bin_spike_times_without_spikes_gives_empty_bins():
+    counts, edges = bin_spike_times([], [], 0.25, 1.0, n_neurons=3)
+    np.testing.assert_allclose(edges, [0.0, 0.25, 0.5, 0.75, 1.0])
+    np.testing.assert_array_equal(counts, np.zeros((4, 3), dtype=np.int64))
+
+
 # ----------------------------------------------------------------------------- Aplysia
 
 
