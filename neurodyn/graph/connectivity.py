@@ -60,6 +60,7 @@ from .._validation import (
     check_timeseries,
     zero_variance_channels,
 )
+from ._checks import check_device_allocation
 
 __all__ = [
     "zscore_timeseries",
@@ -447,8 +448,9 @@ def correlation_graph(X, threshold: float | None = None, *, density: float | Non
     Xv = check_timeseries(X, name, min_timepoints=3, allow_constant=(zero_variance != "raise"),
                           dims=_DIMS)
     n_total = Xv.shape[1]
-    check_allocation(float(min(block_size, n_total)) * n_total, "block_size", itemsize=4,
-                     what=f"float32 correlation blocks of {n_total} nodes")
+    # a float32 block and its host copy, plus the float32 z-scores on the device
+    check_device_allocation(4.0 * min(block_size, n_total) * n_total + 4.0 * Xv.size, "block_size",
+                            f"float32 correlation blocks of {n_total} nodes", dev)
     _warn_layout(Xv.shape[0], n_total, name, warn_transposed)
     constant = zero_variance_channels(Xv, time_axis=0)
     varying = np.setdiff1d(np.arange(n_total), constant)

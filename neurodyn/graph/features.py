@@ -41,6 +41,7 @@ import torch
 
 from .._torch import resolve_device
 from .._validation import check_allocation, check_array, check_in, check_positive_int
+from ._checks import check_device_allocation
 
 __all__ = [
     "FEATURES",
@@ -341,9 +342,8 @@ def node_features(adjacency, features=FEATURES, *, engine: str = "auto",
     need_walks = any(f in names for f in ("triangles", "clustering", "squares"))
     need_bits = any(f in names for f in ("triangles", "clustering"))
     if need_walks and engine == "torch":
-        check_allocation(float(n) * n, "adjacency", itemsize=4,
-                         what=f"dense float32 copy of a {n}-node graph (torch engine; use "
-                              "engine='sparse')")
+        check_device_allocation(4.0 * n * n, "adjacency", f"dense float32 copy of a {n}-node graph "
+                                "(torch engine; use engine='sparse')", dev)
     elif need_bits and engine == "bitset":
         check_allocation(float(n) * n / 8, "adjacency", itemsize=1,
                          what=f"bit rows of a {n}-node graph (bitset engine; use engine='sparse')")

@@ -532,3 +532,14 @@ def test_graph_features_memory_parameter_named():
     subjects = fmri_cohort(2, 8, 30, n_signal_nodes=2, random_state=0)["timeseries"]
     with pytest.raises(TypeError, match="memory must be None, a folder path or a joblib.Memory; got 5"):
         GraphFeatures(density=0.3, memory=5).fit(subjects)  # was a pathlib TypeError in transform
+
+
+def test_gpu_allocations_checked_against_device_memory(monkeypatch):
+    import torch
+
+    from neurodyn.graph._checks import check_device_allocation
+
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (1000, 4000))
+    with pytest.raises(MemoryError, match=r"adjacency would need .* of cuda memory for the dense .*9.31e-07 GiB free"):
+        check_device_allocation(1e4, "adjacency", "dense float32 copy", torch.device("cuda"))
+    check_device_allocation(500, "adjacency", "dense float32 copy", torch.device("cuda"))  # fits
