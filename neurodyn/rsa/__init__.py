@@ -8,6 +8,13 @@
   :func:`graph_geodesic_transform`: RGTMs and RGDMs
 - :func:`evaluate_models`, :func:`noise_ceiling`: bootstrap inference
 - :class:`TopologicalRSA`: leave-one-subject-out region identification
+
+RDMs are accepted everywhere as ``(n_rdms, n_pairs)`` upper-triangle vectors, a
+single ``(n_pairs,)`` vector, ``(n_rdms, K, K)`` squares, or ONE ``(K, K)`` square:
+a 2-D square array that is symmetric with a zero (or NaN) diagonal is read as one
+RDM, never as K vectors (a symmetric square with a non-zero diagonal is read as
+vectors with a ``LayoutWarning``; any other square whose width is not
+``K(K-1)/2`` is refused). Transforms hand results back in the form they were given.
 """
 
 from .compare import COMPARE_METHODS, compare_rdms, kendall_tau_counts

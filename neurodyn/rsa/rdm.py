@@ -1,6 +1,6 @@
 """Representational dissimilarity matrices (RDMs), batched over subjects in torch.
 
-Every RDM is handed out as its *vector* form: the upper triangle of the square
+Every RDM computed here is handed out as its *vector* form: the upper triangle of the square
 matrix taken row-major with ``i < j`` (the order of :func:`numpy.triu_indices`
 with ``k=1`` and of :func:`scipy.spatial.distance.squareform`). ``K`` conditions
 give ``K (K - 1) / 2`` entries. Use :func:`rdm_to_matrix` / :func:`rdm_to_vector`

@@ -110,3 +110,22 @@ def test_extreme_float64_scale_gives_the_answer_or_refuses():
         compute_rdm(x * 1e200, "crossnobis", conditions=COND)  # distances ~1e400
     with pytest.raises(ValueError, match="below the range of float64"):
         compute_rdm(x * 1e-200, "crossnobis", conditions=COND)  # was: all zeros
+
+
+@pytest.mark.parametrize("noise_kind", ["dense", "low-rank", "fold"])
+@pytest.mark.parametrize("s", [1e-15, 1e15])
+def test_crossnobis_with_noise_in_consistent_units(noise_kind, s):
+    # patterns x s with residuals x s (precision / s^2): the distances do not change at all
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(R * K, P))
+    res = rng.normal(size=(8, P))
+
+    def noise(scale):
+        if noise_kind == "fold":
+            return {"fold_noise": [np.eye(P) * c / scale**2 for c in (2.0, 3.0, 1.0)]}
+        return {"noise": noise_precision(res * scale, structured=noise_kind == "low-rank")}
+
+    base = compute_rdm(x, "crossnobis", conditions=COND, **noise(1.0))
+    for dtype, tol in (("float64", 1e-12), ("float32", 1e-5)):
+        got = compute_rdm(x * s, "crossnobis", conditions=COND, dtype=dtype, **noise(s))
+        assert _max_rel(got, base) < tol

@@ -511,3 +511,38 @@ def test_evaluations_need_two_subjects_and_three_conditions():
             evaluate_models(v[:2], v[:1], n_bootstrap=3, kind=kind)
     with pytest.raises(ValueError, match="at least 3 conditions to bootstrap conditions; got 2"):
         evaluate_models(v[:2, :1], v[:, :1], n_bootstrap=3)
+
+
+# ---------------------------------------------------------------- scikit-learn contract
+@pytest.mark.parametrize("check", ["check_no_attributes_set_in_init", "check_get_params_invariance",
+                                   "check_set_params", "check_parameters_default_constructible"])
+def test_trsa_sklearn_checks_that_need_no_data(check):
+    # The data-driven common checks of sklearn.utils.estimator_checks cannot run on
+    # TopologicalRSA: its samples are RDM vectors (widths K(K-1)/2 only) and fit needs
+    # a subjects (groups) argument; the same contract is tested by hand below.
+    from sklearn.utils import estimator_checks
+
+    from neurodyn.rsa import TopologicalRSA
+
+    getattr(estimator_checks, check)("TopologicalRSA", TopologicalRSA())
+
+
+def test_trsa_contract_by_hand(trsa_fit):
+    import pickle
+
+    from sklearn.base import clone
+
+    from neurodyn.rsa import TopologicalRSA
+
+    _, x, regions = trsa_fit
+    subjects = np.repeat(np.arange(4), 3)
+    est = TopologicalRSA(family="rdm", n_bootstrap=0)
+    x_before = x.copy()
+    assert est.fit(x, regions, subjects) is est  # fit returns self
+    np.testing.assert_array_equal(x, x_before)  # input not modified
+    assert est.n_features_in_ == x.shape[1]
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(again.predict(x), est.predict(x))
+    fresh = clone(est)
+    assert not hasattr(fresh, "n_features_in_")
+    assert est.score(x, regions) == pytest.approx(np.mean(est.predict(x) == regions))
