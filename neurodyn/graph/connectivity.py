@@ -90,9 +90,10 @@ def _warn_layout(n_timepoints: int, n_nodes: int, name: str, warn_transposed,
                  stacklevel: int = 3, what: str = "") -> None:
     """LayoutWarning when a series has fewer timepoints than nodes (see the module notes)."""
     _check_warn_transposed(warn_transposed)
-    if warn_transposed is False or n_timepoints >= n_nodes:
+    mode = warn_transposed if isinstance(warn_transposed, str) else bool(warn_transposed)
+    if mode is False or n_timepoints >= n_nodes:
         return
-    if warn_transposed == "auto" and n_nodes > VOXEL_LEVEL_NODES:
+    if mode == "auto" and n_nodes > VOXEL_LEVEL_NODES:
         return
     warnings.warn(
         f"{name}{what} has {n_timepoints} timepoints and {n_nodes} nodes; neurodyn expects "

@@ -49,6 +49,7 @@ def test_fewer_timepoints_than_nodes_warns_with_the_way_out():
         with warnings.catch_warnings():
             warnings.simplefilter("error", LayoutWarning)
             func(warn_transposed=False)
+            func(warn_transposed=np.False_)
     with warnings.catch_warnings():
         warnings.simplefilter("error", LayoutWarning)
         correlation_graph(X.T, 0.3)  # 40 timepoints, 20 nodes: the expected layout
