@@ -187,13 +187,14 @@ def check_bool(value: Any, name: str) -> bool:
     return bool(value)
 
 
-def method_args(method: str, given: dict[str, bool], users: dict[str, tuple[str, ...]]) -> None:
+def method_args(method: str, given: dict[str, bool], users: dict[str, tuple[str, ...]],
+                what: str = "method") -> None:
     """Refuse arguments that ``method`` does not use (instead of ignoring them).
 
     ``given`` maps each argument to whether the caller set it; ``users`` maps each
-    argument to the methods that read it.
+    argument to the methods that read it; ``what`` names the selecting argument.
     """
     for arg, was_given in given.items():
         if was_given and method not in users[arg]:
-            raise ValueError(f"{arg} is only used by method in {list(users[arg])}; got method={method!r} "
-                             f"(remove {arg} or choose one of those methods)")
+            raise ValueError(f"{arg} is only used by {what} in {list(users[arg])}; got {what}={method!r} "
+                             f"(remove {arg} or choose one of those)")

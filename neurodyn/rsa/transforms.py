@@ -18,7 +18,7 @@ import torch
 
 from .._torch import resolve_device, resolve_dtype, to_numpy, to_tensor
 from .._validation import check_array, check_in, check_positive_int, check_scalar
-from ._checks import RDMForm, as_rdm_vectors, check_bool, normalise_rows, restore_form
+from ._checks import RDMForm, as_rdm_vectors, check_bool, method_args, normalise_rows, restore_form
 from .rdm import n_conditions_from_pairs
 
 __all__ = [
@@ -185,6 +185,8 @@ def _gt_vectors(v: np.ndarray, lower: Any, upper: Any, quantile: Any, rank_first
     lower = check_scalar(lower, "lower")
     upper = check_scalar(upper, "upper")
     quantile = check_bool(quantile, "quantile")
+    if not quantile and method != "linear":
+        raise ValueError(f"method (the quantile method) is only used with quantile=True; got method={method!r}")
     rank_first = check_bool(rank_first, "rank_first")
     if lower > upper:
         raise ValueError(f"lower must be <= upper; got lower={lower} > upper={upper}")
@@ -249,6 +251,14 @@ def all_pairs_shortest_paths(weights: Any, device: Any = "cpu", dtype: Any = Non
 def _upper(m: np.ndarray) -> np.ndarray:
     iu = np.triu_indices(m.shape[-1], 1)
     return m[..., iu[0], iu[1]]
+
+
+def _same(value: Any, default: Any) -> bool:
+    """``value == default`` for scalars, False for anything that does not compare cleanly."""
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):
+        return False
 
 
 def _paths_from_edges(x: np.ndarray, keep: np.ndarray, zero_edges: str, disconnected: str,
@@ -407,6 +417,12 @@ def _graph_geodesic_vectors(v: np.ndarray, graph: str = "twostep", lower: Any = 
     """:func:`graph_geodesic_transform` of validated vectors ``(n_rdms, n_pairs)``."""
     check_in(graph, "graph", ("twostep", "p_shortest", "k_nearest", "p_nearest"))
     check_in(knn_rule, "knn_rule", ("lower", "mutual", "union"))
+    method_args(graph, {"lower": not _same(lower, 0.2), "upper": not _same(upper, 0.8),
+                        "quantile": quantile is not True, "rank_first": rank_first is not True,
+                        "p": not _same(p, 0.05), "k": not _same(k, 5), "knn_rule": knn_rule != "lower"},
+                {"lower": ("twostep",), "upper": ("twostep",), "quantile": ("twostep",),
+                 "rank_first": ("twostep",), "p": ("p_shortest", "p_nearest"), "k": ("k_nearest",),
+                 "knn_rule": ("k_nearest", "p_nearest")}, what="graph")
     check_in(zero_edges, "zero_edges", ("drop", "keep"))
     check_in(disconnected, "disconnected", ("max_plus_one", "inf"))
     rank_after = check_bool(rank_after, "rank_after")

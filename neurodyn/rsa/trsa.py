@@ -396,6 +396,8 @@ class TopologicalRSA(BaseEstimator):
         check_in(self.bootstrap, "bootstrap", ("subjects_stimuli", "subjects", "stimuli", "rows"))
         check_in(self.handle_duplicates, "handle_duplicates", ("drop", "mean"))
         check_in(self.zero_edges, "zero_edges", ("drop", "keep"))
+        if self.zero_edges != "drop" and self.family != "rgdm":
+            raise ValueError(f"zero_edges is only used by family='rgdm'; got family={self.family!r}")
         n_boot = check_positive_int(self.n_bootstrap, "n_bootstrap", minimum=0)
         check_positive_int(self.n_draws, "n_draws")
         check_bool(self.verbose, "verbose")

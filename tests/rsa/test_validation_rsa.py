@@ -546,3 +546,21 @@ def test_trsa_contract_by_hand(trsa_fit):
     fresh = clone(est)
     assert not hasattr(fresh, "n_features_in_")
     assert est.score(x, regions) == pytest.approx(np.mean(est.predict(x) == regions))
+
+
+def test_transform_arguments_unused_by_the_choice_refused():
+    from neurodyn.rsa import TopologicalRSA, geotopological_transform, graph_geodesic_transform
+
+    v = _rdm_vectors(2, 8, 9)
+    with pytest.raises(ValueError, match=r"p is only used by graph in \['p_shortest', 'p_nearest'\]; got "
+                                         r"graph='twostep'"):
+        graph_geodesic_transform(v, "twostep", p=0.3)
+    with pytest.raises(ValueError, match=r"lower is only used by graph in \['twostep'\]"):
+        graph_geodesic_transform(v, "k_nearest", lower=0.1)
+    with pytest.raises(ValueError, match=r"k is only used by graph in \['k_nearest'\]"):
+        graph_geodesic_transform(v, "p_nearest", k=3)
+    with pytest.raises(ValueError, match="method .* is only used with quantile=True"):
+        geotopological_transform(v, 0.1, 0.5, quantile=False, method="nearest")
+    with pytest.raises(ValueError, match="zero_edges is only used by family='rgdm'"):
+        TopologicalRSA(family="rdm", zero_edges="keep", n_bootstrap=0).fit(v[[0, 1, 0, 1]], [0, 1, 0, 1],
+                                                                           [0, 0, 1, 1])
