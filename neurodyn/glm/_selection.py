@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
+from .._torch import resolve_device, resolve_dtype
 from .._validation import check_positive_int
-from ._common import as_trial_list, check_n_states_supported
+from ._common import (
+    as_trial_list,
+    check_count_range,
+    check_glm_dtype,
+    check_min_length,
+    check_n_states_supported,
+)
 
 __all__ = ["select_n_states"]
 
@@ -51,8 +58,14 @@ def select_n_states(estimator, X_train, X_test, n_states=(1, 2, 3, 4)) -> dict:
     if test_trials[0].shape[1] != trials[0].shape[1]:
         raise ValueError(f"X_test has {test_trials[0].shape[1]} neurons and X_train "
                          f"{trials[0].shape[1]}; they must match")
-    # refuse before any fit the largest number of states the training data cannot support
+    # refuse before any fit what a fit or a score would refuse later, under these names
     check_n_states_supported(max(values), trials, "X_train")
+    dtype = resolve_dtype(params.get("dtype"), resolve_device(params.get("device", "auto")))
+    check_glm_dtype(dtype)
+    n_lags = check_positive_int(params.get("n_lags", 1), "n_lags")
+    for name, data in (("X_train", trials), ("X_test", test_trials)):
+        check_min_length(data, n_lags, name)
+        check_count_range(data, dtype, name)
     n_bins = sum(t.shape[0] for t in trials)
     rows = []
     models = []
