@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import as_rdm_vectors
 from .rdm import rdm_to_matrix
 
 __all__ = ["plot_rdm", "plot_rdm_panels", "plot_model_comparison", "plot_lu_heatmap", "plot_confusion",
@@ -23,10 +24,15 @@ def _axes(ax):
 
 
 def plot_rdm(rdm: Any, ax=None, title: str | None = None, cmap: str = "viridis", colorbar: bool = True):
-    """Show one RDM (vector or square matrix) as an image; returns the Axes."""
-    m = np.asarray(rdm, dtype=float)
-    if m.ndim == 1:
-        m = rdm_to_matrix(m, diagonal=np.nan)
+    """Show one RDM (vector or symmetric square matrix) as an image; returns the Axes.
+
+    The diagonal is left blank. Raises for several RDMs (a stack is not one image).
+    """
+    v, _ = as_rdm_vectors(rdm, "rdm")
+    if v.shape[0] != 1:
+        raise ValueError(f"rdm must be one RDM, (n_pairs,) or (K, K); got {v.shape[0]} RDMs (shape "
+                         f"{np.shape(rdm)}); plot them one by one or with plot_rdm_panels")
+    m = rdm_to_matrix(v[0], diagonal=np.nan)
     fig, ax = _axes(ax)
     im = ax.imshow(m, cmap=cmap, interpolation="nearest")
     ax.set_xticks([])

@@ -564,3 +564,22 @@ def test_transform_arguments_unused_by_the_choice_refused():
     with pytest.raises(ValueError, match="zero_edges is only used by family='rgdm'"):
         TopologicalRSA(family="rdm", zero_edges="keep", n_bootstrap=0).fit(v[[0, 1, 0, 1]], [0, 1, 0, 1],
                                                                            [0, 0, 1, 1])
+
+
+def test_plot_rdm_shows_one_rdm():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from scipy.spatial.distance import squareform
+
+    from neurodyn.rsa.plotting import plot_rdm
+
+    v = _rdm_vectors(2, 6, 10)
+    ax = plot_rdm(squareform(v[0]))
+    img = ax.images[0].get_array()
+    np.testing.assert_allclose(squareform(np.nan_to_num(np.asarray(img)), checks=False), v[0])
+    assert np.isnan(np.asarray(img.filled(np.nan) if hasattr(img, "filled") else img)[0, 0])
+    with pytest.raises(ValueError, match="rdm must be one RDM"):
+        plot_rdm(v)
+    plt.close("all")
