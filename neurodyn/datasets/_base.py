@@ -63,6 +63,7 @@ import copy
 import functools
 import hashlib
 import json
+import numbers
 import os
 import shutil
 import zipfile
@@ -134,7 +135,12 @@ def get_data_home(data_home: str | os.PathLike | None = None) -> Path:
     if data_home is None:
         env = os.environ.get(DATA_ENV, "").strip()
         data_home = env if env else _DEFAULT_HOME
-    return Path(data_home).expanduser()
+    if not isinstance(data_home, (str, os.PathLike)):
+        raise TypeError(f"data_home must be a folder path; got {data_home!r} ({type(data_home).__name__})")
+    home = Path(data_home).expanduser()
+    if home.exists() and not home.is_dir():
+        raise ValueError(f"data_home must be a folder; {str(home)!r} is a file")
+    return home
 
 
 def registry_path() -> Path | None:
@@ -170,7 +176,17 @@ def _entry(name: str) -> dict:
 
 
 def file_sha256(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
-    """Hex sha256 digest of a file, read in chunks."""
+    """Hex sha256 digest of a file, read in chunks of ``chunk_size`` bytes."""
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive number of bytes; got {chunk_size!r}")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path; got {path!r} ({type(path).__name__})")
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"path {str(p)!r} does not exist")
+    if not p.is_file():
+        raise ValueError(f"path must be a file; got the folder {str(p)!r}")
+    chunk_size = int(chunk_size)
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(chunk_size), b""):
@@ -295,7 +311,15 @@ def fetch_dataset_files(name: str, files: list[str] | None = None,
     entry = _entry(name)
     home = get_data_home(data_home)
     folder = home / entry["folder"]
-    needed = (list(files) if files is not None
+    registered = [f["path"] for f in entry.get("files", [])]
+    if files is not None:
+        files = [files] if isinstance(files, (str, os.PathLike)) else list(files)
+        unknown = [str(p) for p in files if str(p) not in registered]
+        if registered and unknown:
+            raise ValueError(f"files must be among the registered files of {name!r} "
+                             f"({registered[:5]}{' ...' if len(registered) > 5 else ''}); got {unknown[:5]}")
+        files = [str(p) for p in files]
+    needed = (files if files is not None
               else [f["path"] for f in entry.get("files", []) if not f.get("optional")])
     missing = [p for p in needed if not (folder / p).is_file()]
     if not missing:

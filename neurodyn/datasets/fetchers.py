@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
+from .._validation import check_positive_int
 from ._base import DatasetMeta
 
 __all__ = ["fetch_adhd", "fetch_development_fmri", "fetch_haxby"]
@@ -53,6 +54,39 @@ def _call_nilearn(fetcher_name: str, **kwargs: Any) -> Bunch:
             f"Connect to the network once, or put nilearn's files for this data set under {where} "
             "(pass data_dir= or set the NILEARN_DATA environment variable)."
         ) from exc
+
+
+def _check_n_subjects(n_subjects: Any, maximum: int) -> int | None:
+    """``n_subjects`` is None (all) or an integer in ``1..maximum``, checked before any download."""
+    if n_subjects is None:
+        return None
+    n = check_positive_int(n_subjects, "n_subjects")
+    if n > maximum:
+        raise ValueError(f"n_subjects must be at most {maximum} (the subjects this data set has); got {n}")
+    return n
+
+
+def _check_haxby_subjects(subjects: Any) -> Any:
+    """``subjects`` is None, an int n (subjects 1..n) or a sequence of subject numbers in 1..6."""
+    if subjects is None:
+        return None
+    if isinstance(subjects, (int, np.integer)) and not isinstance(subjects, bool):
+        n = check_positive_int(subjects, "subjects")
+        if n > 6:
+            raise ValueError(f"subjects must be at most 6 (Haxby has 6 subjects); got {n}")
+        return n
+    if isinstance(subjects, (str, bytes)) or not hasattr(subjects, "__iter__"):
+        raise TypeError(f"subjects must be None, an int or a sequence of subject numbers 1..6; "
+                        f"got {subjects!r} ({type(subjects).__name__})")
+    items = list(subjects)
+    if not items:
+        raise ValueError("subjects is empty; pass None for all 6 subjects")
+    for v in items:
+        check_positive_int(v, "subjects")
+    bad = sorted({int(v) for v in items if not 1 <= int(v) <= 6})
+    if bad:
+        raise ValueError(f"subjects must be numbers among 1..6; got {bad}")
+    return [int(v) for v in items]
 
 
 def _paths(items: Any) -> list[str] | None:
@@ -94,6 +128,7 @@ def fetch_adhd(n_subjects: int | None = 30, data_dir: str | os.PathLike | None =
     translational potential of neuroimaging in clinical neuroscience.
     Front Syst Neurosci 6:62.
     """
+    n_subjects = _check_n_subjects(n_subjects, 40)
     raw = _call_nilearn("fetch_adhd", n_subjects=n_subjects, data_dir=data_dir, verbose=verbose, **kwargs)
     func = _paths(raw.func)
     subjects = [Path(f).parent.name for f in func]
@@ -153,6 +188,7 @@ def fetch_development_fmri(n_subjects: int | None = None, data_dir: str | os.Pat
     Richardson H, Lisandrelli G, Riobueno-Naylor A, Saxe R (2018). Development
     of the social brain from age three to twelve years. Nat Commun 9:1027.
     """
+    n_subjects = _check_n_subjects(n_subjects, 155)
     raw = _call_nilearn("fetch_development_fmri", n_subjects=n_subjects, data_dir=data_dir,
                         verbose=verbose, **kwargs)
     func = _paths(raw.func)
@@ -222,6 +258,7 @@ def fetch_haxby(subjects: int | list[int] | tuple[int, ...] | None = (2,),
     Haxby JV et al. (2001). Distributed and overlapping representations of
     faces and objects in ventral temporal cortex. Science 293:2425-2430.
     """
+    subjects = _check_haxby_subjects(subjects)
     raw = _call_nilearn("fetch_haxby", subjects=subjects, data_dir=data_dir, verbose=verbose, **kwargs)
     func = _paths(raw.func)
     targets = _paths(raw.session_target)

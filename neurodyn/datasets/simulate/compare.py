@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..._torch import check_random_state
-from ..._validation import check_positive_int
+from ..._validation import check_allocation, check_positive_int, check_scalar
 
 __all__ = ["simulate_layers_and_regions"]
 
@@ -50,12 +50,23 @@ def simulate_layers_and_regions(n_conditions: int = 120, n_layers: int = 5, laye
     n_layers = check_positive_int(n_layers, "n_layers")
     layer_width = check_positive_int(layer_width, "layer_width")
     n_repeats = check_positive_int(n_repeats, "n_repeats")
-    region_layers = [int(v) for v in region_layers]
+    n_stimulus_features = check_positive_int(n_stimulus_features, "n_stimulus_features")
+    voxels_per_region = check_positive_int(voxels_per_region, "voxels_per_region")
+    if isinstance(region_layers, (int, np.integer)):
+        region_layers = [region_layers]
+    try:
+        region_layers = [check_positive_int(v, "region_layers", minimum=0) for v in region_layers]
+    except TypeError as exc:
+        raise TypeError(f"region_layers must be a sequence of layer indices; got {region_layers!r}") from exc
+    if not region_layers:
+        raise ValueError("region_layers is empty; give the layer driving each region")
     for v in region_layers:
         if not 0 <= v < n_layers:
             raise ValueError(f"region_layers must index layers 0..{n_layers - 1}; got {v}")
-    if not noise_sd >= 0:
-        raise ValueError(f"noise_sd must be non-negative; got {noise_sd}")
+    noise_sd = check_scalar(noise_sd, "noise_sd", low=0.0)
+    check_allocation(float(n_conditions) * (n_layers * layer_width + len(region_layers) * voxels_per_region
+                                            * (n_repeats + 2)),
+                     "n_conditions, layer_width, voxels_per_region and n_repeats", what="layers and regions")
     rng = check_random_state(random_state)
     s = rng.standard_normal((n_conditions, n_stimulus_features))
     layers = {}

@@ -6,7 +6,13 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from ..._torch import check_random_state
-from ..._validation import check_in, check_positive_int
+from ..._validation import (
+    check_allocation,
+    check_in,
+    check_positive_int,
+    check_probability,
+    check_scalar,
+)
 
 __all__ = ["hmm_glm"]
 
@@ -77,12 +83,14 @@ def hmm_glm(n_neurons: int = 20, n_states: int = 5, n_timepoints: int = 2000,
         check_positive_int(value, name)
     check_in(link, "link", ("sigmoid", "softplus", "exp"))
     check_in(initial_state, "initial_state", ("row0", "uniform"))
-    if not 0 < sparsity < 1:
-        raise ValueError(f"sparsity must lie in (0, 1); got {sparsity!r}")
-    if not 0 <= p_excitatory <= 1:
-        raise ValueError(f"p_excitatory must lie in [0, 1]; got {p_excitatory!r}")
-    if not 0 <= stay_prob <= 1:
-        raise ValueError(f"stay_prob must lie in [0, 1]; got {stay_prob!r}")
+    decay = check_scalar(decay, "decay", low=0.0, low_inclusive=False)
+    sparsity = check_probability(sparsity, "sparsity", allow_zero=False, allow_one=False)
+    p_excitatory = check_probability(p_excitatory, "p_excitatory")
+    concentration = check_scalar(concentration, "concentration", low=0.0, low_inclusive=False)
+    stay_prob = check_probability(stay_prob, "stay_prob")
+    bias_scale = check_scalar(bias_scale, "bias_scale", low=0.0)
+    check_allocation(float(n_trials) * (n_timepoints + n_lags) * n_neurons * 2, "n_trials, n_timepoints and n_neurons",
+                     what="spike counts and states")
     rng = check_random_state(random_state)
     N, S = n_neurons, n_states
 
@@ -125,6 +133,9 @@ def hmm_glm(n_neurons: int = 20, n_states: int = 5, n_timepoints: int = 2000,
             rate = np.logaddexp(0.0, drive)
         else:
             rate = np.exp(drive)
+        if not np.all(np.isfinite(rate)) or rate.max() > 1e12:  # only the "exp" link can overflow
+            raise ValueError(f"link={link!r}: the firing rate overflows (up to {rate.max():.3g} spikes per "
+                             f"bin at t={t}); use link='sigmoid' or 'softplus', or a smaller bias_scale")
         counts[:, t + n_lags] = rng.poisson(rate)
     mode = prior.argmax(-1) - 1
     return Bunch(counts=counts[:, n_lags:], states=states, coupling=coupling,

@@ -8,6 +8,13 @@ import numpy as np
 from scipy.signal import lfilter
 
 from ..._torch import check_random_state
+from ..._validation import (
+    check_allocation,
+    check_array,
+    check_finite,
+    check_positive_int,
+    check_scalar,
+)
 
 __all__ = ["simulate_ou_activity"]
 
@@ -39,15 +46,16 @@ def simulate_ou_activity(taus: Any, n_timepoints: int = 10_000, n_trials: int = 
     Uhlenbeck, G. E., & Ornstein, L. S. (1930). On the theory of the Brownian motion.
     Physical Review 36, 823.
     """
-    taus = np.atleast_1d(np.asarray(taus, dtype=np.float64))
-    if taus.ndim != 1 or taus.size == 0:
-        raise ValueError(f"taus must be a non-empty 1-D array; got shape {taus.shape}")
-    if not np.all(np.isfinite(taus)) or np.any(taus <= 0):
-        raise ValueError(f"taus must be finite and > 0; got {taus.tolist()}")
-    if n_timepoints < 2 or n_trials < 1:
-        raise ValueError(f"n_timepoints must be >= 2 and n_trials >= 1; got {n_timepoints}, {n_trials}")
-    if not dt > 0:
-        raise ValueError(f"dt must be > 0; got {dt}")
+    taus = check_finite(check_array(np.atleast_1d(check_array(taus, "taus")), "taus", ndim=1,
+                                    dims="(n_units,)"), "taus")
+    if np.any(taus <= 0):
+        raise ValueError(f"taus must be finite and > 0; got {taus.tolist()[:10]}")
+    n_timepoints = check_positive_int(n_timepoints, "n_timepoints", minimum=2)
+    n_trials = check_positive_int(n_trials, "n_trials")
+    dt = check_scalar(dt, "dt", low=0.0, low_inclusive=False)
+    sigma = check_scalar(sigma, "sigma", low=0.0)
+    check_allocation(2.0 * n_trials * n_timepoints * taus.size, "n_trials, n_timepoints and taus",
+                     what="OU activity")
     rng = check_random_state(random_state)
     eps = rng.standard_normal((n_trials, n_timepoints, taus.size))
     out = np.empty_like(eps)

@@ -7,7 +7,13 @@ from typing import Any
 import numpy as np
 
 from ..._torch import check_random_state
-from ..._validation import check_positive_int
+from ..._validation import (
+    check_allocation,
+    check_array,
+    check_finite,
+    check_positive_int,
+    check_scalar,
+)
 
 __all__ = ["make_layer_rdms", "add_rdm_noise"]
 
@@ -18,9 +24,8 @@ def add_rdm_noise(rdms: Any, noise_level: float, random_state: Any = None) -> np
     ``d' = max(d + e, 0)`` with ``e ~ N(0, (noise_level / 10 * std(all RDMs))^2)``
     i.i.d. per entry; ``noise_level`` 0..4 spans the paper's conditions.
     """
-    x = np.asarray(rdms, dtype=float)
-    if noise_level < 0:
-        raise ValueError(f"noise_level must be >= 0; got {noise_level}")
+    x = check_finite(check_array(rdms, "rdms", ndim=(1, 2, 3)), "rdms")
+    noise_level = check_scalar(noise_level, "noise_level", low=0.0)
     if noise_level == 0:
         return x.copy()
     rng = check_random_state(random_state)
@@ -67,8 +72,12 @@ def make_layer_rdms(n_layers: int = 6, n_subjects: int = 8, n_stimuli: int = 62,
                       ("width", width), ("n_clusters", n_clusters)):
         check_positive_int(val, name)
     check_positive_int(n_stimuli, "n_stimuli", minimum=3)
-    if not 0.0 <= seed_variability <= 1.0:
-        raise ValueError(f"seed_variability must lie in [0, 1]; got {seed_variability}")
+    seed_variability = check_scalar(seed_variability, "seed_variability", low=0.0, high=1.0)
+    noise_level = check_scalar(noise_level, "noise_level", low=0.0)
+    if n_clusters > n_stimuli:
+        raise ValueError(f"n_clusters must be at most n_stimuli={n_stimuli}; got {n_clusters}")
+    check_allocation(float(n_subjects) * n_layers * n_stimuli * (n_stimuli - 1) + n_stimuli * (width + n_stimuli),
+                     "n_subjects, n_layers, n_stimuli and width", what="layer RDMs")
     rng = check_random_state(random_state)
     centres = rng.normal(0, 1, (n_clusters, n_inputs))
     labels = rng.integers(0, n_clusters, n_stimuli)
@@ -85,6 +94,9 @@ def make_layer_rdms(n_layers: int = 6, n_subjects: int = 8, n_stimuli: int = 62,
             w = a * shared_w[layer] + v * rng.normal(0, np.sqrt(2.0 / fan_in[layer]), (fan_in[layer], width))
             b = a * shared_b[layer] + v * rng.normal(0, 0.5, width)
             h = np.maximum(h @ w + b, 0.0)
+            if np.any(np.ptp(h, axis=1) == 0):  # a stimulus silenced every unit: no correlation
+                raise ValueError(f"layer {layer} of subject {s} maps a stimulus to a constant pattern "
+                                 f"(all units silent); increase width (got {width}) or n_inputs")
             c = np.corrcoef(h)
             rdms.append(1.0 - c[iu])
             layers.append(layer)
