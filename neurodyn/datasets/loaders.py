@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
-from .._validation import check_in, zero_variance_channels
+from .._validation import check_in, check_scalar, zero_variance_channels
 from ._base import _read_registry, fetch_dataset_files, make_meta
 
 __all__ = [
@@ -222,6 +222,12 @@ def load_fsa5_rest(data_home: PathLike | None = None, dtype: Any = np.float64,
     """
     import nibabel
 
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"dtype must be a floating-point numpy dtype; got {dtype!r}") from exc
+    if dt.kind != "f":  # a cast to integers would truncate the BOLD signal without a word
+        raise ValueError(f"dtype must be a floating-point numpy dtype (float32 or float64); got {dt}")
     folder = fetch_dataset_files(_FSA5, [_FSA5_BOLD, _FSA5_CONF], data_home, download_if_missing)
     img = nibabel.load(folder / _FSA5_BOLD)
     data = np.asarray(img.dataobj).reshape(img.shape[0], -1)  # (vertices, time)
@@ -431,12 +437,19 @@ def load_aplysia(preparation: str | Sequence[str] | None = None, run: int | Sequ
     bad = [p for p in preps if p not in APLYSIA_PREPARATIONS]
     if bad or not preps:
         raise ValueError(f"preparation must be among {list(APLYSIA_PREPARATIONS)}; got {preparation!r}")
+    if run is not None and not isinstance(run, (int, np.integer)) and not hasattr(run, "__iter__"):
+        raise TypeError(f"run must be 1, 2, 3 or a list of them; got {run!r} ({type(run).__name__})")
     runs = [1, 2, 3] if run is None else _as_list(run)
-    bad_runs = [r for r in runs if isinstance(r, bool) or r not in (1, 2, 3)]
+    bad_runs = [r for r in runs if isinstance(r, bool) or not isinstance(r, (int, np.integer))
+                or r not in (1, 2, 3)]
     if bad_runs or not runs:
         raise ValueError(f"run must be 1, 2, 3 or a list of them; got {run!r}")
-    if not (np.isfinite(bin_width) and bin_width > 0):
+    if isinstance(bin_width, (int, float, np.integer, np.floating)) and not isinstance(bin_width, bool) \
+            and not (np.isfinite(bin_width) and bin_width > 0):
         raise ValueError(f"bin_width must be a positive number of seconds; got {bin_width!r}")
+    bin_width = check_scalar(bin_width, "bin_width", low=0.0, low_inclusive=False)
+    if t_stop is not None:
+        t_stop = check_scalar(t_stop, "t_stop", low=0.0, low_inclusive=False)
     names = [f"{p}da{int(r):02d}" for p in preps for r in runs]
     rel = [f"Spikes/{n}.mat" for n in names]
     folder = fetch_dataset_files(_APLYSIA, rel, data_home, download_if_missing)

@@ -259,3 +259,27 @@ def test_loaders_with_an_empty_data_home_say_where_to_put_the_files(tmp_path, lo
 def test_loaders_name_a_wrong_choice(tmp_path, loader, kwargs, match):
     with pytest.raises(ValueError, match=match):
         loader(data_home=tmp_path, download_if_missing=False, **kwargs)
+
+
+@pytest.mark.parametrize(("kwargs", "exc", "match"), [
+    (dict(run=np.nan), TypeError, "run must be 1, 2, 3 or a list of them"),
+    (dict(run=[1.5]), ValueError, "run must be 1, 2, 3 or a list of them"),
+    (dict(run=True), ValueError, "run must be 1, 2, 3"),
+    (dict(bin_width=np.nan), ValueError, "bin_width must be a positive number"),
+    (dict(bin_width="0.05"), TypeError, "bin_width must be a real number"),
+    (dict(t_stop=-1.0), ValueError, r"t_stop must be in \(0"),
+    (dict(t_stop="10"), TypeError, "t_stop must be a real number"),
+])
+def test_load_aplysia_refuses_bad_run_bin_width_t_stop(tmp_path, kwargs, exc, match):
+    # refused before looking for any file
+    with pytest.raises(exc, match=match):
+        ds.load_aplysia(preparation="Jun0214", data_home=tmp_path, download_if_missing=False, **kwargs)
+
+
+@pytest.mark.parametrize(("dtype", "exc", "match"), [
+    ("nope", TypeError, "dtype must be a floating-point numpy dtype; got 'nope'"),
+    (np.int8, ValueError, "dtype must be a floating-point numpy dtype .*; got int8"),
+])
+def test_load_fsa5_rest_refuses_a_non_float_dtype(tmp_path, dtype, exc, match):
+    with pytest.raises(exc, match=match):
+        ds.load_fsa5_rest(data_home=tmp_path, dtype=dtype, download_if_missing=False)
