@@ -81,13 +81,21 @@ def run_demo(out: str | Path, quick: bool = False, only: list[str] | None = None
     """Run the demo parts and write ``summary.json``; return the summary dict."""
     from .datasets import get_data_home
 
-    out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    home = get_data_home(data_home)
+    # every argument is checked before anything is written
     parts = only or list(_DEMO_PARTS)
+    if isinstance(parts, str):
+        parts = [parts]
     unknown = [p for p in parts if p not in _DEMO_PARTS]
     if unknown:
         raise ValueError(f"--only must name parts among {list(_DEMO_PARTS)}; got {unknown}")
+    out_dir = Path(out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"--out must be a folder; {str(out_dir)!r} is a file")
+    try:
+        home = get_data_home(data_home)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"--data-home: {exc}") from exc
+    out_dir.mkdir(parents=True, exist_ok=True)
     summary: dict = {
         "neurodyn": __version__,
         "quick": quick,

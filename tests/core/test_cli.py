@@ -26,6 +26,20 @@ def test_demo_unknown_part_is_rejected(tmp_path):
 
 
 @pytest.mark.slow
+def test_demo_bad_arguments_are_refused_before_writing(tmp_path):
+    out = tmp_path / "report"
+    with pytest.raises(ValueError, match="--only must name parts among"):
+        main(["demo", "--out", str(out), "--only", "telepathy"])
+    assert not out.exists()
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    with pytest.raises(ValueError, match="--out must be a folder; .* is a file"):
+        main(["demo", "--out", str(a_file), "--only", "datasets"])
+    with pytest.raises(ValueError, match="--data-home: data_home must be a folder"):
+        main(["demo", "--out", str(out), "--only", "datasets", "--data-home", str(a_file)])
+    assert not out.exists()
+
+
 def test_demo_quick_writes_report_and_figures(tmp_path):
     out = tmp_path / "report"
     proc = subprocess.run(
