@@ -154,8 +154,15 @@ def noise_ceiling(rdms: Any, method: str = "cosine", groups: Any = None) -> tupl
     rdms : array-like (n_rdms, n_pairs)
     method : str
     groups : array-like (n_rdms,), optional
-        Subject identity of each row. Rows of one group (e.g. copies of a subject
-        drawn twice by a bootstrap) are left out together and count once.
+        Subject identity of each row. The rows of one group (e.g. the sessions of
+        a subject, or copies of a subject drawn twice by a bootstrap) are left out
+        together; every row of the held-out group is compared with the pool of the
+        other groups' rows and these values are averaged within the group, then
+        across groups (rsatoolbox's ``boot_noise_ceiling(rdm_descriptor=...)``).
+
+    Returns
+    -------
+    lower, upper : float
 
     References
     ----------
@@ -166,7 +173,8 @@ def noise_ceiling(rdms: Any, method: str = "cosine", groups: Any = None) -> tupl
     v, _ = as_rdm_vectors(rdms, "rdms")
     n = v.shape[0]
     g = np.arange(n) if groups is None else check_labels(groups, "groups", n_samples=n)
-    uniq, first, inverse, counts = np.unique(g, return_index=True, return_inverse=True, return_counts=True)
+    uniq, inverse, counts = np.unique(g, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
     if uniq.size < 2:
         raise ValueError(f"noise_ceiling needs RDMs of at least 2 subjects; got {uniq.size}")
     keep = ~np.isnan(v).any(0)
@@ -177,15 +185,20 @@ def noise_ceiling(rdms: Any, method: str = "cosine", groups: Any = None) -> tupl
     upper_pool = np.full(v.shape[1], np.nan)
     upper_pool[keep] = _finish_pool(total / n, method)
     group_sum = np.zeros((uniq.size, terms.shape[1]))
-    np.add.at(group_sum, inverse.ravel(), terms)
+    np.add.at(group_sum, inverse, terms)
     loo = np.full((uniq.size, v.shape[1]), np.nan)
     loo[:, keep] = _finish_pool((total[None] - group_sum) / (n - counts)[:, None], method)
-    reps = v[first]
-    upper = compare_rdms(upper_pool, reps, method, device="cpu")[0].mean()
-    if method in ("tau-a", "tau-b", "kendall"):
-        lower = np.mean([compare_rdms(loo[i], reps[i], method, device="cpu")[0, 0] for i in range(uniq.size)])
+    upper_rows = compare_rdms(upper_pool, v, method, device="cpu")[0]
+    if method in ("tau-a", "tau-b", "kendall"):  # one count per row and its own pool only
+        lower_rows = np.empty(n)
+        for i in range(uniq.size):
+            rows = np.flatnonzero(inverse == i)
+            lower_rows[rows] = compare_rdms(loo[i], v[rows], method, device="cpu")[0]
     else:
-        lower = np.diag(compare_rdms(loo, reps, method, device="cpu")).mean()
+        lower_rows = compare_rdms(loo, v, method, device="cpu")[inverse, np.arange(n)]
+    # average the rows of each group, then the groups (each subject counts once)
+    lower = np.mean(np.bincount(inverse, lower_rows, minlength=uniq.size) / counts)
+    upper = np.mean(np.bincount(inverse, upper_rows, minlength=uniq.size) / counts)
     return float(lower), float(upper)
 
 

@@ -48,6 +48,48 @@ def test_noise_ceiling_leave_one_out_by_hand():
     assert lower <= upper
 
 
+@pytest.mark.parametrize("method", ["corr", "cosine", "spearman", "tau-a"])
+def test_noise_ceiling_groups_score_every_row_of_the_held_out_group(method):
+    # three distinct sessions per subject: every session of the held-out subject is
+    # compared with the pool of the other subjects' sessions (was: only the first one)
+    rng = np.random.default_rng(5)
+    truth = rng.random(36)
+    subject = np.repeat([3, 0, 7, 1], 3)
+    data = truth + 0.8 * rng.random((12, 36))
+    data = data[rng.permutation(12)]  # groups need not be contiguous
+    subject = subject[rng.permutation(12)]
+    lower, upper = noise_ceiling(data, method, groups=subject)
+    ranks = np.argsort(np.argsort(data, axis=1), axis=1).astype(float)  # no ties in random data
+    z = (data - data.mean(1, keepdims=True)) / data.std(1, keepdims=True)
+    unit = data / np.sqrt(np.mean(data**2, axis=1, keepdims=True))
+    terms = {"corr": z, "cosine": unit, "spearman": ranks, "tau-a": ranks}[method]
+
+    def sim(pool, d):
+        if method == "cosine":
+            return pool @ d / np.linalg.norm(pool) / np.linalg.norm(d)
+        if method == "corr":
+            return np.corrcoef(pool, d)[0, 1]
+        from scipy import stats
+
+        if method == "spearman":
+            return stats.spearmanr(pool, d)[0]
+        i, j = np.triu_indices(d.size, 1)  # tau-a: (concordant - discordant) / all pairs
+        return np.mean(np.sign(pool[i] - pool[j]) * np.sign(d[i] - d[j]))
+
+    lo_s, up_s = [], []
+    for s in np.unique(subject):
+        rows = np.flatnonzero(subject == s)
+        pool = terms[subject != s].mean(0)
+        lo_s.append(np.mean([sim(pool, data[r]) for r in rows]))
+        up_s.append(np.mean([sim(terms.mean(0), data[r]) for r in rows]))
+    assert lower == pytest.approx(np.mean(lo_s), abs=1e-12)
+    assert upper == pytest.approx(np.mean(up_s), abs=1e-12)
+    # one row per subject: the same as the ungrouped ceiling
+    first = np.array([np.flatnonzero(subject == s)[0] for s in np.unique(subject)])
+    np.testing.assert_allclose(noise_ceiling(data[first], method, groups=subject[first]),
+                               noise_ceiling(data[first], method), rtol=0, atol=1e-14)
+
+
 def test_evaluate_fixed_sem_formula():
     models, data = _data(3)
     res = evaluate_fixed(models, data, "spearman")

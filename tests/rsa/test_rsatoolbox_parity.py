@@ -85,6 +85,28 @@ def test_noise_ceiling_fresh(method):
     np.testing.assert_allclose(noise_ceiling(data, method), ref, rtol=RTOL, atol=ATOL)
 
 
+@pytest.mark.parametrize("method", ["corr", "cosine", "spearman", "tau-a"])
+def test_noise_ceiling_groups_match_rsatoolbox_rdm_descriptor(method):
+    """rsatoolbox 0.3.2 ``inference.boot_noise_ceiling(rdms, method, rdm_descriptor="session")``
+    with three distinct sessions per subject: every session of the held-out subject is scored
+    (neurodyn scored only the first one: corr lower bound 0.815 against rsatoolbox's 0.789)."""
+    import warnings
+
+    from rsatoolbox.inference import boot_noise_ceiling
+
+    from neurodyn.rsa import noise_ceiling
+
+    rng = np.random.default_rng(0)
+    truth = rng.random(45)
+    subject = np.repeat(np.arange(4), 3)
+    data = truth + 0.8 * rng.random((12, 45))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # rsatoolbox: "Noise ceiling for tau based on averaged ranks"
+        ref = boot_noise_ceiling(RDMs(data, rdm_descriptors={"session": subject}), method=method,
+                                 rdm_descriptor="session")
+    np.testing.assert_allclose(noise_ceiling(data, method, groups=subject), ref, rtol=RTOL, atol=ATOL)
+
+
 def test_crossnobis_unbalanced_counts_fresh(ds):
     # an extra observation of two conditions in some folds: rsatoolbox averages the
     # training folds over observations, as compute_rdm's general path does
