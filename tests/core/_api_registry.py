@@ -577,7 +577,8 @@ def _registry() -> dict[str, Entry | list[Entry]]:
     R["compare.EncodingModel"] = Entry(lambda: dict(X=series(30, 4), Y=series(30, 3, seed=1)),
                                        params=dict(cv=3, random_state=0, **CPU),
                                        methods=("predict", "score"), bad=dict(cv=[1]))
-    R["compare.ridge_cv"] = Entry(lambda: dict(X=series(30, 4), Y=series(30, 3, seed=1), cv=3, **CPU),
+    R["compare.ridge_cv"] = Entry(lambda: dict(X=series(30, 4), Y=series(30, 3, seed=1), cv=3,
+                                               random_state=0, **CPU),
                                   bad=dict(alphas=[np.array([-1.0]), np.array([np.nan])], cv=[1]))
     R["compare.cross_validated_encoding"] = Entry(
         lambda: dict(X=series(30, 4), Y=series(30, 3, seed=1), cv=2, alpha_cv=2, random_state=0,
@@ -606,28 +607,29 @@ def _registry() -> dict[str, Entry | list[Entry]]:
                                       check=lambda r, kw: r[0] < r[1])
     # -- datasets ----------------------------------------------------------------------------
     home = dict(data_home=str(SHARED_DATA), download_if_missing=False)
+    have = SHARED_DATA.is_dir()  # the loaders' valid calls read the shared data folder
     R["datasets.get_data_home"] = Entry(lambda: dict(data_home=str(SHARED_DATA)))
     R["datasets.dataset_status"] = Entry(lambda: dict(data_home=str(SHARED_DATA)),
                                          odd=dict(data_home=[NOWHERE]))
     R["datasets.load_registry"] = Entry(lambda: dict())
     R["datasets.registry_path"] = Entry(lambda: dict())
     R["datasets.fetch_dataset_files"] = Entry(
-        lambda: dict(name="rsatoolbox_demo", **home),
+        lambda: dict(name="rsatoolbox_demo", **home), valid=have,
         bad=dict(name=["nope", 3], data_home=[NOWHERE], files=[["nope.txt"]]))
 
     def sha_file():
         return dict(path=str(Path(__file__)))
     R["datasets.file_sha256"] = Entry(sha_file, bad=dict(path=[NOWHERE], chunk_size=[0, -1]))
     loader_bad = dict(data_home=[NOWHERE])
-    R["datasets.load_aal2_bold"] = Entry(lambda: dict(**home), valid=False,
+    R["datasets.load_aal2_bold"] = Entry(lambda: dict(**home), valid=have,
                                          bad=dict(loader_bad, source=["nope"], subjects=[["nope"]]))
-    R["datasets.load_hcp_group_fc"] = Entry(lambda: dict(**home),
+    R["datasets.load_hcp_group_fc"] = Entry(lambda: dict(**home), valid=have,
                                             bad=dict(loader_bad, name=["nope"]))
-    R["datasets.load_fsa5_rest"] = Entry(lambda: dict(**home), valid=False,
+    R["datasets.load_fsa5_rest"] = Entry(lambda: dict(**home), valid=have,
                                          bad=dict(loader_bad, dtype=["nope", np.int8]))
-    R["datasets.load_frontal2d_adhd"] = Entry(lambda: dict(**home), bad=loader_bad)
+    R["datasets.load_frontal2d_adhd"] = Entry(lambda: dict(**home), valid=have, bad=loader_bad)
     R["datasets.load_aplysia"] = Entry(
-        lambda: dict(preparation="Jun0214", run=1, **home), valid=False,
+        lambda: dict(preparation="Jun0214", run=1, **home), valid=have,
         bad=dict(loader_bad, preparation=["nope"], run=[0, 7], bin_width=[0.0, -1.0, np.nan],
                  t_stop=[-1.0]))
     R["datasets.bin_spike_times"] = Entry(
@@ -635,11 +637,11 @@ def _registry() -> dict[str, Entry | list[Entry]]:
                      bin_width=0.5, t_stop=2.0),
         bad=dict(bin_width=[0.0, -1.0], t_stop=[-1.0], n_neurons=[0]),
         odd=dict(bin_width=[1e-12]))
-    R["datasets.load_rsatoolbox_demo"] = Entry(lambda: dict(**home), bad=loader_bad)
-    R["datasets.load_rsatoolbox_reference"] = Entry(lambda: dict(**home), valid=False, bad=loader_bad)
-    R["datasets.load_synthetic_connectome"] = Entry(lambda: dict(**home), valid=False,
+    R["datasets.load_rsatoolbox_demo"] = Entry(lambda: dict(**home), valid=have, bad=loader_bad)
+    R["datasets.load_rsatoolbox_reference"] = Entry(lambda: dict(**home), valid=have, bad=loader_bad)
+    R["datasets.load_synthetic_connectome"] = Entry(lambda: dict(**home), valid=have,
                                                     bad=dict(loader_bad, scenario=["nope"]))
-    R["datasets.load_mni152_coords"] = Entry(lambda: dict(**home), bad=loader_bad)
+    R["datasets.load_mni152_coords"] = Entry(lambda: dict(**home), valid=have, bad=loader_bad)
     fetch_bad = dict(n_subjects=[0, -1, 2.5])
     R["datasets.fetch_adhd"] = Entry(lambda: dict(data_dir=NOWHERE), valid=False, bad=fetch_bad,
                                      numeric=False)
