@@ -30,8 +30,9 @@ def exp_basis(decay: float = 1.0, window_size: int = 5, time_span: float = 5.0) 
     ----------
     decay : float
         Decay rate of the exponential, per unit of ``time_span``; finite and
-        ``>= 0``. The kernel is computed relative to its first lag, so a large
-        decay (e.g. 1000) gives all the weight to lag 1 instead of ``0 / 0``.
+        ``>= 0``. ``0`` is the flat (box) kernel, equal weights on every lag. The
+        kernel is computed relative to its first lag, so a large decay (e.g.
+        1000) gives all the weight to lag 1 instead of ``0 / 0``.
     window_size : int
         Number of lags ``L``.
     time_span : float

@@ -135,7 +135,9 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
     Parameters
     ----------
     n_states : int
-        Number of hidden states ``S``.
+        Number of hidden states ``S``. ``fit`` refuses, before any work, more
+        states than the data support: the ``S (S - 1)`` free transition
+        probabilities need at least as many observed transitions (bins minus trials).
     prior : {"none", "gaussian", "onehot"}
     link : {"softplus", "exp", "sigmoid"}
         Inverse link; ``"sigmoid"`` is the paper's capped sigmoid.
@@ -175,7 +177,8 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         Adam learning rate (one-hot model).
     min_transition : float
         Floor of the transition probabilities in the closed-form update (the paper
-        uses ``exp(-8)``).
+        uses ``exp(-8)``); in ``[0, 1 / n_states)``, since a floor of
+        ``1 / n_states`` or more would force a flat transition matrix.
     sticky : float
         Dirichlet pseudo-count added to the expected self-transitions.
     adjacency_threshold : float
@@ -196,7 +199,13 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
     scan : bool
         Use the parallel associative scan for the E-step (useful on GPUs).
     device, dtype, random_state, verbose
-        ``verbose`` shows a tqdm bar over EM iterations.
+        ``verbose`` shows a tqdm bar over EM iterations. ``dtype`` is float32 or
+        float64; in float32 the objectives and log-likelihoods are accumulated in
+        float64 and the random initialisation is drawn in float64, so a float32 fit
+        follows the float64 one: on a small problem (5 neurons, 1800 bins, all three
+        priors) couplings within 1e-3, transitions within 1e-5, the training
+        log-likelihood within 1e-6 (relative) and the same Viterbi paths (see the
+        tests). Counts above ``2**24`` (float32) or ``2**53`` (float64) are refused.
 
     Attributes
     ----------
@@ -604,6 +613,9 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         ----------
         X : array-like (n_trials, n_timepoints, n_neurons), (n_timepoints, n_neurons)
             or list of (n_timepoints_i, n_neurons) arrays of non-negative integer counts
+            Every trial needs more bins than ``n_lags``; a trial with fewer bins
+            than neurons raises a :class:`~neurodyn._validation.LayoutWarning`
+            (probably transposed).
         y : ignored
 
         Returns

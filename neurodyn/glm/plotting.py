@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_array, check_finite, check_scalar
+
 __all__ = ["plot_states", "plot_coupling", "plot_model_selection"]
 
 
@@ -24,7 +26,21 @@ def plot_states(posterior, true_states=None, decoded=None, ax=None, dt=None):
     """
     import matplotlib.pyplot as plt
 
-    posterior = np.asarray(posterior)
+    posterior = check_finite(check_array(posterior, "posterior", ndim=2,
+                                         dims="(n_timepoints, n_states)"), "posterior")
+    if posterior.min() < -1e-9 or posterior.max() > 1 + 1e-9:
+        raise ValueError(f"posterior must hold probabilities in [0, 1]; got values in "
+                         f"[{posterior.min():.3g}, {posterior.max():.3g}]")
+    labels = {}
+    for name, value in (("true_states", true_states), ("decoded", decoded)):
+        if value is not None:
+            arr = check_finite(check_array(value, name, ndim=1, dims="(n_timepoints,)"), name)
+            if arr.shape[0] != posterior.shape[0]:
+                raise ValueError(f"{name} must have one state per bin ({posterior.shape[0]}); got "
+                                 f"{arr.shape[0]}")
+            labels[name] = arr
+    dt = check_scalar(dt, "dt", low=0.0, low_inclusive=False, allow_none=True)
+    true_states, decoded = labels.get("true_states"), labels.get("decoded")
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 2.6))
     t = np.arange(posterior.shape[0]) * (dt or 1.0)
@@ -55,10 +71,15 @@ def plot_coupling(coupling, titles=None, vmax=None, fig=None):
     """
     import matplotlib.pyplot as plt
 
-    W = np.asarray(coupling)
+    W = check_finite(check_array(coupling, "coupling", ndim=(2, 3),
+                                 dims="(n_neurons, n_neurons) or (n_states, n_neurons, n_neurons)"),
+                     "coupling")
     if W.ndim == 2:
         W = W[None]
     n = W.shape[0]
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"titles must have one entry per state ({n}); got {len(titles)}")
+    vmax = check_scalar(vmax, "vmax", low=0.0, low_inclusive=False, allow_none=True)
     vmax = vmax or float(np.abs(W).max()) or 1.0
     if fig is None:
         fig = plt.figure(figsize=(2.4 * n + 0.8, 2.6))
@@ -82,6 +103,12 @@ def plot_model_selection(result, ax=None):
     """
     import matplotlib.pyplot as plt
 
+    keys = ("n_states", "test_log_likelihood", "bic")
+    if not hasattr(result, "keys") or any(key not in result for key in keys):
+        raise TypeError(f"result must be the dict returned by select_n_states (keys {list(keys)}); "
+                        f"got {type(result).__name__}")
+    for key in keys[1:]:
+        check_finite(check_array(result[key], f"result[{key!r}]", ndim=1), f"result[{key!r}]")
     if ax is None:
         _, ax = plt.subplots(figsize=(4.5, 3))
     k = result["n_states"]
