@@ -283,3 +283,13 @@ def test_load_aplysia_refuses_bad_run_bin_width_t_stop(tmp_path, kwargs, exc, ma
 def test_load_fsa5_rest_refuses_a_non_float_dtype(tmp_path, dtype, exc, match):
     with pytest.raises(exc, match=match):
         ds.load_fsa5_rest(data_home=tmp_path, dtype=dtype, download_if_missing=False)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1.0, 1e300])
+def test_add_rdm_noise_is_scale_equivariant(scale):
+    # before: x.std() overflowed at 1e300 and every entry came back NaN
+    rdms = np.random.default_rng(1).random((2, 10))
+    ref = add_rdm_noise(rdms, 2.0, random_state=0)
+    out = add_rdm_noise(rdms * scale, 2.0, random_state=0)
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out / scale, ref, rtol=1e-12)

@@ -29,7 +29,8 @@ def add_rdm_noise(rdms: Any, noise_level: float, random_state: Any = None) -> np
     if noise_level == 0:
         return x.copy()
     rng = check_random_state(random_state)
-    sd = noise_level / 10.0 * x.std()
+    scale = float(np.abs(x).max()) or 1.0  # std of x / scale cannot overflow at 1e300
+    sd = noise_level / 10.0 * (x / scale).std() * scale
     return np.maximum(x + rng.normal(0.0, sd, size=x.shape), 0.0)
 
 
