@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._validation import check_array, check_in, check_positive_int
+from .._validation import check_allocation, check_array, check_in, check_positive_int
 
 __all__ = ["forward_backward", "forward_backward_scan", "viterbi", "log_marginal_likelihood"]
 
@@ -66,8 +66,13 @@ def _check_log_probabilities(t, name, axis_name):
                          f"{float(total.reshape(-1)[idx]):.6g}{where}")
 
 
-def _check_hmm_inputs(log_emission, log_transition, log_initial, mask):
+def _check_hmm_inputs(log_emission, log_transition, log_initial, mask, workspace=None,
+                      what="HMM messages"):
     """Validate and convert the inputs of the public HMM functions.
+
+    ``workspace(n_trials, n_time, n_states)`` gives the number of elements the
+    computation allocates; it is refused (MemoryError) before any work when it
+    exceeds the free memory (default: four arrays the size of the emissions).
 
     Returns the tensors (on the emission's device and dtype), the mask and whether
     the emission came as a non-tensor (so results go back as numpy arrays).
@@ -78,8 +83,11 @@ def _check_hmm_inputs(log_emission, log_transition, log_initial, mask):
     n_trials, n_time, n_states = em.shape
     dtype, device = em.dtype, em.device
     if dtype not in (torch.float32, torch.float64):
-        em = em.to(torch.float64)
         dtype = torch.float64
+    need = (workspace or (lambda b, t, s: 4.0 * b * t * s))(n_trials, n_time, n_states)
+    check_allocation(need, "log_emission (n_trials x n_timepoints x n_states)",
+                     itemsize=torch.finfo(dtype).bits // 8, what=what)
+    em = em.to(dtype)
     A = _as_tensor(log_transition, "log_transition", 2, "(n_states, n_states)", dtype, device)
     if tuple(A.shape) != (n_states, n_states):
         raise ValueError(f"log_transition must have shape ({n_states}, {n_states}) to match the "
@@ -292,7 +300,12 @@ def forward_backward(log_emission, log_transition, log_initial, mask=None, time_
     """
     time_chunk = check_positive_int(time_chunk, "time_chunk")
     check_in(method, "method", ("auto", "log"))
-    em, A, pi, mask, as_numpy = _check_hmm_inputs(log_emission, log_transition, log_initial, mask)
+    def workspace(n_trials, n_time, n_states):  # messages, posteriors, a chunk of pairs
+        return (5.0 * n_trials * n_time * n_states
+                + 2.0 * n_trials * min(time_chunk, n_time) * n_states ** 2)
+
+    em, A, pi, mask, as_numpy = _check_hmm_inputs(log_emission, log_transition, log_initial, mask,
+                                                  workspace, "forward-backward messages")
     out = _forward_backward(em, A, pi, mask, time_chunk, method)
     _check_possible(out[0], "the posteriors are")
     return _to_output(out, as_numpy)
@@ -481,7 +494,10 @@ def forward_backward_scan(log_emission, log_transition, log_initial, mask=None):
     S. Sarkka, A. F. Garcia-Fernandez. Temporal parallelization of Bayesian
     smoothers. IEEE Trans. Automatic Control 66(1), 299-306 (2021).
     """
-    em, A, pi, mask, as_numpy = _check_hmm_inputs(log_emission, log_transition, log_initial, mask)
+    em, A, pi, mask, as_numpy = _check_hmm_inputs(
+        log_emission, log_transition, log_initial, mask,
+        # several (B, T, S, S) arrays of per-step matrices and prefix products
+        lambda b, t, s: 8.0 * b * t * s * s, "parallel-scan matrices")
     out = _forward_backward_scan(em, A, pi, mask)
     _check_possible(out[0], "the posteriors are")
     return _to_output(out, as_numpy)

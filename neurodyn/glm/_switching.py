@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._torch import TorchEstimatorMixin, random_normal, random_uniform
 from .._validation import (
+    check_allocation,
     check_array,
     check_finite,
     check_float_range,
@@ -630,6 +631,15 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         self.basis_ = basis
         trials = self._trials(X)
         check_n_states_supported(self.n_states, trials)
+        n_neurons, dim = trials[0].shape[1], trials[0].shape[1] * basis.shape[0]
+        if self.prior == "onehot" and self.onehot_update == "laplace":
+            # Fisher information of every row of every state: (S, N, D, D)
+            check_allocation(2.0 * self.n_states * n_neurons * dim * dim,
+                             "n_states and the number of neurons", what="Laplace M-step")
+        if self.scan:
+            n_bins_max = max(t.shape[0] for t in trials)
+            check_allocation(8.0 * len(trials) * n_bins_max * self.n_states ** 2,
+                             "n_states and X (scan=True)", what="parallel-scan E-step")
         batch = make_batch(trials, basis, self.device_, self.dtype_)
         flat = batch.flat()
         counts = flat[0]

@@ -270,3 +270,13 @@ def test_scan_survives_emissions_near_the_float64_limit():
     np.testing.assert_allclose(ll_par.numpy(), ll_seq.numpy(), rtol=1e-12)
     np.testing.assert_allclose(post_par.numpy(), post_seq.numpy(), atol=1e-12)
     np.testing.assert_allclose(tr_par.numpy(), tr_seq.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("fn", _ALL)
+def test_work_beyond_the_free_memory_is_refused_before_allocating(fn):
+    # a broadcast view: 3e10 entries that take no memory until something is computed
+    log_em = torch.zeros(1, 1, 1, dtype=torch.float64).expand(1000, 100_000, 300)
+    logA = torch.log(torch.full((300, 300), 1 / 300, dtype=torch.float64))
+    logpi = torch.log(torch.full((300,), 1 / 300, dtype=torch.float64))
+    with pytest.raises(MemoryError, match="log_emission .* would need"):
+        fn(log_em, logA, logpi)

@@ -480,3 +480,10 @@ def test_sklearn_contract_fit_x_none_and_n_features_in():
     assert model.fit(X, None) is model
     assert model.n_features_in_ == 3
     assert model.fit(X[:, :2]).n_features_in_ == 2
+
+
+def test_laplace_m_step_beyond_the_free_memory_is_refused_before_fitting():
+    # 2000 neurons: the (S, N, N, N) Fisher information of the one-hot M-step is 256 GB
+    X = np.ones((2001, 2000), dtype=np.int8)
+    with pytest.raises(MemoryError, match="n_states and the number of neurons would need"):
+        StateSwitchingGLM(n_states=2, prior="onehot", device="cpu").fit(X)
