@@ -87,6 +87,11 @@ class Entry:
         Whether the valid call can run here (False: network fetchers).
     nan_ok : tuple of str
         Array arguments where NaN is legal input (missing data).
+    label_args : tuple of str
+        Class-label arguments: string labels are legal there.
+    free_features : bool
+        The methods compare representations of any width (CKA): a different
+        number of columns after fit is legal.
     """
 
     make: Callable[[], dict]
@@ -102,6 +107,8 @@ class Entry:
     nonfinite_ok: bool = False
     valid: bool = True
     nan_ok: tuple = ()
+    label_args: tuple = ()
+    free_features: bool = False
 
 
 # ----------------------------------------------------------------------------- data
@@ -198,12 +205,18 @@ def nonneg(result, kwargs):
     assert np.all(r >= -1e-9), f"negative values in a non-negative result: min {r.min()}"
 
 
-def symmetric_psd(result, kwargs):
+def symmetric_psd(result, kwargs, strict: bool = True):
+    """Symmetric and positive definite (``strict``) or semi-definite up to round-off."""
     m = np.asarray(result, dtype=float)
     assert np.allclose(m, np.swapaxes(m, -1, -2), rtol=1e-6, atol=1e-8 * np.abs(m).max()), \
         "result is not symmetric"
     eig = np.linalg.eigvalsh(0.5 * (m + np.swapaxes(m, -1, -2)))
-    assert eig.min() > 0, f"result is not positive definite (min eigenvalue {eig.min():.3g})"
+    floor = 0.0 if strict else -1e-10 * max(float(eig.max()), 0.0)
+    assert eig.min() > floor, f"result is not positive (semi-)definite (min eigenvalue {eig.min():.3g})"
+
+
+def symmetric_psd_covariance(result, kwargs):
+    symmetric_psd(result, kwargs, strict=False)
 
 
 def stochastic_rows(result, kwargs):
@@ -341,8 +354,8 @@ def _registry() -> dict[str, Entry | list[Entry]]:
     ]
     R["rsa.compute_rdm_movie"] = Entry(lambda: dict(patterns=rng(0).standard_normal((6, 4, 5))))
     R["rsa.noise_covariance"] = [
-        Entry(lambda: dict(residuals=series(20, 5)), timeseries=("residuals",), check=symmetric_psd,
-              bad=dict(dof=[0, -3], method=["nope"])),
+        Entry(lambda: dict(residuals=series(20, 5)), timeseries=("residuals",),
+              check=symmetric_psd_covariance, bad=dict(dof=[0, -3], method=["nope"])),
         Entry(lambda: dict(residuals=series(20, 5), method="diag"), timeseries=("residuals",)),
     ]
     R["rsa.noise_precision"] = [
@@ -377,8 +390,10 @@ def _registry() -> dict[str, Entry | list[Entry]]:
     R["rsa.geotopological_transform"] = Entry(lambda: dict(rdms=rdm_vectors(3)), check=in_unit,
                                               bad=dict(lower=[0.9, -0.1], upper=[1.5]))
     R["rsa.geodesic_transform"] = Entry(lambda: dict(rdms=rdm_vectors(3)), check=nonneg)
-    R["rsa.graph_geodesic_transform"] = Entry(lambda: dict(rdms=rdm_vectors(3), k=3),
-                                              bad=dict(k=[0], p=[1.5, -0.1]))
+    R["rsa.graph_geodesic_transform"] = [
+        Entry(lambda: dict(rdms=rdm_vectors(3)), bad=dict(p=[1.5, -0.1])),
+        Entry(lambda: dict(rdms=rdm_vectors(3), graph="k_nearest", k=3), bad=dict(k=[0, 99])),
+    ]
     R["rsa.all_pairs_shortest_paths"] = Entry(lambda: dict(weights=sym_weights(5)), check=nonneg)
     R["rsa.bootstrap_indices"] = Entry(
         lambda: dict(n_rdms=4, n_conditions=6, n_bootstrap=5, random_state=0),
@@ -396,14 +411,14 @@ def _registry() -> dict[str, Entry | list[Entry]]:
     R["rsa.TopologicalRSA"] = Entry(
         lambda: dict(zip(("rdms", "regions", "subjects"), labels_rsa(), strict=True)),
         params=dict(n_draws=2, n_bootstrap=3, random_state=0),
-        methods=("predict", "score"), skip_arrays=("subjects",),
+        methods=("predict", "score"), skip_arrays=("subjects",), label_args=("regions",),
         nonfinite_ok=True, check=lambda est, kw: in_unit(est.accuracy_, kw),  # NaN: undefined bootstraps
         bad=dict(lower=[-0.1, 1.5], upper=[1.5], n_draws=[0], n_bootstrap=[-1]))
     R["rsa.draw_thresholds"] = Entry(lambda: dict(family="topology", n_draws=3, random_state=0),
                                      check=in_unit, bad=dict(family=["nope"], n_draws=[0]))
     R["rsa.geotopological_grid"] = Entry(
         lambda: dict(zip(("rdms", "regions", "subjects"), labels_rsa(), strict=True), step=0.25),
-        skip_arrays=("subjects",), bad=dict(step=[0.0, 2.0]),
+        skip_arrays=("subjects",), bad=dict(step=[0.0, 2.0]), label_args=("regions",),
         nonfinite_ok=True)  # NaN where lower >= upper (documented)
     R["rsa.loso_nearest_centroid"] = Entry(
         lambda: dict(features=rng(0).random((2, 12, 15)), classes=np.tile([0, 1], 6),
@@ -427,7 +442,7 @@ def _registry() -> dict[str, Entry | list[Entry]]:
         X = rng(0).standard_normal((12, 8))
         y = np.repeat([0, 1], 6)
         return dict(X=X, y=y)
-    R["graph.FeatureMask"] = Entry(fm, params=dict(n_voxels=3), methods=("transform",),
+    R["graph.FeatureMask"] = Entry(fm, params=dict(n_voxels=3), methods=("transform",), label_args=("y",),
                                    bad=dict(n_voxels=[0], alpha=[1.5, -0.1]))
     R["graph.make_graph_classifier"] = Entry(lambda: dict(n_voxels=3, n_components=2),
                                              invoke=call_pipeline,
@@ -440,7 +455,7 @@ def _registry() -> dict[str, Entry | list[Entry]]:
         X[y == 1] += 1.0
         return dict(estimator=LogisticRegression(), X=X, y=y, n_splits=2, inner_splits=2,
                     random_state=0)
-    R["graph.cross_validate_report"] = Entry(cvr, bad=dict(n_splits=[1], n_repeats=[0]),
+    R["graph.cross_validate_report"] = Entry(cvr, bad=dict(n_splits=[1], n_repeats=[0]), label_args=("y",),
                                              nonfinite_ok=True)
     R["graph.correlation_graph"] = Entry(lambda: dict(X=series(40, 6), density=0.3, **CPU),
                                          timeseries=("X",),
@@ -462,6 +477,11 @@ def _registry() -> dict[str, Entry | list[Entry]]:
                                      bad=dict(block_size=[0], features=[("nope",)]))
     R["graph.squares"] = Entry(adj, check=nonneg)
     R["graph.strength"] = Entry(lambda: dict(weights=sym_weights(6)))
+    R["graph.check_weights"] = Entry(lambda: dict(weights=sym_weights(6)))
+    R["graph.square_clustering"] = Entry(adj, check=in_unit)
+    R["graph.transitivity"] = Entry(adj, check=in_unit)
+    R["graph.weighted_node_features"] = Entry(lambda: dict(weights=sym_weights(6)),
+                                              bad=dict(block_size=[0], features=[("nope",)]))
     R["graph.triangles"] = Entry(adj, check=nonneg)
 
     # -- rnn ---------------------------------------------------------------------------------
@@ -561,8 +581,8 @@ def _registry() -> dict[str, Entry | list[Entry]]:
     R["compare.cka_matrix"] = Entry(lambda: dict(Xs=[series(20, 4), series(20, 3, seed=1)], **CPU),
                                     check=in_unit, bad=dict(kernel=["nope"]))
     R["compare.hsic"] = Entry(lambda: dict(K=gram(8, 0), L=gram(8, 1)))
-    R["compare.LinearCKA"] = Entry(XY, params=CPU, methods=("score",))
-    R["compare.RBFCKA"] = Entry(XY, params=CPU, methods=("score",),
+    R["compare.LinearCKA"] = Entry(XY, params=CPU, methods=("score",), free_features=True)
+    R["compare.RBFCKA"] = Entry(XY, params=CPU, methods=("score",), free_features=True,
                                 bad=dict(sigma=[0.0, -1.0], sigma_scale=[0.0]))
     XY4 = lambda: dict(X=series(20, 4), Y=series(20, 4, seed=1))  # noqa: E731
     R["compare.ShapeMetric"] = Entry(XY4, params=CPU, methods=("transform", "score"),
