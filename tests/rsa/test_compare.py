@@ -154,6 +154,49 @@ def test_cosine_cov_sigma_k_vs_rsatoolbox():
             np.testing.assert_allclose(compare_rdms(a, b, m, sigma_k=sk), ref, rtol=tol, atol=tol)
 
 
+def _dense_v_metric_cosine(a, b, sk, keep, center):
+    """cosine_cov/corr_cov by the definition: V = (C Sigma C^T)^2 built densely and
+    solved with numpy in float64 on the kept pairs."""
+    k = int(round((1 + np.sqrt(1 + 8 * a.shape[1])) / 2))
+    iu = np.triu_indices(k, 1)
+    c = np.zeros((iu[0].size, k))
+    c[np.arange(iu[0].size), iu[0]] = 1.0
+    c[np.arange(iu[0].size), iu[1]] = -1.0
+    xi = c @ sk @ c.T
+    v = (xi * xi)[np.ix_(keep, keep)]
+    a, b = a[:, keep], b[:, keep]
+    if center:
+        a, b = a - a.mean(1, keepdims=True), b - b.mean(1, keepdims=True)
+    va, vb = np.linalg.solve(v, a.T).T, np.linalg.solve(v, b.T).T
+    return (a @ vb.T) / np.sqrt(np.sum(a * va, 1))[:, None] / np.sqrt(np.sum(b * vb, 1))[None, :]
+
+
+@pytest.mark.parametrize("method", ["cosine_cov", "corr_cov"])
+@pytest.mark.parametrize("missing", [0.0, 0.05, 0.85])
+def test_cosine_cov_full_sigma_k_exact_beyond_1500_pairs(method, missing):
+    # K = 60 (1770 pairs) took a conjugate-gradient branch 2.8e-7 away from the exact
+    # solve; now a direct solve (structured, or Cholesky when most pairs are missing)
+    k = 60
+    rng = np.random.default_rng(21)
+    a, b = rng.random((3, k * (k - 1) // 2)) + 0.2, rng.random((4, k * (k - 1) // 2))
+    s = rng.normal(size=(k, k))
+    sk = s @ s.T / k + 0.3 * np.eye(k) + 0.2  # correlated conditions, unequal row sums
+    keep = rng.random(a.shape[1]) >= missing
+    a_nan, b_nan = np.where(keep, a, np.nan), np.where(keep, b, np.nan)
+    ref = _dense_v_metric_cosine(a, b, sk, keep, method == "corr_cov")
+    np.testing.assert_allclose(compare_rdms(a_nan, b_nan, method, sigma_k=sk), ref, rtol=0, atol=1e-12)
+    # the same for any scale of sigma_k and of the RDMs
+    np.testing.assert_allclose(compare_rdms(a_nan * 1e12, b_nan, method, sigma_k=sk * 1e-9), ref, rtol=0, atol=1e-12)
+
+
+def test_cosine_cov_full_sigma_identity_is_the_unweighted_cosine_cov():
+    k = 70
+    rng = np.random.default_rng(22)
+    a, b = rng.random((2, k * (k - 1) // 2)), rng.random((3, k * (k - 1) // 2))
+    np.testing.assert_allclose(compare_rdms(a, b, "cosine_cov", sigma_k=np.eye(k)), compare_rdms(a, b, "cosine_cov"),
+                               rtol=0, atol=1e-13)
+
+
 def _counts_brute(x, y):
     """C - D, tied pairs in x, tied pairs in y: O(n^2) over all pairs i < j."""
     iu = np.triu_indices(len(x), 1)

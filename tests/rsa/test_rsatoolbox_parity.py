@@ -107,6 +107,31 @@ def test_noise_ceiling_groups_match_rsatoolbox_rdm_descriptor(method):
     np.testing.assert_allclose(noise_ceiling(data, method, groups=subject), ref, rtol=RTOL, atol=ATOL)
 
 
+@pytest.mark.parametrize("method", ["cosine_cov", "corr_cov"])
+def test_cosine_cov_full_sigma_k_beyond_1500_pairs_vs_rsatoolbox(method):
+    """rsatoolbox 0.3.2 ``rdm.compare(..., method, sigma_k=full)`` at K = 60 (1770 pairs, where
+    neurodyn used conjugate gradients, 2.8e-7 from the exact solve). rsatoolbox solves
+    ``V x = v`` by ``scipy.sparse.linalg.cg`` stopped at relative residual 1e-5 (a peer
+    tolerance, so agreement within 1e-5); neurodyn equals the dense float64 solve to 1e-12."""
+    k = 60
+    rng = np.random.default_rng(23)
+    a, b = rng.random((2, k * (k - 1) // 2)), rng.random((3, k * (k - 1) // 2))
+    s = rng.normal(size=(k, k))
+    sk = s @ s.T / k + 0.5 * np.eye(k)
+    got = compare_rdms(a, b, method, sigma_k=sk)
+    np.testing.assert_allclose(got, compare(RDMs(a), RDMs(b), method, sigma_k=sk), rtol=0, atol=1e-5)
+    iu = np.triu_indices(k, 1)
+    c = np.zeros((iu[0].size, k))
+    c[np.arange(iu[0].size), iu[0]] = 1.0
+    c[np.arange(iu[0].size), iu[1]] = -1.0
+    v = (c @ sk @ c.T) ** 2
+    if method == "corr_cov":
+        a, b = a - a.mean(1, keepdims=True), b - b.mean(1, keepdims=True)
+    va, vb = np.linalg.solve(v, a.T).T, np.linalg.solve(v, b.T).T
+    dense = (a @ vb.T) / np.sqrt(np.sum(a * va, 1))[:, None] / np.sqrt(np.sum(b * vb, 1))[None, :]
+    np.testing.assert_allclose(got, dense, rtol=0, atol=1e-12)
+
+
 def test_crossnobis_unbalanced_counts_fresh(ds):
     # an extra observation of two conditions in some folds: rsatoolbox averages the
     # training folds over observations, as compute_rdm's general path does
