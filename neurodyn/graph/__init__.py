@@ -2,7 +2,9 @@
 
 Build a binary graph from time series by thresholded Pearson correlation
 (:func:`correlation_graph`, :class:`FunctionalGraph`), count exact node
-features (:func:`node_features`: degree, 3-cycles, clustering, 4-cycles), turn a
+features (:func:`node_features`: degree, 3-cycles, clustering, 4-cycles) and
+weighted ones (:func:`weighted_node_features`, :func:`clustering` with
+``weighted=True``/``signed=True``, :func:`transitivity`), turn a
 cohort into a feature matrix (:class:`GraphFeatures`), and classify it with a
 leakage-free mask -> PCA -> LDA pipeline (:class:`FeatureMask`,
 :func:`make_graph_classifier`, :func:`cross_validate_report`).
@@ -33,14 +35,19 @@ from .connectivity import (
 from .estimators import FunctionalGraph, GraphFeatures
 from .features import (
     FEATURES,
+    WEIGHTED_FEATURES,
     check_adjacency,
+    check_weights,
     clustering,
     degree,
     graph_summary,
     node_features,
+    square_clustering,
     squares,
     strength,
+    transitivity,
     triangles,
+    weighted_node_features,
 )
 
 __all__ = [
@@ -58,12 +65,17 @@ __all__ = [
     "zscore_timeseries",
     "VOXEL_LEVEL_NODES",
     "FEATURES",
+    "WEIGHTED_FEATURES",
     "check_adjacency",
+    "check_weights",
     "clustering",
     "degree",
     "graph_summary",
     "node_features",
+    "square_clustering",
     "squares",
     "strength",
+    "transitivity",
     "triangles",
+    "weighted_node_features",
 ]

@@ -39,6 +39,7 @@ SIAM, section 3.1 (error bound of inner products).
 
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 from contextlib import contextmanager
@@ -140,6 +141,9 @@ class CorrelationGraph:
         Number of undirected edges.
     n_refined : int
         Number of pairs whose decision needed the float64 recomputation.
+    weights : scipy.sparse.csr_array of float64 or None
+        With ``weighted=True``: the float64 (signed) correlation ``r_ij`` of
+        every edge, on the pattern of ``adjacency``; None otherwise.
     """
 
     adjacency: sp.csr_array
@@ -148,6 +152,7 @@ class CorrelationGraph:
     threshold: float
     n_edges: int
     n_refined: int
+    weights: sp.csr_array | None = None
 
     @property
     def density(self) -> float:
@@ -234,7 +239,10 @@ def correlation_matrix(X, name: str = "X", *, warn_transposed="auto") -> np.ndar
     return R
 
 
-def density_to_n_edges(density: float, n_nodes: int) -> int:
+_ROUNDINGS = ("half_even", "half_up")
+
+
+def density_to_n_edges(density: float, n_nodes: int, rounding: str = "half_even") -> int:
     """Number of edges kept at ``density`` (rounded) among ``n (n - 1) / 2`` pairs.
 
     Parameters
@@ -242,6 +250,11 @@ def density_to_n_edges(density: float, n_nodes: int) -> int:
     density : float in (0, 1]
         Fraction of node pairs kept.
     n_nodes : int >= 1
+    rounding : {"half_even", "half_up"}, default "half_even"
+        How ``density * n (n - 1) / 2`` is rounded when it ends in exactly one
+        half: to the even integer (Python's ``round``, neurodyn's default) or up
+        (MATLAB's ``round``, used by the Brain Connectivity Toolbox and bctpy's
+        ``threshold_proportional``; e.g. 2.5 pairs keeps 3 edges instead of 2).
 
     Returns
     -------
@@ -249,8 +262,13 @@ def density_to_n_edges(density: float, n_nodes: int) -> int:
     """
     density = check_scalar(density, "density", low=0.0, high=1.0, low_inclusive=False)
     n_nodes = check_positive_int(n_nodes, "n_nodes")
+    check_in(rounding, "rounding", _ROUNDINGS)
     n_pairs = n_nodes * (n_nodes - 1) // 2
-    return int(round(density * n_pairs))
+    wanted = density * n_pairs
+    if rounding == "half_up":
+        whole = math.floor(wanted)
+        return int(whole) + int(wanted - whole >= 0.5)  # the difference is exact in binary floating point
+    return int(round(wanted))
 
 
 def _check_threshold_args(threshold, density, absolute):
@@ -374,10 +392,11 @@ def _concat_int(parts) -> np.ndarray:
     return np.concatenate(parts).astype(np.int64, copy=False)
 
 
-def _symmetric_csr(i: np.ndarray, j: np.ndarray, n: int) -> sp.csr_array:
+def _symmetric_csr(i: np.ndarray, j: np.ndarray, n: int, values: np.ndarray | None = None) -> sp.csr_array:
     rows = np.concatenate([i, j])
     cols = np.concatenate([j, i])
-    A = sp.csr_array((np.ones(rows.size, dtype=bool), (rows, cols)), shape=(n, n))
+    data = np.ones(rows.size, dtype=bool) if values is None else np.concatenate([values, values])
+    A = sp.csr_array((data, (rows, cols)), shape=(n, n))
     A.sort_indices()
     return A
 
@@ -385,7 +404,8 @@ def _symmetric_csr(i: np.ndarray, j: np.ndarray, n: int) -> sp.csr_array:
 def correlation_graph(X, threshold: float | None = None, *, density: float | None = None,
                       absolute: bool = False, zero_variance: str = "drop",
                       block_size: int = 1024, device="auto", name: str = "X",
-                      warn_transposed="auto") -> CorrelationGraph:
+                      warn_transposed="auto", weighted: bool = False,
+                      rounding: str = "half_even") -> CorrelationGraph:
     """Binary functional graph of the columns of ``X`` by thresholded Pearson correlation.
 
     Parameters
@@ -418,6 +438,14 @@ def correlation_graph(X, threshold: float | None = None, *, density: float | Non
         n_nodes``; ``"auto"`` warns only up to ``VOXEL_LEVEL_NODES`` (5000)
         nodes, since voxel and vertex graphs normally have more nodes than
         timepoints.
+    weighted : bool, default False
+        Also return the float64 correlation of every edge (``weights``), for
+        weighted measures (:func:`~neurodyn.graph.weighted_node_features`); costs
+        one dot product of length ``n_timepoints`` per edge.
+    rounding : {"half_even", "half_up"}, default "half_even"
+        Rounding of ``density * n_pairs`` to a number of edges (see
+        :func:`density_to_n_edges`); ``"half_up"`` counts as the Brain
+        Connectivity Toolbox (bctpy ``threshold_proportional``) does.
 
     Returns
     -------
@@ -445,6 +473,8 @@ def correlation_graph(X, threshold: float | None = None, *, density: float | Non
     check_in(zero_variance, "zero_variance", ("drop", "isolate", "raise"))
     block_size = check_positive_int(block_size, "block_size")
     _check_warn_transposed(warn_transposed)
+    weighted = _check_bool(weighted, "weighted")
+    check_in(rounding, "rounding", _ROUNDINGS)
     dev = resolve_device(device)
     Xv = check_timeseries(X, name, min_timepoints=3, allow_constant=(zero_variance != "raise"),
                           dims=_DIMS)
@@ -467,7 +497,7 @@ def correlation_graph(X, threshold: float | None = None, *, density: float | Non
         si, sj, ai, aj, r64 = scanner.scan(tau, tau)
         accept = r64 > tau
     else:
-        m = density_to_n_edges(density, n)
+        m = density_to_n_edges(density, n, rounding)
         if m >= n_pairs:
             tau = -np.inf
             si, sj = np.triu_indices(n, 1)
@@ -494,17 +524,32 @@ def correlation_graph(X, threshold: float | None = None, *, density: float | Non
         _warn_ties(int(i.size), m, tau, density)
 
     if zero_variance == "isolate":
-        A = _symmetric_csr(varying[i], varying[j], n_total)
+        i_out, j_out, n_out = varying[i], varying[j], n_total
         nodes = np.arange(n_total)
     else:
-        A = _symmetric_csr(i, j, n)
+        i_out, j_out, n_out = i, j, n
         nodes = varying
+    A = _symmetric_csr(i_out, j_out, n_out)
+    W = None
+    if weighted:
+        W = _symmetric_csr(i_out, j_out, n_out, _pair_correlations(Z, i, j))
     return CorrelationGraph(adjacency=A, nodes=nodes, constant_nodes=constant,
-                            threshold=float(tau), n_edges=int(i.size), n_refined=int(ai.size))
+                            threshold=float(tau), n_edges=int(i.size), n_refined=int(ai.size),
+                            weights=W)
+
+
+def _pair_correlations(Z64: np.ndarray, i: np.ndarray, j: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """Signed float64 correlation of the pairs (i, j) of z-scored rows."""
+    out = np.empty(i.shape[0], dtype=np.float64)
+    for s in range(0, i.shape[0], chunk):
+        out[s:s + chunk] = np.einsum("ij,ij->i", Z64[i[s:s + chunk]], Z64[j[s:s + chunk]])
+    out /= Z64.shape[1]
+    return np.clip(out, -1.0, 1.0)
 
 
 def threshold_matrix(matrix, threshold: float | None = None, *, density: float | None = None,
-                     absolute: bool = False, name: str = "matrix") -> CorrelationGraph:
+                     absolute: bool = False, name: str = "matrix", weighted: bool = False,
+                     rounding: str = "half_even") -> CorrelationGraph:
     """Binary graph from a given symmetric connectivity matrix (e.g. a region-level FC matrix).
 
     Parameters
@@ -526,12 +571,20 @@ def threshold_matrix(matrix, threshold: float | None = None, *, density: float |
         Threshold ``|m_ij|``.
     name : str
         Name of ``matrix`` in error messages.
+    weighted : bool, default False
+        Also return the kept entries ``m_ij`` (signed, as given) in ``weights``.
+    rounding : {"half_even", "half_up"}, default "half_even"
+        Rounding of ``density * n_pairs`` (see :func:`density_to_n_edges`).
+        ``"half_up"`` keeps the edges of bctpy's ``threshold_proportional(matrix,
+        density)`` on a symmetric matrix without ties.
 
     Returns
     -------
     CorrelationGraph
         ``nodes`` is every row; ``n_refined`` is 0 (the input is used as given).
     """
+    weighted = _check_bool(weighted, "weighted")
+    check_in(rounding, "rounding", _ROUNDINGS)
     if threshold is not None and density is None:
         _check_bool(absolute, "absolute")
         if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, numbers.Real):
@@ -560,11 +613,13 @@ def threshold_matrix(matrix, threshold: float | None = None, *, density: float |
     if threshold is not None:
         tau = float(threshold)
     else:
-        m = density_to_n_edges(density, n)
+        m = density_to_n_edges(density, n, rounding)
         tau = -np.inf if m >= vals.size else float(np.sort(vals)[::-1][m])
     keep = vals > tau
     if density is not None:
         _warn_ties(int(keep.sum()), m, tau, density)
-    A = _symmetric_csr(iu[keep].astype(np.int64), ju[keep].astype(np.int64), n)
+    ik, jk = iu[keep].astype(np.int64), ju[keep].astype(np.int64)
+    A = _symmetric_csr(ik, jk, n)
+    W = _symmetric_csr(ik, jk, n, M[ik, jk].astype(np.float64)) if weighted else None
     return CorrelationGraph(adjacency=A, nodes=np.arange(n), constant_nodes=np.empty(0, dtype=np.int64),
-                            threshold=tau, n_edges=int(keep.sum()), n_refined=0)
+                            threshold=tau, n_edges=int(keep.sum()), n_refined=0, weights=W)

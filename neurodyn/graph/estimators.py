@@ -14,13 +14,20 @@ from sklearn.utils.validation import check_is_fitted
 from .._validation import check_array, check_in, check_positive_int, check_recordings
 from .classify import _check_numeric_dtype
 from .connectivity import (
+    _ROUNDINGS,
     _check_bool,
     _check_threshold_args,
     _check_warn_transposed,
     _warn_layout,
     correlation_graph,
 )
-from .features import FEATURES, _normalise_features, node_features
+from .features import (
+    FEATURES,
+    WEIGHTED_FEATURES,
+    _normalise_features,
+    node_features,
+    weighted_node_features,
+)
 
 __all__ = ["FunctionalGraph", "GraphFeatures"]
 
@@ -58,6 +65,9 @@ class FunctionalGraph(BaseEstimator):
         timepoints than nodes; ``"auto"`` warns only for graphs of at most
         5000 nodes (voxel and vertex graphs normally have more nodes than
         timepoints), ``False`` never.
+    rounding : {"half_even", "half_up"}, default "half_even"
+        Rounding of ``density * n_pairs`` to a number of edges; ``"half_up"`` as
+        the Brain Connectivity Toolbox (see :func:`density_to_n_edges`).
 
     Attributes
     ----------
@@ -83,7 +93,7 @@ class FunctionalGraph(BaseEstimator):
     """
 
     def __init__(self, threshold=None, density=None, absolute=False, zero_variance="drop",
-                 block_size=1024, device="auto", warn_transposed="auto"):
+                 block_size=1024, device="auto", warn_transposed="auto", rounding="half_even"):
         self.threshold = threshold
         self.density = density
         self.absolute = absolute
@@ -91,6 +101,7 @@ class FunctionalGraph(BaseEstimator):
         self.block_size = block_size
         self.device = device
         self.warn_transposed = warn_transposed
+        self.rounding = rounding
 
     def fit(self, X, y=None):
         """Build the graph of the columns of ``X``.
@@ -112,7 +123,8 @@ class FunctionalGraph(BaseEstimator):
         threshold, density = _resolve_threshold(self.threshold, self.density)
         g = correlation_graph(X, threshold, density=density, absolute=self.absolute,
                               zero_variance=self.zero_variance, block_size=self.block_size,
-                              device=self.device, warn_transposed=self.warn_transposed)
+                              device=self.device, warn_transposed=self.warn_transposed,
+                              rounding=self.rounding)
         self.n_features_in_ = int(g.nodes.size + (g.constant_nodes.size
                                                   if self.zero_variance == "drop" else 0))
         self.adjacency_ = g.adjacency
@@ -173,12 +185,20 @@ def _refuse_stack(X) -> None:
                          "for a cohort")
 
 
-def _subject_features(series, threshold, density, absolute, features, block_size, engine, device):
+def _subject_features(series, threshold, density, absolute, features, block_size, engine, device,
+                      rounding="half_even"):
     """(n_features, n_nodes) float64 feature maps of one subject; constant nodes get 0."""
+    binary = tuple(f for f in features if f in FEATURES)
+    weighted = tuple(f for f in features if f in WEIGHTED_FEATURES)
     g = correlation_graph(series, threshold, density=density, absolute=absolute,
                           zero_variance="isolate", block_size=block_size, device=device,
-                          warn_transposed=False)  # the cohort was checked once, in _subjects
-    f = node_features(g.adjacency, features, engine=engine, block_size=block_size, device=device)
+                          warn_transposed=False,  # the cohort was checked once, in _subjects
+                          weighted=bool(weighted), rounding=rounding)
+    f = {}
+    if binary:
+        f.update(node_features(g.adjacency, binary, engine=engine, block_size=block_size, device=device))
+    if weighted:
+        f.update(weighted_node_features(g.weights, weighted, block_size=block_size))
     return np.stack([f[name].astype(np.float64) for name in features]), g.threshold
 
 
@@ -204,7 +224,12 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
     absolute : bool, default False
         Threshold ``|r|``.
     features : sequence of str, default ("degree", "triangles")
-        Subset of ``("degree", "triangles", "clustering", "squares")``.
+        Subset of ``("degree", "triangles", "clustering", "squares")`` (binary
+        graph) and ``("strength", "weighted_clustering", "positive_clustering",
+        "negative_clustering")`` (the same edges weighted by their correlation
+        ``r``, see :func:`weighted_node_features`: the sum of ``r``, Onnela's
+        clustering with ``r`` divided by the subject's largest ``|r|``, and its
+        split by the sign of ``r``, which matters with ``absolute=True``).
     block_size : int, default 1024
     engine : {"auto", "bitset", "sparse", "torch"}, default "auto"
     device : {"auto", "cpu", "cuda"}, default "auto"
@@ -223,6 +248,9 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
         graphs of at most 5000 nodes (voxel graphs normally have more nodes
         than timepoints), ``False`` never. Images turned into arrays by
         ``masker`` are never checked: their layout is known.
+    rounding : {"half_even", "half_up"}, default "half_even"
+        Rounding of ``density * n_pairs`` to a number of edges; ``"half_up"`` as
+        the Brain Connectivity Toolbox (see :func:`density_to_n_edges`).
 
     Attributes
     ----------
@@ -278,7 +306,7 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
     def __init__(self, threshold=None, density=None, absolute=False,
                  features=("degree", "triangles"), block_size=1024, engine="auto",
                  device="auto", n_jobs=None, memory=None, masker=None, verbose=False,
-                 warn_transposed="auto"):
+                 warn_transposed="auto", rounding="half_even"):
         self.threshold = threshold
         self.density = density
         self.absolute = absolute
@@ -291,6 +319,7 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
         self.masker = masker
         self.verbose = verbose
         self.warn_transposed = warn_transposed
+        self.rounding = rounding
 
     def _check_params(self):
         threshold, density = _resolve_threshold(self.threshold, self.density)
@@ -298,13 +327,14 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
         check_positive_int(self.block_size, "block_size")
         check_in(self.engine, "engine", ("auto", "bitset", "sparse", "torch"))
         _check_warn_transposed(self.warn_transposed)
+        check_in(self.rounding, "rounding", _ROUNDINGS)
         if self.n_jobs is not None and (isinstance(self.n_jobs, (bool, np.bool_))
                                         or not isinstance(self.n_jobs, (int, np.integer))):
             raise TypeError(f"n_jobs must be None or an integer (joblib semantics); got {self.n_jobs!r}")
         if self.memory is not None and not isinstance(self.memory, (str, os.PathLike, Memory)):
             raise TypeError("memory must be None, a folder path or a joblib.Memory; got "
                             f"{self.memory!r} ({type(self.memory).__name__})")
-        return threshold, density, _normalise_features(self.features)
+        return threshold, density, _normalise_features(self.features, FEATURES + WEIGHTED_FEATURES)
 
     def _subjects(self, X, fit=False, same_length=True) -> list[np.ndarray]:
         if isinstance(X, (str, bytes, os.PathLike)) or hasattr(X, "get_fdata"):
@@ -370,7 +400,7 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
         return self
 
     def _set_layout(self, n_nodes):
-        self.features_ = _normalise_features(self.features)
+        self.features_ = _normalise_features(self.features, FEATURES + WEIGHTED_FEATURES)
         self.n_nodes_ = int(n_nodes)
         self.n_features_in_ = int(n_nodes)
         self.feature_names_ = np.array([f"{f}_{i}" for f in self.features_ for i in range(n_nodes)])
@@ -407,7 +437,7 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
             iterable = tqdm(subjects, desc="graph features", unit="subject")
         results = Parallel(n_jobs=self.n_jobs)(
             delayed(func)(s, threshold, density, self.absolute, features, self.block_size,
-                          self.engine, self.device)
+                          self.engine, self.device, self.rounding)
             for s in iterable)
         return np.stack([r[0].reshape(-1) for r in results]), np.array([r[1] for r in results])
 

@@ -154,7 +154,7 @@ def test_graph_features_estimator_contract():
     subjects = _cohort(n_subjects=3)["timeseries"]
     params = dict(threshold=None, density=0.2, absolute=True, features=["triangles", "degree"],
                   block_size=7, engine="sparse", device="cpu", n_jobs=None, memory=None,
-                  masker=None, verbose=False, warn_transposed="auto")
+                  masker=None, verbose=False, warn_transposed="auto", rounding="half_even")
     gf = GraphFeatures(**params)
     assert gf.get_params() == params  # stored unchanged, no validation in __init__
     assert gf.fit(subjects) is gf
