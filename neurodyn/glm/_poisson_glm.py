@@ -242,6 +242,12 @@ def fit_glm_parameters(counts, feats, link, *, alpha=0.0, max_iter=1000, tol=1e-
 
     ``counts`` (M, N), ``feats`` (M, D), optional per-bin ``weights`` (M,).
     Returns the (N, D) weights and the (N,) bias as detached tensors.
+
+    When feature columns have a mean magnitude above one (high counts: history
+    features of 1e6 spikes per bin), the optimisation runs on centred features
+    divided by that magnitude (the weights and the bias are mapped back), so that
+    L-BFGS steps neither overflow the link nor crawl along the direction that
+    trades the bias against weights on nearly constant features.
     """
     n_bins, n_neurons = counts.shape
     dim = feats.shape[1]
@@ -249,13 +255,25 @@ def fit_glm_parameters(counts, feats, link, *, alpha=0.0, max_iter=1000, tol=1e-
     wsum = float(n_bins) if weights is None else float(weights.sum())
     mean_rate = (counts.mean(0) if weights is None
                  else (weights[:, None] * counts).sum(0) / wsum).clamp_min(1e-6)
+    scale = feats.abs().mean(0).clamp_min(1.0)  # (D,); 1 for ordinary counts
+    scaled = bool((scale > 1.0).any())
     W = (torch.zeros(n_neurons, dim, dtype=dtype, device=device) if init_weights is None
          else init_weights.clone())
     b = link_of_rate(mean_rate, link) if init_bias is None else init_bias.clone()
+    if scaled:  # u = b + W h = (b + W mu) + (W * scale) (h - mu) / scale
+        centre = (feats.mean(0) if weights is None
+                  else (weights[:, None] * feats).sum(0) / wsum)
+        feats = (feats - centre) / scale
+        b = b + W @ centre
+        W = W * scale
     w_bins = None if weights is None else weights[:, None]
+    inv_scale2 = 1.0 / (scale * scale)
 
     def value_and_grad():
         value, gW, gb = weighted_glm_value_and_grad(counts, feats, W[None], b[None], w_bins, link)
+        if scaled:  # the penalty is on the unscaled weights W / scale
+            loss = -value / wsum + 0.5 * alpha * (W * W * inv_scale2).sum()
+            return loss, [-gW[0] / wsum + alpha * W * inv_scale2, -gb[0] / wsum]
         loss = -value / wsum + 0.5 * alpha * (W * W).sum()
         return loss, [-gW[0] / wsum + alpha * W, -gb[0] / wsum]
 
@@ -269,4 +287,7 @@ def fit_glm_parameters(counts, feats, link, *, alpha=0.0, max_iter=1000, tol=1e-
         estimator.loss_curve_ = losses
         estimator.n_iter_ = n_iter
         estimator.converged_ = converged
+    if scaled:
+        W = W / scale
+        b = b - W @ centre
     return W, b

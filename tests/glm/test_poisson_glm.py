@@ -222,3 +222,18 @@ def test_bits_per_spike_refuses_data_without_spikes():
     model = PoissonGLM(device="cpu").fit(data.counts)
     with pytest.raises(ValueError, match="X has no spikes"):
         model.bits_per_spike(np.zeros((50, 3)))
+
+
+@pytest.mark.parametrize("rate", [0.5, 1e2, 1e6])
+def test_exp_link_fit_solves_the_score_equations_at_any_count_scale(rate):
+    # canonical link, no penalty: at the MLE sum_t (x - rate) = 0 and sum_t (x - rate) h = 0.
+    # At 1e6 spikes per bin the fit used to overflow exp() in the line search.
+    rng = np.random.default_rng(3)
+    X = rng.poisson(rate, size=(2, 400, 3))
+    X[:, 0] = np.maximum(X[:, 0], 1)
+    model = PoissonGLM(link="exp", device="cpu").fit(X)
+    H, Y = _features(X, exp_basis()[0])
+    R = model.predict_rate(X).reshape(-1, 3)
+    resid = Y - R
+    np.testing.assert_allclose(R.sum(0), Y.sum(0), rtol=1e-7)
+    assert np.all(np.abs(resid.T @ H) <= 1e-6 * (np.abs(Y).T @ np.abs(H)))
