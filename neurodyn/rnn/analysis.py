@@ -29,7 +29,13 @@ import numpy as np
 import torch
 
 from .._torch import check_random_state, make_generator, random_integers, random_normal, to_numpy
-from .._validation import check_array, check_finite
+from .._validation import (
+    check_array,
+    check_finite,
+    check_positive_int,
+    check_probability,
+    check_scalar,
+)
 from .tasks import NParity, Task
 
 __all__ = [
@@ -52,6 +58,39 @@ __all__ = [
 ]
 
 
+# ---------------------------------------------------------------------------- validation
+def _check_units(units: Any, net: Any, name: str = "units") -> np.ndarray:
+    """Unit indices of ``net`` as a 1-D integer array."""
+    if units is None or isinstance(units, (str, bytes)):
+        raise TypeError(f"{name} must be integer unit indices; got {units!r}")
+    arr = np.atleast_1d(np.asarray(units))
+    if arr.size and arr.dtype.kind not in "iu":
+        if arr.dtype.kind != "f" or not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+            raise TypeError(f"{name} must be integer unit indices; got {arr.tolist()[:10]}")
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (n_units_selected,); got shape {arr.shape}")
+    if arr.size and (arr.min() < 0 or arr.max() >= net.n_units):
+        raise ValueError(f"{name} must be indices in [0, {net.n_units - 1}]; got {arr.tolist()[:10]}")
+    return arr.astype(int)
+
+
+def _check_head_list(heads: Any, net: Any, n_targets: int, name: str = "heads") -> list[int]:
+    if isinstance(heads, (str, bytes)) or not isinstance(heads, (Sequence, np.ndarray)):
+        raise TypeError(f"{name} must be a sequence of readout-head indices; got {heads!r}")
+    out = [check_scalar(h, name, low=0, high=net.n_heads - 1, integer=True) for h in heads]
+    if len(out) != n_targets:
+        raise ValueError(f"{name} must give one head per N of the task ({n_targets}); got {len(out)}")
+    return out
+
+
+def _unit_scale(a: np.ndarray, name: str) -> tuple[np.ndarray, float]:
+    """``a / max|a|`` and the factor (scale-free products; refuses an all-zero array)."""
+    peak = float(np.max(np.abs(a)))
+    if peak == 0.0:
+        raise ValueError(f"{name} is all zeros")
+    return a / peak, peak
+
+
 # ---------------------------------------------------------------------------- ablation
 def ablate_units(net: Any, units: Any, heads: Sequence[int] | None = None) -> Any:
     """Copy of ``net`` with ``units`` silenced as in the paper.
@@ -59,9 +98,7 @@ def ablate_units(net: Any, units: Any, heads: Sequence[int] | None = None) -> An
     Zeroes row and column i of W, the input weights of i and column i of the readout of
     ``heads`` (all heads by default). The original network is not changed.
     """
-    units = np.atleast_1d(np.asarray(units, dtype=int))
-    if units.size and (units.min() < 0 or units.max() >= net.n_units):
-        raise ValueError(f"units must be indices in [0, {net.n_units - 1}]; got {units.tolist()}")
+    units = _check_units(units, net)
     out = net.clone()
     idx = torch.as_tensor(units, device=out.device_, dtype=torch.long)
     heads = range(out.n_heads) if heads is None else heads
@@ -96,7 +133,13 @@ def stream_accuracy(net: Any, task: Any, heads: Sequence[int] | None = None, n_t
     -------
     ndarray (len(task.ns),)
     """
-    heads = list(range(len(task.ns))) if heads is None else list(heads)
+    if not hasattr(task, "ns") or not hasattr(task, "sample_stream"):
+        raise TypeError(f"task must be an NParity or NDelayedMatch task; got {type(task).__name__}")
+    heads = list(range(len(task.ns))) if heads is None else _check_head_list(heads, net, len(task.ns))
+    n_timesteps = check_positive_int(n_timesteps, "n_timesteps")
+    warmup = check_positive_int(warmup, "warmup", minimum=0)
+    n_trials = check_positive_int(n_trials, "n_trials")
+    rate = check_probability(rate, "rate")
     gen = make_generator(random_state)
     batch = task.sample_stream(warmup + n_timesteps, n_trials, generator=gen, rate=rate)
     was_training = net.training
@@ -131,15 +174,19 @@ def ablate(net: Any, task: Any, units: Any = None, fraction: float | None = None
     """
     if (units is None) == (fraction is None):
         raise ValueError("pass exactly one of units or fraction")
+    if units is not None:
+        units = _check_units(units, net)
+    else:
+        fraction = check_scalar(fraction, "fraction", low=0.0, high=1.0, low_inclusive=False,
+                                high_inclusive=False)
+        n_repeats = check_positive_int(n_repeats, "n_repeats")
     rng = check_random_state(random_state)
     seed = int(rng.integers(0, 2**31 - 1))
     kw = dict(heads=heads, n_timesteps=n_timesteps, warmup=warmup, n_trials=n_trials, random_state=seed)
     base = stream_accuracy(net, task, **kw)
     if units is not None:
-        sets = [np.atleast_1d(np.asarray(units, dtype=int))]
+        sets = [units]
     else:
-        if not 0 < fraction < 1:
-            raise ValueError(f"fraction must be in (0, 1); got {fraction}")
         k = max(1, int(round(fraction * net.n_units)))
         sets = [rng.choice(net.n_units, size=k, replace=False) for _ in range(n_repeats)]
     acc = np.array([stream_accuracy(ablate_units(net, s, heads), task, **kw) for s in sets])
@@ -152,7 +199,7 @@ def single_unit_ablation(net: Any, task: Any, units: Any, heads: Sequence[int] |
 
     The paper ablates the 20 units of smallest and of largest time constant this way.
     """
-    units = np.atleast_1d(np.asarray(units, dtype=int))
+    units = _check_units(units, net)
     return np.array([stream_accuracy(ablate_units(net, [u], heads), task, heads=heads, **kwargs)
                      for u in units])
 
@@ -177,7 +224,15 @@ def perturb(net: Any, task: Any, target: str = "weights", epsilons: Sequence[flo
     """
     if target not in ("weights", "tau"):
         raise ValueError(f"target must be 'weights' or 'tau'; got {target!r}")
-    eps = np.concatenate([[0.0], np.geomspace(1e-2, 10, 10)]) if epsilons is None else np.asarray(epsilons, float)
+    if target == "tau" and getattr(net, "tau", None) is None:
+        raise ValueError("target='tau' needs a network with time constants (LeakyRNN)")
+    if epsilons is None:
+        eps = np.concatenate([[0.0], np.geomspace(1e-2, 10, 10)])
+    else:
+        eps = np.atleast_1d(check_array(epsilons, "epsilons", ndim=(0, 1), dims="(n_epsilons,)"))
+        if not np.all(np.isfinite(eps)) or np.any(eps < 0) or np.any(eps > 1e6):
+            raise ValueError(f"epsilons must be finite relative sizes in [0, 1e6]; got {eps.tolist()[:10]}")
+    n_repeats = check_positive_int(n_repeats, "n_repeats")
     gen = make_generator(random_state)
     kw = dict(heads=heads, n_timesteps=n_timesteps, warmup=warmup, n_trials=n_trials)
     stream_seed = int(random_integers(0, 2**31 - 1, (1,), gen).item())
@@ -207,6 +262,11 @@ def accuracy_per_n(net: Any, ns: Sequence[int], heads: Sequence[int], task: Call
     """
     from .training import evaluate
 
+    if isinstance(ns, (str, bytes)) or not isinstance(ns, (Sequence, np.ndarray)):
+        raise TypeError(f"ns must be a sequence of memory lengths N; got {ns!r}")
+    if isinstance(heads, (str, bytes)) or not isinstance(heads, (Sequence, np.ndarray)):
+        raise TypeError(f"heads must be a sequence of readout-head indices; got {heads!r}")
+    ns = [check_positive_int(n, "ns") for n in ns]
     if len(ns) != len(heads):
         raise ValueError(f"ns and heads must have the same length; got {len(ns)} and {len(heads)}")
     gen = make_generator(random_state)
@@ -237,29 +297,44 @@ def trajectory_pca(x: Any, n_components: int | None = None) -> tuple[np.ndarray,
     components : ndarray (n_components, n_units)
     explained_variance_ratio : ndarray (n_components,)
     """
-    raw = np.asarray(x.states if hasattr(x, "states") else x)
+    raw = x.states if hasattr(x, "states") else x
     a = _samples_by_units(raw)
+    shape = np.shape(raw)
     a = a - a.mean(0)
-    _, s, vt = np.linalg.svd(a, full_matrices=False)
+    # the decomposition of a / max|a| (no over- or underflow of the squared singular values)
+    peak = float(np.max(np.abs(a))) or 1.0
+    _, s, vt = np.linalg.svd(a / peak, full_matrices=False)
     var = s**2
-    k = vt.shape[0] if n_components is None else int(n_components)
+    if n_components is None:
+        k = vt.shape[0]
+    else:
+        k = check_scalar(n_components, "n_components", low=1, high=vt.shape[0], integer=True)
     ratio = var / var.sum() if var.sum() > 0 else np.zeros_like(var)
-    scores = (a @ vt[:k].T).reshape(*raw.shape[:-1], k)
+    scores = (a @ vt[:k].T).reshape(*shape[:-1], k)
     return scores, vt[:k], ratio[:k]
 
 
 def participation_ratio(x: Any) -> float:
     """``(sum lambda)^2 / sum lambda^2`` of the activity covariance eigenvalues."""
     a = _samples_by_units(x)
-    lam = np.linalg.eigvalsh(np.cov(a, rowvar=False))
+    if a.shape[0] < 2:
+        raise ValueError(f"x needs at least 2 samples for a covariance; got {a.shape[0]}")
+    raw = float(np.max(np.abs(a)))
+    a = a - a.mean(0)
+    peak = float(np.max(np.abs(a)))
+    if peak <= 8.0 * np.finfo(float).eps * raw:
+        raise ValueError("x has no variance (every sample is the same); the participation ratio "
+                         "is undefined")
+    # the ratio is scale free: use the covariance of a / max|a|
+    lam = np.linalg.eigvalsh(np.cov(a / peak, rowvar=False))
     lam = np.clip(lam, 0, None)
     return float(lam.sum() ** 2 / (lam**2).sum())
 
 
 def variance_dimension(x: Any, threshold: float = 0.9) -> int:
     """Number of principal components needed to explain more than ``threshold`` of the variance."""
-    if not 0 < threshold < 1:
-        raise ValueError(f"threshold must be in (0, 1); got {threshold}")
+    threshold = check_scalar(threshold, "threshold", low=0.0, high=1.0, low_inclusive=False,
+                             high_inclusive=False)
     _, _, ratio = trajectory_pca(x)
     return int(np.searchsorted(np.cumsum(ratio), threshold, side="right") + 1)
 
@@ -267,11 +342,24 @@ def variance_dimension(x: Any, threshold: float = 0.9) -> int:
 # ---------------------------------------------------------------------------- rich / lazy
 def weight_change(w0: Any, wt: Any, relative: bool = False) -> float:
     """``||W_T - W_0||_F`` (divided by ``||W_0||_F`` when ``relative``)."""
-    a, b = np.asarray(to_numpy(w0), np.float64), np.asarray(to_numpy(wt), np.float64)
+    a = check_array(to_numpy(w0), "w0")
+    b = check_array(to_numpy(wt), "wt")
+    check_finite(a, "w0")
+    check_finite(b, "wt")
     if a.shape != b.shape:
         raise ValueError(f"w0 and wt must have the same shape; got {a.shape} and {b.shape}")
-    d = float(np.linalg.norm(b - a))
-    return d / float(np.linalg.norm(a)) if relative else d
+    diff = b - a
+    peak = float(np.max(np.abs(diff))) if diff.size else 0.0
+    # ||d|| = max|d| * ||d / max|d||| (np.linalg.norm squares the entries)
+    d = peak * float(np.linalg.norm(diff / peak)) if peak > 0 else 0.0
+    if not relative:
+        if not np.isfinite(d):
+            raise ValueError("the weight change is beyond the float64 range; rescale w0 and wt")
+        return d
+    ref = float(np.max(np.abs(a)))
+    if ref == 0.0:
+        raise ValueError("w0 is all zeros: the relative weight change is undefined (use relative=False)")
+    return (d / ref) / float(np.linalg.norm(a / ref))
 
 
 def kernel_alignment(k0: Any, kt: Any) -> float:
@@ -281,9 +369,14 @@ def kernel_alignment(k0: Any, kt: Any) -> float:
     ----------
     Liu et al. (2024), ICLR (tangent-kernel alignment, higher = lazier); Fort et al. (2020).
     """
-    a, b = np.asarray(to_numpy(k0), np.float64), np.asarray(to_numpy(kt), np.float64)
-    if a.shape != b.shape or a.ndim != 2 or a.shape[0] != a.shape[1]:
+    a = check_array(to_numpy(k0), "k0", ndim=2, dims="(n, n)")
+    b = check_array(to_numpy(kt), "kt", ndim=2, dims="(n, n)")
+    check_finite(a, "k0")
+    check_finite(b, "kt")
+    if a.shape != b.shape or a.shape[0] != a.shape[1]:
         raise ValueError(f"k0 and kt must be square matrices of the same shape; got {a.shape} and {b.shape}")
+    a, _ = _unit_scale(a, "k0")
+    b, _ = _unit_scale(b, "kt")
     return float((a * b).sum() / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
@@ -297,6 +390,8 @@ def representation_alignment(a0: Any, at: Any) -> float:
     x, y = _samples_by_units(a0, "a0"), _samples_by_units(at, "at")
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"a0 and at must have the same number of samples; got {x.shape[0]} and {y.shape[0]}")
+    x, _ = _unit_scale(x, "a0")
+    y, _ = _unit_scale(y, "at")
     cross = np.linalg.norm(x.T @ y) ** 2
     return float(cross / (np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y)))
 
@@ -322,6 +417,8 @@ def tangent_kernel(net: Any, x: Any, parameter: str = "weight_hh", head: int = 0
     ndarray (n_outputs, n_outputs), n_outputs = n_timesteps * batch * n_classes
     """
     params = dict(net.named_parameters())
+    chunk_size = check_positive_int(chunk_size, "chunk_size")
+    head = check_scalar(head, "head", low=0, high=net.n_heads - 1, integer=True)
     if parameter not in params:
         raise ValueError(f"parameter must be one of {sorted(params)}; got {parameter!r}")
     theta = params[parameter]
@@ -350,6 +447,17 @@ def sign_similarity(a0: Any, at: Any) -> float:
 
 
 # ---------------------------------------------------------------------------- dynamics
+def _constant_input(net: Any, inputs: Any) -> torch.Tensor:
+    """A constant input vector ``(n_inputs,)`` (zeros when None)."""
+    if inputs is None:
+        return torch.zeros(net.n_inputs, device=net.device_, dtype=net.dtype_)
+    u = check_array(to_numpy(inputs), "inputs", ndim=1, dims=f"({net.n_inputs},)")
+    check_finite(u, "inputs")
+    if u.shape != (net.n_inputs,):
+        raise ValueError(f"inputs must have shape ({net.n_inputs},); got {u.shape}")
+    return torch.as_tensor(u, device=net.device_, dtype=net.dtype_)
+
+
 def find_fixed_points(net: Any, initial_states: Any, inputs: Any = None, n_iter: int = 2000,
                       lr: float = 1e-2, tol: float = 1e-8) -> tuple[np.ndarray, np.ndarray]:
     """Fixed (slow) points of a frozen network under constant input.
@@ -379,12 +487,14 @@ def find_fixed_points(net: Any, initial_states: Any, inputs: Any = None, n_iter:
     Sussillo, D., & Barak, O. (2013). Opening the black box: low-dimensional dynamics in
     high-dimensional recurrent neural networks. Neural Computation 25(3), 626-649.
     """
-    h0 = check_array(np.asarray(initial_states), "initial_states", ndim=2, dims="(n_points, n_units)")
+    h0 = check_array(initial_states, "initial_states", ndim=2, dims="(n_points, n_units)")
     check_finite(h0, "initial_states")
     if h0.shape[1] != net.n_units:
         raise ValueError(f"initial_states must have {net.n_units} columns; got {h0.shape[1]}")
-    x = torch.zeros(net.n_inputs, device=net.device_, dtype=net.dtype_) if inputs is None else \
-        torch.as_tensor(np.asarray(inputs, dtype=np.float64), device=net.device_, dtype=net.dtype_)
+    n_iter = check_positive_int(n_iter, "n_iter")
+    lr = check_scalar(lr, "lr", low=0.0, high=1e6, low_inclusive=False)
+    tol = check_scalar(tol, "tol", low=0.0)
+    x = _constant_input(net, inputs)
     h = torch.tensor(h0, device=net.device_, dtype=net.dtype_, requires_grad=True)
     xb = x.expand(h.shape[0], -1)
     # Adam written out: torch.optim.Adam's first step imports the compiler stack (seconds on CPU).
@@ -418,10 +528,11 @@ def jacobian_eigenvalues(net: Any, state: Any, inputs: Any = None) -> np.ndarray
 
     Moduli above 1 are unstable directions of the discrete-time map.
     """
-    h = torch.as_tensor(np.asarray(state, dtype=np.float64), device=net.device_, dtype=net.dtype_)
-    if h.shape != (net.n_units,):
-        raise ValueError(f"state must have shape ({net.n_units},); got {tuple(h.shape)}")
-    x = torch.zeros(net.n_inputs, device=net.device_, dtype=net.dtype_) if inputs is None else \
-        torch.as_tensor(np.asarray(inputs, dtype=np.float64), device=net.device_, dtype=net.dtype_)
+    st = check_array(to_numpy(state), "state", ndim=1, dims=f"({net.n_units},)")
+    check_finite(st, "state")
+    if st.shape != (net.n_units,):
+        raise ValueError(f"state must have shape ({net.n_units},); got {st.shape}")
+    h = torch.as_tensor(st, device=net.device_, dtype=net.dtype_)
+    x = _constant_input(net, inputs)
     jac = torch.autograd.functional.jacobian(lambda v: net.step(v, x), h)
     return np.linalg.eigvals(to_numpy(jac).astype(np.float64))

@@ -76,8 +76,8 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
         Gradient steps.
     lr : float
         Adam learning rate.
-    grad_clip : float
-        Gradient-norm clipping.
+    grad_clip : float or None
+        Gradient-norm clipping (None: none).
     standardize : bool
         z-score every channel (with the training mean/sd) before fitting.
     tol : float
@@ -145,7 +145,7 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
         for name in ("forcing", "forcing_end"):
             check_probability(getattr(self, name), name)
         check_scalar(self.tau_init, "tau_init", low=0.0, low_inclusive=False)
-        check_scalar(self.lr, "lr", low=0.0, low_inclusive=False)
+        check_scalar(self.lr, "lr", low=0.0, high=1e6, low_inclusive=False)
         check_scalar(self.grad_clip, "grad_clip", low=0.0, low_inclusive=False, allow_none=True)
         check_scalar(self.tol, "tol", low=0.0)
 
@@ -224,7 +224,7 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
             seg = torch.stack([data[starts[k][0]][starts[k][1]:starts[k][1] + L + 1] for k in pick], 1)
             useg = torch.stack([drive[starts[k][0]][starts[k][1]:starts[k][1] + L + 1] for k in pick], 1)
             loss = self._forced_loss(seg, useg, gamma)
-            gradient_step(model, opt, loss, float(self.grad_clip))
+            gradient_step(model, opt, loss, None if self.grad_clip is None else float(self.grad_clip))
             losses.append(float(loss.detach()))
             if self.tol > 0 and len(losses) >= 40:
                 prev, last = np.mean(losses[-40:-20]), np.mean(losses[-20:])
@@ -293,7 +293,7 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
         """
         check_is_fitted(self, "model_")
         n_steps = check_positive_int(n_steps, "n_steps")
-        noise_std = check_scalar(noise_std, "noise_std", low=0.0)
+        noise_std = check_scalar(noise_std, "noise_std", low=0.0, high=1e6)
         if self._uses_inputs and inputs is None:
             raise ValueError("inputs is required: the model was fitted with external inputs")
         if inputs is not None:
@@ -335,9 +335,12 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
             raise ValueError(f"X has {recs[0].shape[1]} channels; the model was fitted with {self.n_channels_}")
         ins, _ = self._check_inputs(inputs, recs)
         errs = []
+        dtype_name = str(self.dtype_).replace("torch.", "")
         with torch.no_grad():
-            for r, u in zip(recs, ins, strict=True):
-                seg = to_tensor((r - self.mean_) / self.scale_, device=self.device_, dtype=self.dtype_)[:, None]
+            for i, (r, u) in enumerate(zip(recs, ins, strict=True)):
+                z = (r - self.mean_) / self.scale_
+                check_float_range(z, f"X[{i}] (standardised with the training mean and sd)", dtype_name)
+                seg = to_tensor(z, device=self.device_, dtype=self.dtype_)[:, None]
                 useg = to_tensor(u, device=self.device_, dtype=self.dtype_)[:, None]
                 errs.append(float(self._forced_loss(seg, useg, 1.0)))
         return float(np.mean(errs))

@@ -47,7 +47,14 @@ from .._torch import (
     to_numpy,
     to_tensor,
 )
-from .._validation import check_positive_int
+from .._validation import (
+    check_array,
+    check_finite,
+    check_float_range,
+    check_positive_int,
+    check_probability,
+    check_scalar,
+)
 from .tasks import TaskBatch
 
 __all__ = [
@@ -122,15 +129,16 @@ def low_rank_matrix(w: Any, rank: int, keep_norm: bool = True) -> np.ndarray:
     ----------
     Liu et al. (2024), ICLR, section 3 (initial connectivity of a given rank).
     """
-    arr = np.array(w, dtype=np.float64)
-    if arr.ndim != 2:
-        raise ValueError(f"w must be 2-D (n, m); got shape {arr.shape}")
+    arr = np.array(check_array(w, "w", ndim=2, dims="(n, m)"), dtype=np.float64)
+    check_finite(arr, "w")
     if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or not 1 <= rank <= min(arr.shape):
         raise ValueError(f"rank must be an integer in [1, {min(arr.shape)}]; got {rank!r}")
     u, s, vt = np.linalg.svd(arr, full_matrices=False)
     out = (u[:, :rank] * s[:rank]) @ vt[:rank]
     if keep_norm:
-        out *= np.linalg.norm(arr) / np.linalg.norm(out)
+        norm_out = np.linalg.norm(out)
+        if norm_out > 0:  # a zero matrix stays zero
+            out *= np.linalg.norm(arr) / norm_out
     return out
 
 
@@ -142,7 +150,12 @@ def effective_rank(w: Any) -> float:
     Roy, O., & Vetterli, M. (2007). The effective rank: a measure of effective dimensionality.
     EUSIPCO.
     """
-    s = np.linalg.svd(np.asarray(w, dtype=np.float64), compute_uv=False)
+    arr = check_array(w, "w", ndim=2, dims="(n, m)")
+    check_finite(arr, "w")
+    peak = float(np.max(np.abs(arr)))
+    if peak == 0.0:
+        raise ValueError("w is all zeros; its effective rank is undefined")
+    s = np.linalg.svd(arr / peak, compute_uv=False)  # scale-free: no over/underflow
     p = s / s.sum()
     p = p[p > 0]
     return float(np.exp(-(p * np.log(p)).sum()))
@@ -209,8 +222,13 @@ class _RecurrentBase(nn.Module):
         if isinstance(x, TaskBatch):
             x = x.inputs
         if not isinstance(x, torch.Tensor):
-            x = to_tensor(np.asarray(x, dtype=np.float64), device=self.device_, dtype=self.dtype_)
+            arr = check_array(x, "x", ndim=3, dims=f"(n_timesteps, batch, n_inputs={self.n_inputs})")
+            check_finite(arr, "x")
+            check_float_range(arr, "x", str(self.dtype_).replace("torch.", ""))
+            x = to_tensor(arr, device=self.device_, dtype=self.dtype_)
         else:
+            if x.is_complex():
+                raise TypeError("x must be real-valued; got a complex tensor")
             x = x.to(device=self.device_, dtype=self.dtype_)
         if x.ndim != 3 or x.shape[-1] != self.n_inputs:
             raise ValueError(
@@ -347,23 +365,27 @@ class LeakyRNN(_RecurrentBase):
             raise ValueError(f"nonlinearity must be one of {list(_NONLINEARITIES)}; got {nonlinearity!r}")
         if placement not in ("post", "pre"):
             raise ValueError(f"placement must be 'post' or 'pre'; got {placement!r}")
-        if not dt > 0:
-            raise ValueError(f"dt must be > 0; got {dt}")
-        tau_min = float(dt) if tau_min is None else float(tau_min)
-        if tau_min <= 0:
-            raise ValueError(f"tau_min must be > 0; got {tau_min}")
+        # time constants and steps must stay finite in the network's dtype (alpha = dt / tau)
+        big = float(torch.finfo(resolve_dtype(dtype, resolve_device(device))).max) / 16
+        dt = check_scalar(dt, "dt", low=0.0, high=big, low_inclusive=False)
+        tau_min = dt if tau_min is None else check_scalar(tau_min, "tau_min", low=0.0, high=big,
+                                                          low_inclusive=False)
+        tau_max = check_scalar(tau_max, "tau_max", low=0.0, high=big, low_inclusive=False,
+                               allow_none=True)
         if tau_max is not None and tau_max < tau_min:
             raise ValueError(f"tau_max must be >= tau_min; got tau_min={tau_min}, tau_max={tau_max}")
+        gain = check_scalar(gain, "gain", low=0.0, high=big)
+        rec_noise = check_scalar(rec_noise, "rec_noise", low=0.0, high=big)
+        if dale_ratio is not None:
+            dale_ratio = check_probability(dale_ratio, "dale_ratio")
+        if init_rank is not None:
+            init_rank = check_scalar(init_rank, "init_rank", low=1, high=n_units, integer=True)
         if init not in ("uniform", "gaussian"):
             raise ValueError(f"init must be 'uniform' or 'gaussian'; got {init!r}")
         if h0 not in ("zeros", "learned", "paper"):
             raise ValueError(f"h0 must be 'zeros', 'learned' or 'paper'; got {h0!r}")
         if fused not in ("auto", True, False):
             raise ValueError(f"fused must be 'auto', True or False; got {fused!r}")
-        if rec_noise < 0:
-            raise ValueError(f"rec_noise must be >= 0; got {rec_noise}")
-        if dale_ratio is not None and not 0 <= dale_ratio <= 1:
-            raise ValueError(f"dale_ratio must be in [0, 1] or None; got {dale_ratio}")
 
         self.n_units, self.n_inputs = int(n_units), int(n_inputs)
         self.n_outputs, self.n_heads = int(n_outputs), int(n_heads)
@@ -401,13 +423,14 @@ class LeakyRNN(_RecurrentBase):
                 raise ValueError(f"tau_init must be 'paper', a float or an array; got {tau_init!r}")
             tau = 1.0 + random_uniform((h,), gen, dev, dt_)
         else:
-            tau_arr = np.asarray(tau_init, dtype=np.float64)
+            tau_arr = check_array(tau_init, "tau_init", ndim=(0, 1), dims=f"a float or ({h},)")
             if tau_arr.ndim == 0:
                 tau_arr = np.full(h, float(tau_arr))
             if tau_arr.shape != (h,):
                 raise ValueError(f"tau_init must be a scalar or have shape ({h},); got shape {tau_arr.shape}")
-            if not np.all(np.isfinite(tau_arr)) or np.any(tau_arr <= 0):
-                raise ValueError("tau_init must be finite and > 0")
+            if not np.all(np.isfinite(tau_arr)) or np.any(tau_arr <= 0) or np.any(tau_arr > big):
+                raise ValueError(f"tau_init must be finite and > 0 (and at most {big:.3g}); got values in "
+                                 f"[{tau_arr.min():.3g}, {tau_arr.max():.3g}]")
             tau = torch.as_tensor(tau_arr, device=dev, dtype=dt_)
         if self.train_tau:
             self.tau = nn.Parameter(tau)
@@ -416,7 +439,8 @@ class LeakyRNN(_RecurrentBase):
 
         mask = torch.ones(h, h, device=dev, dtype=dt_)
         if recurrent_mask is not None:
-            m = np.asarray(recurrent_mask, dtype=np.float64)
+            m = check_array(recurrent_mask, "recurrent_mask", ndim=2, dims=f"({h}, {h})")
+            check_finite(m, "recurrent_mask")
             if m.shape != (h, h):
                 raise ValueError(f"recurrent_mask must have shape ({h}, {h}); got {m.shape}")
             mask = mask * torch.as_tensor(m, device=dev, dtype=dt_)
@@ -493,7 +517,15 @@ class LeakyRNN(_RecurrentBase):
         """Initial state ``(batch, n_units)`` following ``h0`` (or the given tensor)."""
         dev, dt_ = self.device_, self.dtype_
         if h0 is not None:
-            h = torch.as_tensor(h0, device=dev, dtype=dt_)
+            if isinstance(h0, torch.Tensor):
+                if h0.is_complex():
+                    raise TypeError("h0 must be real-valued; got a complex tensor")
+                h = h0.to(device=dev, dtype=dt_)
+            else:
+                h = to_tensor(check_array(h0, "h0", ndim=(1, 2), dims=f"(batch, {self.n_units})"),
+                              device=dev, dtype=dt_)
+            if not bool(torch.isfinite(h).all()):
+                raise ValueError("h0 must be finite; got NaN or Inf values")
             if h.ndim == 1:
                 h = h.expand(batch_size, -1)
             if h.shape != (batch_size, self.n_units):

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from .._torch import make_generator, random_integers, random_normal, random_uniform, resolve_device
+from .._validation import check_array, check_positive_int, check_probability, check_scalar
 
 __all__ = [
     "TaskBatch",
@@ -163,6 +164,14 @@ class Task:
         raise NotImplementedError
 
 
+def _check_rate(rate: Any, name: str = "rate") -> None:
+    if isinstance(rate, str):
+        if rate != "uniform":
+            raise ValueError(f"{name} must be 'uniform' or a probability in [0, 1]; got {rate!r}")
+    else:
+        check_probability(rate, name)
+
+
 class _BinaryMemoryTask(Task):
     """Shared machinery of N-parity and N-DMS: binary streams, labels at the last step."""
 
@@ -177,11 +186,20 @@ class _BinaryMemoryTask(Task):
         self.rate = rate
         self.seq_len = seq_len
         self.n_targets = len(self.ns)
-        if isinstance(rate, str):
-            if rate != "uniform":
-                raise ValueError(f"rate must be 'uniform' or a probability in [0, 1]; got {rate!r}")
-        elif not 0.0 <= float(rate) <= 1.0:
-            raise ValueError(f"rate must be 'uniform' or a probability in [0, 1]; got {rate!r}")
+        _check_rate(rate)
+        if seq_len is not None:
+            if isinstance(seq_len, (tuple, list)):
+                if len(seq_len) != 2:
+                    raise ValueError(f"seq_len must be an int or a pair (low, high); got {seq_len!r}")
+                low = check_positive_int(seq_len[0], "seq_len[0]")
+                high = check_positive_int(seq_len[1], "seq_len[1]")
+                if high <= low:
+                    raise ValueError(f"seq_len must be a half-open range (low, high) with low < high; "
+                                     f"got {seq_len!r}")
+            else:
+                low = check_positive_int(seq_len, "seq_len")
+            if low < self.n_max:
+                raise ValueError(f"seq_len must be at least max(n) = {self.n_max}; got {low}")
 
     @property
     def n_max(self) -> int:
@@ -210,6 +228,9 @@ class _BinaryMemoryTask(Task):
                     rate: str | float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Binary stream ``(n_timesteps, batch)`` and the Bernoulli rate of each trial."""
         rate = self.rate if rate is None else rate
+        _check_rate(rate)
+        n_timesteps = check_positive_int(n_timesteps, "n_timesteps")
+        batch_size = check_positive_int(batch_size, "batch_size")
         dev = self._device
         if isinstance(rate, str):
             p = random_uniform((batch_size,), generator, dev, self.dtype)
@@ -229,8 +250,7 @@ class _BinaryMemoryTask(Task):
         TaskBatch
             ``targets[-1, :, k]`` is the label for ``ns[k]``; ``mask`` is True at the last step.
         """
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
+        batch_size = check_positive_int(batch_size, "batch_size")
         gen = self._gen(generator)
         low, high = self.seq_len_range()
         if low < self.n_max:
@@ -336,12 +356,17 @@ class PerceptualDecision(Task):
                  coherences: Sequence[float] = (0.0, 6.4, 12.8, 25.6, 51.2), noise_std: float = 0.1,
                  device: Any = "cpu", dtype: torch.dtype = torch.float32, random_state: Any = None) -> None:
         super().__init__(device=device, dtype=dtype, random_state=random_state)
-        self.stimulus_steps = stimulus_steps
-        self.decision_steps = decision_steps
-        self.coherences = tuple(coherences)
-        self.noise_std = noise_std
+        self.stimulus_steps = check_positive_int(stimulus_steps, "stimulus_steps")
+        self.decision_steps = check_positive_int(decision_steps, "decision_steps")
+        coh = check_array(coherences, "coherences", ndim=1, dims="(n_coherences,)")
+        if not np.all(np.isfinite(coh)) or np.any(coh < 0) or np.any(coh > 100):
+            raise ValueError(f"coherences must be percentages in [0, 100]; got {coh.tolist()[:10]}")
+        self.coherences = tuple(float(c) for c in coh)
+        self.noise_std = check_scalar(noise_std, "noise_std", low=0.0, high=1e6)
 
     def sample(self, batch_size: int, generator: torch.Generator | None = None) -> TaskBatch:
+        """Draw ``batch_size`` trials of ``stimulus_steps + decision_steps`` steps."""
+        batch_size = check_positive_int(batch_size, "batch_size")
         gen = self._gen(generator)
         dev = self._device
         ts, td = self.stimulus_steps, self.decision_steps

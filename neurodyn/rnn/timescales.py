@@ -28,7 +28,14 @@ import torch
 from scipy.optimize import curve_fit
 
 from .._torch import make_generator, random_uniform
-from .._validation import check_array, check_finite, check_positive_int
+from .._validation import (
+    check_array,
+    check_finite,
+    check_in,
+    check_positive_int,
+    check_scalar,
+    warn_if_transposed,
+)
 
 __all__ = [
     "autocorrelation",
@@ -40,14 +47,18 @@ __all__ = [
 ]
 
 
-def _as_trials(x: Any, name: str, allow_constant: bool) -> np.ndarray:
-    arr = check_array(np.asarray(x), name, ndim=(2, 3),
+def _as_trials(x: Any, name: str, allow_constant: bool, warn_transposed: bool = True) -> np.ndarray:
+    if hasattr(x, "states") and not isinstance(x, np.ndarray):
+        x = x.states
+    arr = check_array(x, name, ndim=(2, 3),
                       dims="(n_timepoints, n_units) or (n_trials, n_timepoints, n_units)")
     check_finite(arr, name)
     if arr.ndim == 2:
         arr = arr[None]
     if arr.shape[1] < 3:
         raise ValueError(f"{name} is too short: needs at least 3 timepoints; got {arr.shape[1]}")
+    if warn_transposed:
+        warn_if_transposed(arr, name, time_axis=1, unit_axis=2, stacklevel=4)
     if not allow_constant:
         const = np.flatnonzero(np.all(arr == arr[:, :1], axis=1).all(axis=0))
         if const.size:
@@ -65,6 +76,8 @@ def autocorrelation(x: Any, max_lag: int = 200, normalize: bool = True,
     Parameters
     ----------
     x : array-like or Recording, shape (n_trials, n_timepoints, n_units) or (n_timepoints, n_units)
+        Fewer time points than units raises a :class:`~neurodyn._validation.LayoutWarning`
+        (the array is probably transposed).
     max_lag : int
         Largest lag returned (``max_lag + 1`` lags, capped at ``n_timepoints - 1``).
     normalize : bool
@@ -82,16 +95,33 @@ def autocorrelation(x: Any, max_lag: int = 200, normalize: bool = True,
     (unbiased in the number of products); the trial average is taken before normalising.
     """
     arr = _as_trials(x, "x", allow_constant)
+    return _autocorrelation(arr, max_lag, normalize)
+
+
+def _autocorrelation(arr: np.ndarray, max_lag: int, normalize: bool) -> np.ndarray:
     max_lag = check_positive_int(max_lag, "max_lag", minimum=1)
     n = arr.shape[1]
     n_lags = min(max_lag, n - 1) + 1
     centred = arr - arr.mean(axis=1, keepdims=True)
-    spec = np.fft.rfft(centred, n=2 * n, axis=1)
+    # each unit divided by its largest centred magnitude: the products of the FFT cannot
+    # over- or underflow at any data scale; the autocovariance is multiplied back at the end
+    peak = np.max(np.abs(centred), axis=(0, 1))
+    peak = np.where(peak > 0, peak, 1.0)
+    spec = np.fft.rfft(centred / peak, n=2 * n, axis=1)
     acov = np.fft.irfft(spec * np.conj(spec), n=2 * n, axis=1)[:, :n_lags]
     acov = acov / (n - np.arange(n_lags))[None, :, None]
     acov = acov.mean(axis=0)
+    # a unit whose centred values are at the level of rounding errors of its values is constant
+    raw = np.max(np.abs(arr), axis=(0, 1))
+    flat = np.max(np.abs(centred), axis=(0, 1)) <= 8.0 * np.sqrt(n) * np.finfo(float).eps * raw
+    acov[:, flat] = 0.0
     if not normalize:
-        return acov
+        with np.errstate(over="ignore"):
+            out = acov * peak ** 2
+        if not np.all(np.isfinite(out)):
+            raise ValueError("x: the autocovariance is beyond the float64 range at this data scale; "
+                             "rescale x or use normalize=True")
+        return out
     with np.errstate(invalid="ignore", divide="ignore"):
         ac = acov / acov[:1]
     ac[:, acov[0] <= 0] = np.nan
@@ -101,7 +131,9 @@ def autocorrelation(x: Any, max_lag: int = 200, normalize: bool = True,
 def population_autocorrelation(x: Any, max_lag: int = 200) -> np.ndarray:
     """Autocorrelation of the summed activity of all units, shape (n_lags,)."""
     arr = _as_trials(x, "x", allow_constant=True)
-    return autocorrelation(arr.sum(axis=2, keepdims=True), max_lag=max_lag)[:, 0]
+    # sum the units after a common rescaling (no overflow of the sum)
+    peak = float(np.max(np.abs(arr))) or 1.0
+    return _autocorrelation((arr / peak).sum(axis=2, keepdims=True), max_lag, True)[:, 0]
 
 
 def _single_exp(t, a, tau):
@@ -169,14 +201,17 @@ def fit_timescales(ac: Any, fit_lags: int = 30, model: str = "aic", tau_max: flo
     -------
     TimescaleFit
     """
-    arr = np.asarray(ac, dtype=np.float64)
+    arr = check_array(ac, "ac", ndim=(1, 2), dims="(n_lags,) or (n_lags, n_units)")
     if arr.ndim == 1:
         arr = arr[:, None]
-    if arr.ndim != 2:
-        raise ValueError(f"ac must be 1-D (n_lags,) or 2-D (n_lags, n_units); got shape {arr.shape}")
+    if np.isinf(arr).any():
+        raise ValueError(f"ac must not contain Inf (NaN marks units without an autocorrelation); "
+                         f"got {int(np.isinf(arr).sum())} Inf values")
     if model not in ("aic", "single", "double"):
         raise ValueError(f"model must be 'aic', 'single' or 'double'; got {model!r}")
     fit_lags = check_positive_int(fit_lags, "fit_lags", minimum=2)
+    tau_max = check_scalar(tau_max, "tau_max", low=1e-6, high=1e12, low_inclusive=False)
+    maxfev = check_positive_int(maxfev, "maxfev")
     if arr.shape[0] < fit_lags + 1:
         raise ValueError(f"ac has {arr.shape[0]} lags; fit_lags={fit_lags} needs {fit_lags + 1}")
     t = np.arange(fit_lags + 1, dtype=np.float64)
@@ -220,7 +255,10 @@ def unit_timescales(x: Any, max_lag: int = 200, fit_lags: int = 30, model: str =
 
     ``x`` is ``(n_trials, n_timepoints, n_units)`` (e.g. ``LeakyRNN.record(...)``) or
     ``(n_timepoints, n_units)``; constant units get NaN unless ``allow_constant=False``.
+    Fewer time points than units raises a :class:`~neurodyn._validation.LayoutWarning`
+    (the array is probably transposed). The result does not depend on the data's scale.
     """
+    check_in(model, "model", ("aic", "single", "double"))
     ac = autocorrelation(x, max_lag=max_lag, allow_constant=allow_constant)
     return fit_timescales(ac, fit_lags=fit_lags, model=model)
 
@@ -255,6 +293,19 @@ def network_timescales(net: Any, n_trials: int = 10, n_timesteps: int = 10_000, 
     ----------
     Khajehabdollahi et al. (2024), ICLR, section 4.
     """
+    if not hasattr(net, "n_units") or not callable(net):
+        raise TypeError(f"net must be a LeakyRNN or GatedRNN; got {type(net).__name__}")
+    n_trials = check_positive_int(n_trials, "n_trials")
+    n_timesteps = check_positive_int(n_timesteps, "n_timesteps", minimum=3)
+    burn_in = check_positive_int(burn_in, "burn_in", minimum=0)
+    check_in(model, "model", ("aic", "single", "double"))
+    if rate != "uniform":
+        rate = check_scalar(rate, "rate", low=0.0, high=1.0)
+    if units is not None:
+        units = np.atleast_1d(check_array(units, "units", ndim=(0, 1), dtype=None))
+        if units.dtype.kind not in "iu" or units.min() < 0 or units.max() >= net.n_units:
+            raise ValueError(f"units must be integer indices in [0, {net.n_units - 1}]; got "
+                             f"{units.tolist()[:10]}")
     gen = make_generator(random_state)
     dev, dt_ = net.device_, net.dtype_
     if rate == "uniform":
@@ -270,5 +321,5 @@ def network_timescales(net: Any, n_trials: int = 10, n_timesteps: int = 10_000, 
     act = states[burn_in:].transpose(0, 1).cpu().numpy().astype(np.float64)
     if units is not None:
         act = act[:, :, np.asarray(units)]
-    ac = autocorrelation(act, max_lag=max_lag, allow_constant=True)
+    ac = _autocorrelation(_as_trials(act, "activity", True, warn_transposed=False), max_lag, True)
     return fit_timescales(ac, fit_lags=fit_lags, model=model)

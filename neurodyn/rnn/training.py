@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from .._torch import make_generator
+from .._validation import check_in, check_positive_int, check_scalar
 from .tasks import NParity, Task, TaskBatch
 
 __all__ = [
@@ -65,9 +66,13 @@ def training_preset(name: str) -> dict:
 
 def make_optimizer(net: nn.Module, optimizer: str = "sgd", lr: float = 0.05, momentum: float = 0.1,
                    nesterov: bool = True) -> torch.optim.Optimizer:
-    """SGD (optionally Nesterov momentum) or Adam over all parameters of ``net``."""
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0; got {lr}")
+    """SGD (optionally Nesterov momentum) or Adam over all parameters of ``net``.
+
+    ``lr`` must be a finite positive number (at most 1e6), ``momentum`` in [0, 1).
+    """
+    check_in(optimizer, "optimizer", ("sgd", "adam"))
+    lr = check_scalar(lr, "lr", low=0.0, high=1e6, low_inclusive=False)
+    momentum = check_scalar(momentum, "momentum", low=0.0, high=1.0, high_inclusive=False)
     if optimizer == "sgd":
         return torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum,
                                nesterov=bool(nesterov and momentum > 0))
@@ -84,6 +89,22 @@ def gradient_step(net: nn.Module, opt: torch.optim.Optimizer, loss: torch.Tensor
     if clip is not None:
         nn.utils.clip_grad_norm_(net.parameters(), clip)
     opt.step()
+
+
+def _check_clip(clip: Any) -> float | None:
+    return check_scalar(clip, "clip", low=0.0, high=1e30, low_inclusive=False, allow_none=True)
+
+
+def _check_heads(heads: Any, net: nn.Module, n_targets: int | None = None) -> list[int]:
+    """A sequence of readout-head indices of ``net`` (one per target column of the task)."""
+    if isinstance(heads, (str, bytes)) or not isinstance(heads, Sequence | np.ndarray):
+        raise TypeError(f"heads must be a sequence of head indices; got {heads!r}")
+    out = [check_scalar(h, "heads", low=0, high=net.n_heads - 1, integer=True) for h in heads]
+    if not out:
+        raise ValueError("heads is empty")
+    if n_targets is not None and len(out) > n_targets:
+        raise ValueError(f"heads has {len(out)} entries but the task has {n_targets} target column(s)")
+    return out
 
 
 def task_loss(net: nn.Module, batch: TaskBatch, heads: Sequence[int] = (0,),
@@ -115,7 +136,9 @@ def task_loss(net: nn.Module, batch: TaskBatch, heads: Sequence[int] = (0,),
 def evaluate(net: nn.Module, task: Task, heads: Sequence[int] | None = None, n_batches: int = 10,
              batch_size: int = 256, generator: torch.Generator | None = None) -> np.ndarray:
     """Accuracy of each head on fresh batches of ``task`` (target column k ↔ ``heads[k]``)."""
-    heads = list(range(task.n_targets)) if heads is None else list(heads)
+    heads = list(range(task.n_targets)) if heads is None else _check_heads(heads, net, task.n_targets)
+    n_batches = check_positive_int(n_batches, "n_batches")
+    batch_size = check_positive_int(batch_size, "batch_size")
     was_training = net.training
     net.eval()
     acc = torch.zeros(len(heads), device=net.device_)
@@ -260,14 +283,25 @@ def train_curriculum(net: nn.Module, task: Callable[..., Task] = NParity,
     """
     if curriculum not in CURRICULA:
         raise ValueError(f"curriculum must be one of {list(CURRICULA)}; got {curriculum!r}")
+    threshold = check_scalar(threshold, "threshold")
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold must be a fraction in (0, 1]; got {threshold}")
     if isinstance(n_start, bool) or not isinstance(n_start, (int, np.integer)) or n_start < 1:
         raise ValueError(f"n_start must be a positive integer; got {n_start!r}")
-    if n_max is not None and n_max < n_start:
-        raise ValueError(f"n_max must be >= n_start; got n_start={n_start}, n_max={n_max}")
+    if n_max is not None:
+        n_max = check_scalar(n_max, "n_max", integer=True)
+        if n_max < n_start:
+            raise ValueError(f"n_max must be >= n_start; got n_start={n_start}, n_max={n_max}")
     if loss_reduction not in ("mean", "sum"):
         raise ValueError(f"loss_reduction must be 'mean' or 'sum'; got {loss_reduction!r}")
+    max_epochs = check_positive_int(max_epochs, "max_epochs")
+    steps_per_epoch = check_positive_int(steps_per_epoch, "steps_per_epoch")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    test_batches = check_positive_int(test_batches, "test_batches")
+    forget_heads = check_positive_int(forget_heads, "forget_heads")
+    max_steps = None if max_steps is None else check_positive_int(max_steps, "max_steps")
+    max_seconds = check_scalar(max_seconds, "max_seconds", low=0.0, low_inclusive=False, allow_none=True)
+    clip = _check_clip(clip)
     task_kwargs = dict(task_kwargs or {})
     dev = net.device_
     gen = make_generator(random_state)
@@ -381,6 +415,11 @@ def train_task(net: nn.Module, task: Task, n_steps: int = 1000, batch_size: int 
     """
     if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
         raise ValueError(f"n_steps must be a positive integer; got {n_steps!r}")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    heads = _check_heads(heads, net, getattr(task, "n_targets", None))
+    clip = _check_clip(clip)
+    tol = check_scalar(tol, "tol", low=0.0, allow_none=True)
+    check_in(loss_reduction, "loss_reduction", ("mean", "sum"))
     gen = make_generator(random_state)
     opt = make_optimizer(net, optimizer, lr, momentum, nesterov)
     losses, accs = [], []

@@ -167,7 +167,7 @@ def test_bad_inputs_raise_clear_errors():
         net(bad)
     with pytest.raises(ValueError, match="nonlinearity must be one of"):
         LeakyRNN(n_units=4, nonlinearity="gelu")
-    with pytest.raises(ValueError, match="rank must be an integer"):
+    with pytest.raises(ValueError, match=r"init_rank must be in \[1, 4\]"):
         LeakyRNN(n_units=4, init_rank=5)
 
 

@@ -90,7 +90,7 @@ def test_bad_task_arguments():
         tasks.NParity(0)
     with pytest.raises(ValueError, match="rate must be"):
         tasks.NParity(2, rate=1.5)
-    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
         tasks.NParity(2).sample(0)
     with pytest.raises(ValueError, match="seq_len must be at least"):
         tasks.NParity(5, seq_len=3).sample(2)
