@@ -86,9 +86,17 @@ class Entry:
     valid : bool
         Whether the valid call can run here (False: network fetchers).
     nan_ok : tuple of str
-        Array arguments where NaN is legal input (missing data).
+        Array arguments where NaN is legal input (missing data, e.g. a missing
+        dissimilarity in an RDM); an object array's None counts as NaN there.
+    nan_passthrough : bool
+        With NaN input in a ``nan_ok`` argument, NaN may come out at the missing
+        entries (transforms of RDMs); Inf never may.
+    inf_ok : tuple of str
+        Array arguments where +Inf is legal (a missing edge of a weighted graph).
     label_args : tuple of str
         Class-label arguments: string labels are legal there.
+    empty_ok : tuple of str
+        Index arguments where an empty selection is legal (silence no unit).
     free_features : bool
         The methods compare representations of any width (CKA): a different
         number of columns after fit is legal.
@@ -107,7 +115,10 @@ class Entry:
     nonfinite_ok: bool = False
     valid: bool = True
     nan_ok: tuple = ()
+    nan_passthrough: bool = False
+    inf_ok: tuple = ()
     label_args: tuple = ()
+    empty_ok: tuple = ()
     free_features: bool = False
 
 
@@ -368,10 +379,12 @@ def _registry() -> dict[str, Entry | list[Entry]]:
     ]
     R["rsa.LowRankPrecision"] = Entry(
         lambda: dict(diag=np.full(5, 2.0), factor=0.1 * rng(0).standard_normal((5, 1))))
-    R["rsa.rdm_to_matrix"] = Entry(lambda: dict(rdms=rdm_vectors(3)))
-    R["rsa.rdm_to_vector"] = Entry(lambda: dict(rdms=rdm_squares(3)))
+    # NaN marks a missing dissimilarity in neurodyn.rsa (documented); Inf is refused
+    missing = dict(nan_ok=("rdms",), nan_passthrough=True)
+    R["rsa.rdm_to_matrix"] = Entry(lambda: dict(rdms=rdm_vectors(3)), **missing)
+    R["rsa.rdm_to_vector"] = Entry(lambda: dict(rdms=rdm_squares(3)), **missing)
     R["rsa.n_conditions_from_pairs"] = Entry(lambda: dict(n_pairs=15), bad=dict(n_pairs=[14, 0]))
-    R["rsa.to_rsatoolbox"] = Entry(lambda: dict(rdms=rdm_vectors(3)))
+    R["rsa.to_rsatoolbox"] = Entry(lambda: dict(rdms=rdm_vectors(3)), **missing)
 
     def from_rtb():
         from neurodyn.rsa import to_rsatoolbox
@@ -379,35 +392,38 @@ def _registry() -> dict[str, Entry | list[Entry]]:
     R["rsa.from_rsatoolbox"] = Entry(from_rtb)
     R["rsa.compare_rdms"] = [
         Entry(lambda: dict(rdms1=rdm_vectors(2), rdms2=rdm_vectors(3, seed=1), **CPU),
-              check=in_pm1, bad=dict(method=["nope"])),
+              check=in_pm1, bad=dict(method=["nope"]), nan_ok=("rdms1", "rdms2")),
         Entry(lambda: dict(rdms1=rdm_vectors(2), rdms2=rdm_vectors(3, seed=1), method="spearman",
-                           **CPU), check=in_pm1),
+                           **CPU), check=in_pm1, nan_ok=("rdms1", "rdms2")),
     ]
     R["rsa.kendall_tau_counts"] = Entry(lambda: dict(x=rdm_vectors(2), y=rdm_vectors(3, seed=1)),
                                         bad=dict(max_batch=[0]))
-    R["rsa.rank_transform"] = Entry(lambda: dict(rdms=rdm_vectors(3)))
-    R["rsa.minmax_transform"] = Entry(lambda: dict(rdms=rdm_vectors(3)), check=in_unit)
-    R["rsa.geotopological_transform"] = Entry(lambda: dict(rdms=rdm_vectors(3)), check=in_unit,
+    R["rsa.rank_transform"] = Entry(lambda: dict(rdms=rdm_vectors(3)), **missing)
+    R["rsa.minmax_transform"] = Entry(lambda: dict(rdms=rdm_vectors(3)), check=in_unit, **missing)
+    R["rsa.geotopological_transform"] = Entry(lambda: dict(rdms=rdm_vectors(3)), check=in_unit, **missing,
                                               bad=dict(lower=[0.9, -0.1], upper=[1.5]))
     R["rsa.geodesic_transform"] = Entry(lambda: dict(rdms=rdm_vectors(3)), check=nonneg)
     R["rsa.graph_geodesic_transform"] = [
         Entry(lambda: dict(rdms=rdm_vectors(3)), bad=dict(p=[1.5, -0.1])),
         Entry(lambda: dict(rdms=rdm_vectors(3), graph="k_nearest", k=3), bad=dict(k=[0, 99])),
     ]
-    R["rsa.all_pairs_shortest_paths"] = Entry(lambda: dict(weights=sym_weights(5)), check=nonneg)
+    R["rsa.all_pairs_shortest_paths"] = Entry(lambda: dict(weights=sym_weights(5)), check=nonneg,
+                                              inf_ok=("weights",), nonfinite_ok=True)  # inf: no edge
     R["rsa.bootstrap_indices"] = Entry(
         lambda: dict(n_rdms=4, n_conditions=6, n_bootstrap=5, random_state=0),
         bad=dict(n_rdms=[0], n_conditions=[1], n_bootstrap=[0], kind=["nope"]))
     R["rsa.subsample_patterns"] = Entry(
         lambda: dict(rdms=rdm_vectors(3), pattern_idx=np.array([0, 1, 2, 3])),
-        bad=dict(pattern_idx=[np.array([0, 9]), np.array([-1, 2])]))
-    R["rsa.pool_rdms"] = Entry(lambda: dict(rdms=rdm_vectors(3)))
-    R["rsa.noise_ceiling"] = Entry(lambda: dict(rdms=rdm_vectors(4)))
-    R["rsa.evaluate_fixed"] = Entry(lambda: dict(models=rdm_vectors(2), data=rdm_vectors(4, seed=1)))
+        bad=dict(pattern_idx=[np.array([0, 9]), np.array([-1, 2])]), **missing)
+    R["rsa.pool_rdms"] = Entry(lambda: dict(rdms=rdm_vectors(3)), nan_ok=("rdms",))
+    R["rsa.noise_ceiling"] = Entry(lambda: dict(rdms=rdm_vectors(4)), nan_ok=("rdms",))
+    R["rsa.evaluate_fixed"] = Entry(lambda: dict(models=rdm_vectors(2), data=rdm_vectors(4, seed=1)),
+                                    nan_ok=("models", "data"))
     R["rsa.evaluate_models"] = Entry(
         lambda: dict(models=rdm_vectors(2), data=rdm_vectors(4, seed=1), n_bootstrap=5,
                      random_state=0),
-        bad=dict(n_bootstrap=[0]), nonfinite_ok=True)  # NaN marks undefined bootstrap samples
+        bad=dict(n_bootstrap=[0]), nonfinite_ok=True,  # NaN marks undefined bootstrap samples
+        nan_ok=("models", "data"))
     R["rsa.TopologicalRSA"] = Entry(
         lambda: dict(zip(("rdms", "regions", "subjects"), labels_rsa(), strict=True)),
         params=dict(n_draws=2, n_bootstrap=3, random_state=0),
@@ -541,11 +557,12 @@ def _registry() -> dict[str, Entry | list[Entry]]:
     R["rnn.jacobian_eigenvalues"] = Entry(lambda: dict(net=net(), state=rng(0).standard_normal(8)))
     sim = dict(n_timesteps=40, warmup=5, n_trials=1, random_state=0)
     R["rnn.ablate"] = Entry(lambda: dict(net=net(), task=task(), units=np.array([0]), **sim),
+                            empty_ok=("units",),
                             bad=dict(fraction=[1.5, -0.1], units=[np.array([99])]))
-    R["rnn.ablate_units"] = Entry(lambda: dict(net=net(), units=np.array([0, 1])), invoke=None,
+    R["rnn.ablate_units"] = Entry(lambda: dict(net=net(), units=np.array([0, 1])), empty_ok=("units",),
                                   bad=dict(units=[np.array([99]), np.array([-1])]))
     R["rnn.single_unit_ablation"] = Entry(
-        lambda: dict(net=net(), task=task(), units=np.array([0, 1]), **sim),
+        lambda: dict(net=net(), task=task(), units=np.array([0, 1]), **sim), empty_ok=("units",),
         bad=dict(units=[np.array([99])]))
     R["rnn.stream_accuracy"] = Entry(lambda: dict(net=net(), task=task(), **sim), check=in_unit,
                                      bad=dict(n_timesteps=[0], rate=[1.5]))
