@@ -101,6 +101,18 @@ def check_count_range(trials: list[np.ndarray], dtype: torch.dtype, name: str = 
                          f"exactly ({limit:.0f}){hint}")
 
 
+def check_rates_for_link(mean_rate: torch.Tensor, link: str, name: str = "X") -> None:
+    """Refuse silent neurons, and mean counts above one per bin for the capped sigmoid link."""
+    if bool((mean_rate == 0).any()):
+        silent = torch.nonzero(mean_rate == 0).ravel().tolist()[:10]
+        raise ValueError(f"{name} has neurons that never spike (index {silent}); remove them")
+    if link == "sigmoid" and bool((mean_rate > 1.0).any()):
+        high = torch.nonzero(mean_rate > 1.0).ravel().tolist()[:10]
+        raise ValueError(f"link='sigmoid' caps the firing rate at one spike per bin, but {name} has "
+                         f"neurons with mean counts up to {float(mean_rate.max()):.3g} per bin "
+                         f"(index {high}); use link='softplus' or 'exp', or narrower bins")
+
+
 def check_basis_params(est) -> None:
     """Checks shared by the GLM estimators (basis, link-independent optimiser settings)."""
     check_in(est.basis, "basis", BASES)

@@ -15,6 +15,7 @@ from ._common import (
     check_count_range,
     check_glm_dtype,
     check_min_length,
+    check_rates_for_link,
     lbfgs_minimize,
     make_basis,
     make_batch,
@@ -161,9 +162,7 @@ class PoissonGLM(TorchEstimatorMixin, BaseEstimator):
         counts, feats, logfact = batch.flat()
         n_bins, n_neurons = counts.shape
         mean_rate = counts.mean(0)
-        if bool((mean_rate == 0).any()):
-            silent = torch.nonzero(mean_rate == 0).ravel().tolist()[:10]
-            raise ValueError(f"X has neurons that never spike (index {silent}); remove them")
+        check_rates_for_link(mean_rate, self.link)
         weights, bias = fit_glm_parameters(
             counts, feats, self.link, alpha=float(self.alpha), max_iter=self.max_iter,
             tol=self.tol, verbose=self.verbose, estimator=self)

@@ -27,6 +27,7 @@ from ._common import (
     check_glm_dtype,
     check_min_length,
     check_n_states_supported,
+    check_rates_for_link,
     lbfgs_minimize,
     make_basis,
     make_batch,
@@ -645,9 +646,7 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         counts = flat[0]
         n_bins, n_neurons = counts.shape
         mean_rate = counts.mean(0)
-        if bool((mean_rate == 0).any()):
-            silent = torch.nonzero(mean_rate == 0).ravel().tolist()[:10]
-            raise ValueError(f"X has neurons that never spike (index {silent}); remove them")
+        check_rates_for_link(mean_rate, self.link)
         glm_W, glm_b = fit_glm_parameters(counts, flat[1], self.link)
 
         bar = None

@@ -487,3 +487,10 @@ def test_laplace_m_step_beyond_the_free_memory_is_refused_before_fitting():
     X = np.ones((2001, 2000), dtype=np.int8)
     with pytest.raises(MemoryError, match="n_states and the number of neurons would need"):
         StateSwitchingGLM(n_states=2, prior="onehot", device="cpu").fit(X)
+
+
+@pytest.mark.parametrize("estimator", [PoissonGLM, StateSwitchingGLM])
+def test_capped_sigmoid_link_refuses_more_than_one_spike_per_bin_on_average(estimator):
+    X = np.random.default_rng(0).poisson([0.5, 3.0], size=(300, 2))
+    with pytest.raises(ValueError, match=r"link='sigmoid' caps the firing rate .*index \[1\]"):
+        estimator(link="sigmoid", device="cpu").fit(X)
