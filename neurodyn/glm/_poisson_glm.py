@@ -47,7 +47,8 @@ class PoissonGLM(TorchEstimatorMixin, BaseEstimator):
     ----------
     link : {"softplus", "exp", "sigmoid"}
         Inverse link. ``"sigmoid"`` is the capped link of Li et al. (2024),
-        ``(1 - 1e-8) * sigmoid(u) + 1e-8`` (at most one spike per bin).
+        ``(1 - 1e-8) * sigmoid(u) + 1e-8`` (at most one spike per bin on average:
+        ``fit`` refuses data whose mean count exceeds one per bin for a neuron).
     n_lags : int
         Number of history lags ``L``.
     basis : {"exp", "raised_cosine"}

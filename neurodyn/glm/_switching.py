@@ -142,7 +142,8 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         probabilities need at least as many observed transitions (bins minus trials).
     prior : {"none", "gaussian", "onehot"}
     link : {"softplus", "exp", "sigmoid"}
-        Inverse link; ``"sigmoid"`` is the paper's capped sigmoid.
+        Inverse link; ``"sigmoid"`` is the paper's capped sigmoid (at most one
+        spike per bin on average; ``fit`` refuses data with higher mean counts).
     n_lags, basis, decay, time_span, n_basis
         History basis, as in :class:`PoissonGLM`. The one-hot prior needs one basis
         function per edge (``basis="exp"``).
