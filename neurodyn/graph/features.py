@@ -150,7 +150,7 @@ def check_adjacency(adjacency, name: str = "adjacency") -> sp.csr_array:
         raise ValueError(
             f"{name} must be binary (entries 0 or 1) for these features; got {bad.size} other "
             f"values (e.g. {bad[0].item()!r}); threshold a weighted graph first (correlation_graph) "
-            "or use strength() for weighted degree"
+            "or use the weighted measures (strength(), clustering(weighted=True), weighted_node_features())"
         )
     A = sp.csr_array((np.ones(A.data.size, dtype=np.int32), A.indices, A.indptr), shape=A.shape)
     diag = A.diagonal()
