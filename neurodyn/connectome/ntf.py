@@ -278,48 +278,61 @@ def _khatri_rao_all(mats: list[torch.Tensor]) -> torch.Tensor:
     return out
 
 
-def _svd_factor(gram_or_x: torch.Tensor, rank: int, x_unfold=None) -> torch.Tensor:
-    """Leading non-negative singular directions (NNDSVD-like) from a Gram matrix.
+def _svd_mode_factor(x: torch.Tensor, mode: int, rank: int) -> torch.Tensor:
+    """NNDSVD-style non-negative factor of one mode from its unfolding's leading singular pairs.
 
-    Each singular vector keeps the part (positive or negative) with the larger
-    norm, so no column starts at zero; the zeros of that part are filled with
-    1 % of the column mean so HALS can move them.
+    The singular pairs ``(s_r, u_r, v_r)`` of the mode-``mode`` unfolding come from
+    the Gram matrix of its smaller side (one more pass over X maps them to the
+    other side). Each pair keeps the sign whose positive parts carry more of it:
+    ``(u+, v+)`` when ``||u+|| ||v+|| >= ||u-|| ||v-||``, else ``(u-, v-)``
+    (Boutsidis & Gallopoulos 2008), and the column is that part of ``u``, of norm
+    ``sqrt(s_r * max(...))``. Zeros are filled with the column's mean (as
+    NNDSVDa fills them with a mean level: multiplicative updates cannot move a
+    zero, and a small fill makes them crawl), and a column with nothing left (a
+    null direction, or a rank above the mode's size) is uniform at the mean
+    level of the others, so no column starts at zero.
     """
-    evals, evecs = torch.linalg.eigh(gram_or_x)
-    order = torch.argsort(evals, descending=True)[:rank]
-    vecs = evecs[:, order]
-    if x_unfold is not None:  # map right singular vectors to left ones
-        vecs = x_unfold @ vecs
-        vecs = vecs / torch.linalg.vector_norm(vecs, dim=0).clamp(min=torch.finfo(vecs.dtype).tiny)
-    if vecs.shape[1] < rank:  # rank above a dimension: pad with uniform columns
-        pad = torch.full((vecs.shape[0], rank - vecs.shape[1]), 1.0 / vecs.shape[0] ** 0.5,
-                         dtype=vecs.dtype, device=vecs.device)
-        vecs = torch.cat([vecs, pad], dim=1)
-    # Keep the dominant sign of each direction, then fill zeros so HALS can move them.
-    sign = torch.where((vecs.clamp(min=0) ** 2).sum(0) >= (vecs.clamp(max=0) ** 2).sum(0), 1.0, -1.0)
-    pos = (vecs * sign).clamp(min=0)
-    fill = pos.mean(dim=0, keepdim=True) * 0.01
-    return torch.where(pos > 0, pos, fill + torch.finfo(pos.dtype).eps)
+    n = x.shape[mode]
+    rest = x.numel() // n
+    tiny = torch.finfo(x.dtype).tiny
+    if n <= rest:
+        others = [j for j in range(x.ndim) if j != mode]
+        evals, evecs = torch.linalg.eigh(torch.tensordot(x, x, dims=(others, others)))
+        order = torch.argsort(evals, descending=True)[:rank]
+        u = evecs[:, order]
+        sv = evals[order].clamp(min=0).sqrt()
+        v = torch.tensordot(x, u, dims=([mode], [0])).reshape(rest, -1) / sv.clamp(min=tiny)
+    else:  # a tall unfolding: eigenvectors of its (rest, rest) Gram matrix, mapped back
+        xm = x.reshape(n, rest) if mode == 0 else torch.movedim(x, mode, 0).reshape(n, rest)
+        evals, evecs = torch.linalg.eigh(xm.T @ xm)
+        order = torch.argsort(evals, descending=True)[:rank]
+        v = evecs[:, order]
+        sv = evals[order].clamp(min=0).sqrt()
+        u = xm @ v / sv.clamp(min=tiny)
+
+    def part_norms(m):
+        return (torch.linalg.vector_norm(m.clamp(min=0), dim=0),
+                torch.linalg.vector_norm(m.clamp(max=0), dim=0))
+
+    up, un = part_norms(u)
+    vp, vn = part_norms(v)
+    plus = up * vp >= un * vn
+    u_part = torch.where(plus, u.clamp(min=0), (-u).clamp(min=0))
+    u_norm = torch.where(plus, up, un)
+    strength = torch.where(plus, up * vp, un * vn)
+    cols = u_part / u_norm.clamp(min=tiny) * (sv * strength).sqrt()
+    if cols.shape[1] < rank:  # rank above the mode's size: zero columns, filled below
+        cols = torch.cat([cols, cols.new_zeros(n, rank - cols.shape[1])], dim=1)
+    col_mean = cols.mean(dim=0, keepdim=True)
+    level = col_mean[col_mean > 0].mean() if bool((col_mean > 0).any()) else cols.new_tensor(1.0)
+    empty = col_mean <= 0
+    fill = torch.where(empty, level, col_mean)
+    return torch.where((cols > 0) & ~empty, cols, fill)
 
 
 def _svd_init(x: torch.Tensor, rank: int) -> list[torch.Tensor]:
-    """One non-negative SVD factor per mode, from the Gram matrix of the smaller side of its unfolding."""
-    if x.ndim == 3:  # the connectome path, kept as it was (same products, same rounding)
-        p, k, w = x.shape
-        x1 = x.reshape(p, k * w)
-        a = _svd_factor(x1 @ x1.T, rank) if p <= k * w else _svd_factor(x1.T @ x1, rank, x_unfold=x1)
-        return [a, _svd_factor(torch.einsum("pkw,pjw->kj", x, x), rank),
-                _svd_factor(torch.einsum("pkw,pkv->wv", x, x), rank)]
-    facs = []
-    for mode, n in enumerate(x.shape):
-        rest = x.numel() // n
-        if n <= rest:
-            others = [j for j in range(x.ndim) if j != mode]
-            facs.append(_svd_factor(torch.tensordot(x, x, dims=(others, others)), rank))
-        else:  # the unfolding is tall: eigenvectors of its (rest, rest) Gram matrix, mapped back
-            xm = x.reshape(n, rest) if mode == 0 else torch.movedim(x, mode, 0).reshape(n, rest)
-            facs.append(_svd_factor(xm.T @ xm, rank, x_unfold=xm))
-    return facs
+    """One non-negative NNDSVD-style factor per mode (see :func:`_svd_mode_factor`)."""
+    return [_svd_mode_factor(x, mode, rank) for mode in range(x.ndim)]
 
 
 def _balanced_init(mats: list[np.ndarray], scale_exponent: int, fixed: Sequence[int] = ()) -> list[np.ndarray]:
