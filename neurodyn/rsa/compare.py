@@ -862,37 +862,53 @@ def _cosine_v_metric(a, b, keep, k, sigma_k) -> np.ndarray:
     """Cosine in the ``V^-1`` metric, ``V = (C Sigma_k C^T) o (C Sigma_k C^T)`` with the
     pairwise-contrast matrix ``C`` (the covariance of distance estimates), solved exactly.
 
-    Both sets are mapped to vectors whose plain inner products are ``x^T V^-1 y``
-    (:func:`_v_metric_vectors`); the cosine of those is the result.
+    Both sets are mapped to factors ``(w, t)`` with ``x_i^T V_kk^-1 x_j = w_i . w_j -
+    t_i . t_j`` (:func:`_v_metric_factors`); the cosine follows from those products.
     """
-    w = _v_metric_vectors(np.vstack([a, b]), keep, k, sigma_k)
-    return _cosine_numpy(w[:a.shape[0]], w[a.shape[0]:])
+    w, t = _v_metric_factors(np.vstack([a, b]), keep, k, sigma_k)
+    n_a = a.shape[0]
+    num = w[:n_a] @ w[n_a:].T - t[:n_a] @ t[n_a:].T
+    sq = np.einsum("ij,ij->i", w, w) - np.einsum("ij,ij->i", t, t)
+    norm = np.sqrt(np.clip(sq, 0.0, None))
+    na, nb = norm[:n_a], norm[n_a:]
+    ok = (na[:, None] > 0) & (nb[None, :] > 0)  # an all-zero RDM: similarity 0, as "cosine"
+    return np.where(ok, num / np.where(ok, na[:, None] * nb[None, :], 1.0), 0.0)
 
 
-def _sigma_whitened_moments(x: np.ndarray, keep: np.ndarray, k: int, sigma_k: np.ndarray,
-                            block: int = 256) -> np.ndarray:
-    """Vectors ``F x`` with ``(F x) . (F y) = x^T V^-1 y`` for RDM vectors on all pairs.
-
-    With ``Sigma_k = L L^T``, ``z = L^-1 1`` and ``Q = I - z z^T / z^T z``, the map is
-    ``F x = Q L^-1 B L^-T Q`` (``B = -D/2``, ``D`` the square RDM), written as the upper
-    triangle (x sqrt 2) and the diagonal. Why: ``V x = diag-contrasts of Sigma_k L(x)
-    Sigma_k`` where ``L(x)`` is the graph Laplacian with edge weights ``x``; inverting
-    that map gives ``L(V^-1 y) = Sigma_k^-1 B~ Sigma_k^-1`` with ``B~`` the member of
-    ``B + {u 1^T + 1 u^T}`` annihilating ``Sigma_k^-1 1``, and ``x . V^-1 y`` is then the
-    Frobenius product of the whitened ``B~``. O(K^3) per RDM instead of a solve with the
-    ``K^2/2``-square matrix ``V`` (which reduces to the double-centred ``G`` for
-    ``Sigma_k = I``). Entries outside ``keep`` are taken as 0.
-    """
+def _sigma_whitening(sigma_k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``L^-1`` (``Sigma_k = L L^T``) and the unit vector ``z`` along ``L^-1 1``."""
     from scipy.linalg import cholesky, solve_triangular
 
-    chol = cholesky(sigma_k, lower=True)
-    linv = solve_triangular(chol, np.eye(k), lower=True)
+    k = sigma_k.shape[0]
+    linv = solve_triangular(cholesky(sigma_k, lower=True), np.eye(k), lower=True)
     z = linv.sum(1)
-    z /= np.linalg.norm(z)
+    return linv, z / np.linalg.norm(z)
+
+
+def _sigma_whitened_moments(x: np.ndarray, keep: np.ndarray, k: int, linv: np.ndarray, z: np.ndarray,
+                            missing_pairs: tuple[np.ndarray, np.ndarray] | None = None):
+    """Vectors ``F x`` with ``(F x) . (F y) = x^T V^-1 y`` for RDM vectors on all pairs
+    (entries outside ``keep`` taken as 0).
+
+    With ``Sigma_k = L L^T``, ``z`` along ``L^-1 1`` and ``Q = I - z z^T``, ``F x`` is
+    ``W = Q L^-1 B L^-T Q`` (``B = -D/2``, ``D`` the square RDM) written as its upper
+    triangle (x sqrt 2) and its diagonal, so that plain inner products are Frobenius
+    products. Why: ``V x`` is the vector of contrasts ``c_ij^T Sigma_k Lap(x) Sigma_k
+    c_ij`` (``Lap(x)``: graph Laplacian with edge weights ``x``); inverting that map
+    gives ``Lap(V^-1 y) = Sigma_k^-1 B~ Sigma_k^-1`` where ``B~`` is the member of ``B +
+    {u 1^T + 1 u^T}`` that annihilates ``Sigma_k^-1 1``, and ``x^T V^-1 y`` is the
+    Frobenius product of the whitened ``B~``. O(K^3) per RDM instead of a solve with the
+    ``K^2/2``-square ``V``; for ``Sigma_k = I`` it is the double-centred ``G``.
+
+    With ``missing_pairs = (i, j)`` it also returns ``<W, F e_ij>`` for those pairs,
+    which is ``-(L^-T W L^-1)_ij``.
+    """
     iu = np.triu_indices(k, 1)
     rows, cols = iu[0][keep], iu[1][keep]
     diag = np.arange(k)
     out = np.empty((x.shape[0], iu[0].size + k))
+    cross = None if missing_pairs is None else np.empty((x.shape[0], missing_pairs[0].size))
+    block = max(1, min(x.shape[0], 2**22 // (k * k)))  # about 32 MB per K x K stack
     for s in range(0, x.shape[0], block):
         xs = x[s:s + block]
         bsq = np.zeros((xs.shape[0], k, k))
@@ -905,27 +921,33 @@ def _sigma_whitened_moments(x: np.ndarray, keep: np.ndarray, k: int, sigma_k: np
             + zyz[:, None, None] * (z[:, None] * z[None, :])[None]
         out[s:s + block, :iu[0].size] = w[:, iu[0], iu[1]] * np.sqrt(2.0)
         out[s:s + block, iu[0].size:] = w[:, diag, diag]
-    return out
+        if cross is not None:
+            u = linv.T @ w @ linv
+            cross[s:s + block] = -u[:, missing_pairs[0], missing_pairs[1]]
+    return out, cross
 
 
-def _v_metric_vectors(x: np.ndarray, keep: np.ndarray, k: int, sigma_k: np.ndarray) -> np.ndarray:
-    """Vectors whose inner products are ``x^T V_kk^-1 y`` (``V_kk``: ``V`` restricted to the
-    pairs in ``keep``; ``x``: ``(n, keep.sum())``), computed without iterations.
+def _v_metric_factors(x: np.ndarray, keep: np.ndarray, k: int, sigma_k: np.ndarray):
+    """Factors ``(w, t)`` with ``x_i^T V_kk^-1 x_j = w_i . w_j - t_i . t_j`` (``V_kk``: ``V``
+    restricted to the pairs in ``keep``; ``x``: ``(n, keep.sum())``), without iterations.
 
-    All pairs kept: :func:`_sigma_whitened_moments`. Some missing (set ``m``): with
-    ``F`` that map, ``V^-1 = F^T F`` and ``(V_kk)^-1 = F_k^T (I - P_m) F_k`` where ``P_m``
-    projects onto the span of ``F``'s columns of the missing pairs (the Schur complement
-    of ``V^-1``), applied through an orthonormal basis (QR). When that QR costs more than
-    a Cholesky factorisation ``V_kk = R R^T`` (many pairs missing), the vectors are
-    ``R^-1 x`` instead. Both are direct solves, exact to rounding.
+    All pairs kept: ``w = F x`` (:func:`_sigma_whitened_moments`), ``t`` empty. Some
+    pairs missing (set ``m``): ``V^-1 = F^T F``, and its Schur complement gives
+    ``(V_kk)^-1 = (V^-1)_kk - (V^-1)_km ((V^-1)_mm)^-1 (V^-1)_mk``; in closed form
+    ``(V^-1)_{ij,kl} = (S_ik S_jl + S_il S_jk) / 2`` with ``S = L^-T Q L^-1``, and
+    ``((V^-1) x)_m`` is the cross term of :func:`_sigma_whitened_moments`, so ``t =
+    R^-1 ((V^-1) x)_m`` with ``(V^-1)_mm = R R^T``: memory O(m^2), not O(m K^2). When
+    more pairs are missing than that is worth (cost above a Cholesky factorisation of
+    the dense ``V_kk = R R^T``), ``w = R^-1 x`` instead. All are direct solves.
     """
+    from scipy.linalg import cholesky, solve_triangular
+
     n_pairs = keep.size
     n_keep = int(keep.sum())
-    missing = np.flatnonzero(~keep)
-    qr_flops = 2.0 * (n_pairs + k) * missing.size**2 + 2.0 * missing.size * k**3
-    if missing.size and qr_flops > n_keep**3 / 3.0 + 2.0 * n_keep**2 * k:  # dense Cholesky of V_kk
-        from scipy.linalg import cholesky, solve_triangular
-
+    m = n_pairs - n_keep
+    empty = np.zeros((x.shape[0], 0))
+    schur_flops = m**3 / 3.0 + 2.0 * x.shape[0] * (m * m + k**3)
+    if m and schur_flops > n_keep**3 / 3.0 + 2.0 * n_keep**2 * k:  # dense Cholesky of V_kk
         check_allocation(2.0 * n_keep * n_keep, "rdms1, rdms2 (entries not NaN)",
                          what="covariance of the kept distance estimates")
         iu = np.triu_indices(k, 1)
@@ -934,16 +956,20 @@ def _v_metric_vectors(x: np.ndarray, keep: np.ndarray, k: int, sigma_k: np.ndarr
         contrast[np.arange(n_keep), iu[1][keep]] = -1.0
         xi = contrast @ sigma_k @ contrast.T
         chol = cholesky(xi * xi, lower=True)
-        return solve_triangular(chol, x.T, lower=True).T
-    check_allocation(float(max(missing.size, 1)) * (n_pairs + k) * 2 + float(x.shape[0]) * (n_pairs + k),
-                     "rdms1, rdms2", what="whitened RDM vectors")
-    w = _sigma_whitened_moments(x, keep, k, sigma_k)
-    if missing.size:
-        units = np.zeros((missing.size, n_pairs))
-        units[np.arange(missing.size), missing] = 1.0
-        basis = np.linalg.qr(_sigma_whitened_moments(units, np.ones(n_pairs, bool), k, sigma_k).T)[0]
-        w = w - (w @ basis) @ basis.T
-    return w
+        return solve_triangular(chol, x.T, lower=True).T, empty
+    check_allocation(float(x.shape[0]) * (n_pairs + k + m) + float(m) * m, "rdms1, rdms2",
+                     what="whitened RDM vectors")
+    linv, z = _sigma_whitening(sigma_k)
+    if not m:
+        return _sigma_whitened_moments(x, keep, k, linv, z)[0], empty
+    iu = np.triu_indices(k, 1)
+    mi, mj = iu[0][~keep], iu[1][~keep]
+    w, cross = _sigma_whitened_moments(x, keep, k, linv, z, (mi, mj))
+    ql = linv - z[:, None] * (z @ linv)[None, :]  # Q L^-1
+    s = ql.T @ ql
+    g = 0.5 * (s[np.ix_(mi, mi)] * s[np.ix_(mj, mj)] + s[np.ix_(mi, mj)] * s[np.ix_(mj, mi)])
+    t = solve_triangular(cholesky(g, lower=True), cross.T, lower=True).T
+    return w, t
 
 
 def _whitened_vectors(v: np.ndarray, keep: np.ndarray, k: int, sigma_k, dev, dt) -> torch.Tensor:

@@ -189,6 +189,37 @@ def test_cosine_cov_full_sigma_k_exact_beyond_1500_pairs(method, missing):
     np.testing.assert_allclose(compare_rdms(a_nan * 1e12, b_nan, method, sigma_k=sk * 1e-9), ref, rtol=0, atol=1e-12)
 
 
+@pytest.mark.skipif(np.finfo(np.longdouble).eps > 1e-18, reason="needs an extended-precision longdouble")
+@pytest.mark.parametrize("missing", [0.0, 0.03])
+def test_cosine_cov_ill_conditioned_sigma_k_vs_refined_solve(missing):
+    # cond(sigma_k) = 1e5 (cond(V) ~ 1e10): a float64 dense solve is ~1e-8 off; the
+    # reference refines it with residuals in extended precision
+    k = 20
+    rng = np.random.default_rng(24)
+    q, _ = np.linalg.qr(rng.normal(size=(k, k)))
+    sk = q @ np.diag(np.geomspace(1.0, 1e-5, k)) @ q.T
+    a, b = rng.random((2, k * (k - 1) // 2)), rng.random((3, k * (k - 1) // 2))
+    keep = rng.random(a.shape[1]) >= missing
+    iu = np.triu_indices(k, 1)
+    c = np.zeros((iu[0].size, k), dtype=np.longdouble)
+    c[np.arange(iu[0].size), iu[0]] = 1.0
+    c[np.arange(iu[0].size), iu[1]] = -1.0
+    xi = c @ sk.astype(np.longdouble) @ c.T
+    v = (xi * xi)[np.ix_(keep, keep)]
+
+    def solve(y):
+        x = np.linalg.solve(v.astype(float), y.astype(float).T).T.astype(np.longdouble)
+        for _ in range(6):
+            x = x + np.linalg.solve(v.astype(float), (y - x @ v).astype(float).T).T
+        return x
+
+    al, bl = a[:, keep].astype(np.longdouble), b[:, keep].astype(np.longdouble)
+    va, vb = solve(al), solve(bl)
+    ref = ((al @ vb.T) / np.sqrt(np.sum(al * va, 1))[:, None] / np.sqrt(np.sum(bl * vb, 1))[None, :]).astype(float)
+    got = compare_rdms(np.where(keep, a, np.nan), np.where(keep, b, np.nan), "cosine_cov", sigma_k=sk)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-10)
+
+
 def test_cosine_cov_full_sigma_identity_is_the_unweighted_cosine_cov():
     k = 70
     rng = np.random.default_rng(22)
