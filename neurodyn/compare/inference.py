@@ -105,6 +105,10 @@ def _check_metric(metric: Any) -> None:
 
 
 def bootstrap_interval(estimate: Any, samples: Any, confidence: float = 0.95):
+    return _interval(estimate, samples, confidence, allow_nan=False)
+
+
+def _interval(estimate: Any, samples: Any, confidence: float, allow_nan: bool):
     """Normal-approximation interval ``estimate ± z · SE`` from bootstrap samples.
 
     Resampling conditions with replacement shifts comparison scores: a
@@ -120,7 +124,7 @@ def bootstrap_interval(estimate: Any, samples: Any, confidence: float = 0.95):
     estimate : float or array-like
         The metric on all data.
     samples : array-like (n_samples,) + estimate's shape
-        Bootstrap samples (NaN entries are left out).
+        Bootstrap samples (finite).
     confidence : float in (0, 1)
 
     Returns
@@ -138,6 +142,8 @@ def bootstrap_interval(estimate: Any, samples: Any, confidence: float = 0.95):
                          f"{est.shape}; got {samples.shape}")
     if np.isinf(samples).any():
         raise ValueError(f"samples must not contain Inf; got {int(np.isinf(samples).sum())} Inf values")
+    if not allow_nan:
+        check_finite(samples, "samples")
     n_ok = np.sum(~np.isnan(samples), axis=0)
     if np.any(n_ok < 2):
         raise ValueError("samples needs at least 2 non-NaN bootstrap samples per value to estimate "
@@ -229,7 +235,8 @@ def bootstrap_metric(metric: str | Callable, X: Any, Y: Any, *, n_bootstrap: int
             Yb = Y[subj_idx[b]].mean(0) if by_subject else Y
             vals.append(np.asarray(_evaluate(metric, X[ci], Yb[ci], device, dtype), dtype=float))
         samples = np.stack(vals)
-    low, high, se = bootstrap_interval(estimate, samples, confidence)
+    # a callable metric may return NaN for a degenerate resample: those samples are left out
+    low, high, se = _interval(estimate, samples, confidence, allow_nan=True)
     if isinstance(metric, str):
         # the interval of a named CKA stays inside the metric's range
         bounds = (-1.0, 1.0) if metric.startswith("debiased") else (0.0, 1.0)

@@ -18,7 +18,7 @@ from .._torch import check_random_state
 from .._validation import check_array, check_finite, check_in, check_positive_int, check_scalar
 from .cka import linear_cka
 from .encoding import cross_validated_encoding
-from .inference import bootstrap_interval
+from .inference import _interval
 from .shape import cross_validated_shape_distance, shape_distance
 
 __all__ = ["compare_representations", "ComparisonTable", "METHODS", "method_range"]
@@ -158,41 +158,33 @@ def _named(reps: Any, name: str, default: str) -> list[tuple[str, np.ndarray]]:
 
 def _check_options(methods, rdm_method, rdm_compare, trsa_bounds, trsa_compare, shape_alpha,
                    encoding_alphas, noise_ceiling) -> None:
-    """Every option of :func:`compare_representations` is checked before any work, with its name."""
+    """Every option of :func:`compare_representations` is checked before any work, with its name,
+    whether or not its method is selected."""
     from .encoding import _ceiling_value, _check_alphas
     from .shape import _check_alpha
 
-    if "procrustes" in methods:
-        _check_alpha(shape_alpha, "shape_alpha")
-    if "encoding" in methods:
-        _check_alphas(encoding_alphas, "encoding_alphas")
-        if noise_ceiling is not None:
-            for key, c in (noise_ceiling.items() if isinstance(noise_ceiling, dict)
-                           else [(None, noise_ceiling)]):
-                name = "noise_ceiling" if key is None else f"noise_ceiling[{key!r}]"
-                if np.ndim(c) != 0:
-                    raise ValueError(f"{name} must be a float (one ceiling per brain region); "
-                                     f"got shape {np.shape(c)}")
-                _ceiling_value(c, 1, name)
-    if "rsa" in methods or "trsa" in methods:
-        try:
-            from ..rsa import COMPARE_METHODS, RDM_METHODS
-        except ImportError:  # pragma: no cover - the rsa package is part of neurodyn
-            COMPARE_METHODS = RDM_METHODS = None
-        if RDM_METHODS is not None:
-            check_in(rdm_method, "rdm_method", RDM_METHODS)
-            check_in(rdm_compare if "rsa" in methods else trsa_compare,
-                     "rdm_compare" if "rsa" in methods else "trsa_compare", COMPARE_METHODS)
-            if "trsa" in methods:
-                check_in(trsa_compare, "trsa_compare", COMPARE_METHODS)
-    if "trsa" in methods:
-        if not isinstance(trsa_bounds, (tuple, list)) or len(trsa_bounds) != 2:
-            raise ValueError(f"trsa_bounds must be a pair (lower, upper) of quantiles in [0, 1]; "
-                             f"got {trsa_bounds!r}")
-        lo = check_scalar(trsa_bounds[0], "trsa_bounds[0]", low=0.0, high=1.0)
-        hi = check_scalar(trsa_bounds[1], "trsa_bounds[1]", low=0.0, high=1.0)
-        if lo > hi:
-            raise ValueError(f"trsa_bounds must satisfy lower <= upper; got {trsa_bounds!r}")
+    _check_alpha(shape_alpha, "shape_alpha")
+    _check_alphas(encoding_alphas, "encoding_alphas")
+    if noise_ceiling is not None:
+        items = noise_ceiling.items() if isinstance(noise_ceiling, dict) else [(None, noise_ceiling)]
+        for key, c in items:
+            name = "noise_ceiling" if key is None else f"noise_ceiling[{key!r}]"
+            if np.ndim(c) != 0:
+                raise ValueError(f"{name} must be a float (one ceiling per brain region); "
+                                 f"got shape {np.shape(c)}")
+            _ceiling_value(c, 1, name)
+    from ..rsa import COMPARE_METHODS, RDM_METHODS
+
+    check_in(rdm_method, "rdm_method", RDM_METHODS)
+    check_in(rdm_compare, "rdm_compare", COMPARE_METHODS)
+    check_in(trsa_compare, "trsa_compare", COMPARE_METHODS)
+    if not isinstance(trsa_bounds, (tuple, list)) or len(trsa_bounds) != 2:
+        raise ValueError(f"trsa_bounds must be a pair (lower, upper) of quantiles in [0, 1]; "
+                         f"got {trsa_bounds!r}")
+    lo = check_scalar(trsa_bounds[0], "trsa_bounds[0]", low=0.0, high=1.0)
+    hi = check_scalar(trsa_bounds[1], "trsa_bounds[1]", low=0.0, high=1.0)
+    if lo > hi:
+        raise ValueError(f"trsa_bounds must satisfy lower <= upper; got {trsa_bounds!r}")
 
 
 def _average_conditions(arr: np.ndarray, conditions: np.ndarray | None, label: str) -> np.ndarray:
@@ -404,7 +396,7 @@ def compare_representations(model_activity: Any, brain_activity: Any,
         lo = hi = se = np.full(n_t, np.nan)
         if n_bootstrap:
             samples = np.stack([run(b, b) for b in boot_idx])
-            lo, hi, se = bootstrap_interval(est, samples, confidence)
+            lo, hi, se = _interval(est, samples, confidence, allow_nan=True)
             bounds = method_range(meth, cv=cv, cka_debiased=bool(cka_debiased))
             lo, hi = np.clip(lo, *bounds), np.clip(hi, *bounds)
         pv = np.full(n_t, np.nan)

@@ -22,6 +22,7 @@ Li, S., et al. (2020). Neural network robustness via weight perturbation (NeurIP
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,11 +31,13 @@ import torch
 
 from .._torch import check_random_state, make_generator, random_integers, random_normal, to_numpy
 from .._validation import (
+    LayoutWarning,
     check_array,
     check_finite,
     check_positive_int,
     check_probability,
     check_scalar,
+    warn_if_transposed,
 )
 from .tasks import NParity, Task
 
@@ -174,12 +177,12 @@ def ablate(net: Any, task: Any, units: Any = None, fraction: float | None = None
     """
     if (units is None) == (fraction is None):
         raise ValueError("pass exactly one of units or fraction")
+    n_repeats = check_positive_int(n_repeats, "n_repeats")
     if units is not None:
         units = _check_units(units, net)
     else:
         fraction = check_scalar(fraction, "fraction", low=0.0, high=1.0, low_inclusive=False,
                                 high_inclusive=False)
-        n_repeats = check_positive_int(n_repeats, "n_repeats")
     rng = check_random_state(random_state)
     seed = int(rng.integers(0, 2**31 - 1))
     kw = dict(heads=heads, n_timesteps=n_timesteps, warmup=warmup, n_trials=n_trials, random_state=seed)
@@ -221,6 +224,11 @@ def perturb(net: Any, task: Any, target: str = "weights", epsilons: Sequence[flo
     Returns
     -------
     dict with ``epsilons``, ``accuracy`` (n_eps, n_repeats, len(ns)) and ``relative``.
+
+    Raises
+    ------
+    ValueError
+        When the unperturbed accuracy is at chance (0.5) or below for some N.
     """
     if target not in ("weights", "tau"):
         raise ValueError(f"target must be 'weights' or 'tau'; got {target!r}")
@@ -237,6 +245,10 @@ def perturb(net: Any, task: Any, target: str = "weights", epsilons: Sequence[flo
     kw = dict(heads=heads, n_timesteps=n_timesteps, warmup=warmup, n_trials=n_trials)
     stream_seed = int(random_integers(0, 2**31 - 1, (1,), gen).item())
     base = stream_accuracy(net, task, random_state=stream_seed, **kw)
+    if np.any(base <= 0.5):
+        raise ValueError(f"net: the unperturbed accuracy {base.round(4).tolist()} is at or below chance "
+                         "(0.5) for some N, so the relative accuracy (acc - 0.5) / (baseline - 0.5) is "
+                         "undefined; perturb a trained network")
     acc = np.zeros((eps.size, n_repeats, base.size))
     for i, e in enumerate(eps):
         for r in range(n_repeats):
@@ -249,8 +261,7 @@ def perturb(net: Any, task: Any, target: str = "weights", epsilons: Sequence[flo
                     d = random_normal(pert.tau.shape, gen, net.device_, net.dtype_).abs()
                     pert.tau.add_(e * torch.linalg.norm(pert.tau) * d / torch.linalg.norm(d))
             acc[i, r] = stream_accuracy(pert, task, random_state=stream_seed, **kw)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rel = (acc - 0.5) / (base - 0.5)
+    rel = (acc - 0.5) / (base - 0.5)
     return {"epsilons": eps, "accuracy": acc, "relative": rel, "baseline": base}
 
 
@@ -275,12 +286,14 @@ def accuracy_per_n(net: Any, ns: Sequence[int], heads: Sequence[int], task: Call
 
 
 # ---------------------------------------------------------------------------- geometry
-def _samples_by_units(x: Any, name: str = "x") -> np.ndarray:
-    if hasattr(x, "states"):
+def _samples_by_units(x: Any, name: str = "x", warn_transposed: bool = False) -> np.ndarray:
+    if hasattr(x, "states") and not isinstance(x, np.ndarray):
         x = x.states
-    arr = check_array(np.asarray(x), name, ndim=(2, 3),
+    arr = check_array(x, name, ndim=(2, 3),
                       dims="(n_samples, n_units) or (n_trials, n_timepoints, n_units)")
     check_finite(arr, name)
+    if warn_transposed:
+        warn_if_transposed(arr, name, time_axis=-2, unit_axis=-1, stacklevel=4)
     return arr.reshape(-1, arr.shape[-1]).astype(np.float64)
 
 
@@ -297,8 +310,8 @@ def trajectory_pca(x: Any, n_components: int | None = None) -> tuple[np.ndarray,
     components : ndarray (n_components, n_units)
     explained_variance_ratio : ndarray (n_components,)
     """
-    raw = x.states if hasattr(x, "states") else x
-    a = _samples_by_units(raw)
+    raw = x.states if hasattr(x, "states") and not isinstance(x, np.ndarray) else x
+    a = _samples_by_units(raw, warn_transposed=True)
     shape = np.shape(raw)
     a = a - a.mean(0)
     # the decomposition of a / max|a| (no over- or underflow of the squared singular values)
@@ -316,7 +329,7 @@ def trajectory_pca(x: Any, n_components: int | None = None) -> tuple[np.ndarray,
 
 def participation_ratio(x: Any) -> float:
     """``(sum lambda)^2 / sum lambda^2`` of the activity covariance eigenvalues."""
-    a = _samples_by_units(x)
+    a = _samples_by_units(x, warn_transposed=True)
     if a.shape[0] < 2:
         raise ValueError(f"x needs at least 2 samples for a covariance; got {a.shape[0]}")
     raw = float(np.max(np.abs(a)))
@@ -335,7 +348,10 @@ def variance_dimension(x: Any, threshold: float = 0.9) -> int:
     """Number of principal components needed to explain more than ``threshold`` of the variance."""
     threshold = check_scalar(threshold, "threshold", low=0.0, high=1.0, low_inclusive=False,
                              high_inclusive=False)
-    _, _, ratio = trajectory_pca(x)
+    a = _samples_by_units(x, warn_transposed=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LayoutWarning)  # warned once above
+        _, _, ratio = trajectory_pca(a)
     return int(np.searchsorted(np.cumsum(ratio), threshold, side="right") + 1)
 
 

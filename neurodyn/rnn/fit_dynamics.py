@@ -73,7 +73,7 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
     batch_size : int
         Subsequences per gradient step.
     n_epochs : int
-        Gradient steps.
+        Gradient steps (0 leaves the network at its initialisation: an untrained baseline).
     lr : float
         Adam learning rate.
     grad_clip : float or None

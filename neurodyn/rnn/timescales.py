@@ -69,7 +69,7 @@ def _as_trials(x: Any, name: str, allow_constant: bool, warn_transposed: bool = 
     return arr
 
 
-def autocorrelation(x: Any, max_lag: int = 200, normalize: bool = True,
+def autocorrelation(x: Any, max_lag: int | None = None, normalize: bool = True,
                     allow_constant: bool = False) -> np.ndarray:
     """Trial-averaged autocorrelation of every unit, by FFT.
 
@@ -78,8 +78,9 @@ def autocorrelation(x: Any, max_lag: int = 200, normalize: bool = True,
     x : array-like or Recording, shape (n_trials, n_timepoints, n_units) or (n_timepoints, n_units)
         Fewer time points than units raises a :class:`~neurodyn._validation.LayoutWarning`
         (the array is probably transposed).
-    max_lag : int
-        Largest lag returned (``max_lag + 1`` lags, capped at ``n_timepoints - 1``).
+    max_lag : int, optional
+        Largest lag returned (``max_lag + 1`` lags), at most ``n_timepoints - 1``;
+        None gives ``min(200, n_timepoints - 1)``.
     normalize : bool
         Divide by the lag-0 value (autocorrelation rather than autocovariance).
     allow_constant : bool
@@ -98,10 +99,15 @@ def autocorrelation(x: Any, max_lag: int = 200, normalize: bool = True,
     return _autocorrelation(arr, max_lag, normalize)
 
 
-def _autocorrelation(arr: np.ndarray, max_lag: int, normalize: bool) -> np.ndarray:
-    max_lag = check_positive_int(max_lag, "max_lag", minimum=1)
+def _autocorrelation(arr: np.ndarray, max_lag: int | None, normalize: bool) -> np.ndarray:
     n = arr.shape[1]
-    n_lags = min(max_lag, n - 1) + 1
+    if max_lag is None:
+        max_lag = min(200, n - 1)
+    max_lag = check_positive_int(max_lag, "max_lag", minimum=1)
+    if max_lag > n - 1:
+        raise ValueError(f"max_lag must be at most n_timepoints - 1 = {n - 1} (x has {n} timepoints); "
+                         f"got {max_lag}")
+    n_lags = max_lag + 1
     centred = arr - arr.mean(axis=1, keepdims=True)
     # each unit divided by its largest centred magnitude: the products of the FFT cannot
     # over- or underflow at any data scale; the autocovariance is multiplied back at the end
@@ -128,7 +134,7 @@ def _autocorrelation(arr: np.ndarray, max_lag: int, normalize: bool) -> np.ndarr
     return ac
 
 
-def population_autocorrelation(x: Any, max_lag: int = 200) -> np.ndarray:
+def population_autocorrelation(x: Any, max_lag: int | None = None) -> np.ndarray:
     """Autocorrelation of the summed activity of all units, shape (n_lags,)."""
     arr = _as_trials(x, "x", allow_constant=True)
     # sum the units after a common rescaling (no overflow of the sum)
@@ -207,6 +213,11 @@ def fit_timescales(ac: Any, fit_lags: int = 30, model: str = "aic", tau_max: flo
     if np.isinf(arr).any():
         raise ValueError(f"ac must not contain Inf (NaN marks units without an autocorrelation); "
                          f"got {int(np.isinf(arr).sum())} Inf values")
+    nan = np.isnan(arr)
+    partial = nan.any(axis=0) & ~nan.all(axis=0)
+    if partial.any():
+        raise ValueError(f"ac has NaN inside the column(s) {np.flatnonzero(partial)[:10].tolist()}; NaN "
+                         "may only mark a whole unit without an autocorrelation (a constant unit)")
     if model not in ("aic", "single", "double"):
         raise ValueError(f"model must be 'aic', 'single' or 'double'; got {model!r}")
     fit_lags = check_positive_int(fit_lags, "fit_lags", minimum=2)
@@ -249,7 +260,7 @@ def fit_timescales(ac: Any, fit_lags: int = 30, model: str = "aic", tau_max: flo
     return TimescaleFit(tau, tau_s, tau_d, chosen.astype(str), aic_s, aic_d)
 
 
-def unit_timescales(x: Any, max_lag: int = 200, fit_lags: int = 30, model: str = "aic",
+def unit_timescales(x: Any, max_lag: int | None = None, fit_lags: int = 30, model: str = "aic",
                     allow_constant: bool = True) -> TimescaleFit:
     """Timescale of every unit of recorded activity: :func:`autocorrelation` then :func:`fit_timescales`.
 
@@ -260,6 +271,9 @@ def unit_timescales(x: Any, max_lag: int = 200, fit_lags: int = 30, model: str =
     """
     check_in(model, "model", ("aic", "single", "double"))
     ac = autocorrelation(x, max_lag=max_lag, allow_constant=allow_constant)
+    if ac.shape[0] < check_positive_int(fit_lags, "fit_lags", minimum=2) + 1:
+        raise ValueError(f"x gives {ac.shape[0]} autocorrelation lags (max_lag and its length); "
+                         f"fit_lags={fit_lags} needs {fit_lags + 1}")
     return fit_timescales(ac, fit_lags=fit_lags, model=model)
 
 
@@ -298,6 +312,9 @@ def network_timescales(net: Any, n_trials: int = 10, n_timesteps: int = 10_000, 
     n_trials = check_positive_int(n_trials, "n_trials")
     n_timesteps = check_positive_int(n_timesteps, "n_timesteps", minimum=3)
     burn_in = check_positive_int(burn_in, "burn_in", minimum=0)
+    max_lag = check_positive_int(max_lag, "max_lag")
+    if max_lag > n_timesteps - 1:
+        raise ValueError(f"max_lag must be at most n_timesteps - 1 = {n_timesteps - 1}; got {max_lag}")
     check_in(model, "model", ("aic", "single", "double"))
     if rate != "uniform":
         rate = check_scalar(rate, "rate", low=0.0, high=1.0)
