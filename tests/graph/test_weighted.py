@@ -160,10 +160,17 @@ def test_scale_and_permutation_invariance(seed, scale):
                                                                    rel=1e-12, abs=1e-15)
 
 
-def test_float32_input_gives_the_float64_answer_of_its_values():
-    W32 = _random_weights(40, 0.3, 8).astype(np.float32)
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from([1e-30, 1.0, 1e30]))
+def test_float32_input_gives_the_float64_answer(seed, scale):
+    """float32 weights are used exactly (cast to float64): the float64 answer of their values,
+    and within 1e-6 (relative rounding of the weights) of the answer for the float64 weights."""
+    W = _random_weights(40, 0.3, seed, signed=True) * scale
+    W32 = W.astype(np.float32)
     np.testing.assert_array_equal(clustering(W32, weighted=True),
                                   clustering(W32.astype(np.float64), weighted=True))
+    np.testing.assert_allclose(clustering(W32, weighted=True), clustering(W, weighted=True),
+                               rtol=0, atol=1e-6)
 
 
 def test_values_in_range():
