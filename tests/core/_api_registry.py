@@ -261,6 +261,17 @@ def stochastic_rows(result, kwargs):
         "posteriors are not probabilities"
 
 
+def same_as_vectors(result, kwargs):
+    """compare_rdms on a square RDM equals compare_rdms on its upper-triangle vector."""
+    from neurodyn.rsa import compare_rdms, rdm_to_vector
+    sq = np.asarray(kwargs["rdms1"])
+    if sq.ndim != 2 or sq.shape[0] != sq.shape[1]:
+        return
+    ref = compare_rdms(rdm_to_vector(sq)[None], kwargs["rdms2"], device="cpu")
+    np.testing.assert_allclose(np.asarray(result).reshape(ref.shape), ref, rtol=1e-10,
+                               err_msg="a square RDM was not read as one RDM")
+
+
 # --------------------------------------------------------------------- invokers
 def construct(obj, kw):
     return obj(**kw)
@@ -420,6 +431,9 @@ def _registry() -> dict[str, Entry | list[Entry]]:
               check=in_pm1, bad=dict(method=["nope"]), nan_ok=("rdms1", "rdms2")),
         Entry(lambda: dict(rdms1=rdm_vectors(2), rdms2=rdm_vectors(3, seed=1), method="spearman",
                            **CPU), check=in_pm1, nan_ok=("rdms1", "rdms2")),
+        # one K x K square is one RDM, not K RDMs of K entries (issue 13)
+        Entry(lambda: dict(rdms1=rdm_squares(1)[0], rdms2=rdm_vectors(3, seed=1), **CPU),
+              check=same_as_vectors, nan_ok=("rdms1", "rdms2")),
     ]
     R["rsa.kendall_tau_counts"] = Entry(lambda: dict(x=rdm_vectors(2), y=rdm_vectors(3, seed=1)),
                                         bad=dict(max_batch=[0]))

@@ -48,16 +48,9 @@ MUST_FAIL_VARIANTS = {"nan", "inf", "empty", "complex", "str", "object"}
 # Cases that fail today because the owning subpackage is being fixed (issue 13).
 # Each id is "<callable>[#k]|<where>|<argument>|<variant>"; see ``_case_id``.
 KNOWN_FAILURES: dict[str, str] = {
-    'compare.bootstrap_interval|call|samples|nan': 'compare.bootstrap_interval(samples=nan): accepted silently',
-    'compare.bootstrap_interval|call|samples|object': 'compare.bootstrap_interval(samples=object): accepted silently',
-    'compare.compare_representations|param|shape_alpha|nan': 'compare.compare_representations(shape_alpha=nan): accepted silently',
     'glm.PoissonGLM|param|decay|0.0': 'glm.PoissonGLM(decay=0.0): accepted silently',
     'glm.exp_basis|param|decay|0.0': 'glm.exp_basis(decay=0.0): accepted silently',
     'rnn.DynamicsRNN|param|n_epochs|0': 'rnn.DynamicsRNN(n_epochs=0): accepted silently',
-    'rnn.ablate|param|n_repeats|nan': 'rnn.ablate(n_repeats=nan): accepted silently',
-    'rnn.participation_ratio|call|x|transposed': 'rnn.participation_ratio(x=transposed): a transposed x was accepted without a LayoutWarning',
-    'rnn.trajectory_pca|call|x|transposed': 'rnn.trajectory_pca(x=transposed): a transposed x was accepted without a LayoutWarning',
-    'rnn.variance_dimension|call|x|transposed': 'rnn.variance_dimension(x=transposed): a transposed x was accepted without a LayoutWarning',
     'rsa.TopologicalRSA|fit|regions|complex': 'rsa.TopologicalRSA(regions=complex): accepted silently',
     'rsa.TopologicalRSA|fit|regions|inf': 'rsa.TopologicalRSA(regions=inf): accepted silently',
     'rsa.TopologicalRSA|fit|regions|object': "rsa.TopologicalRSA(regions=object): TypeError does not name 'regions': '<' not supported between instances of 'int' and 'NoneType'",
@@ -236,6 +229,8 @@ def make_variant(value, variant: str, *, is_timeseries: bool):
         y = np.empty((0,) + x.shape[1:], dtype=x.dtype)
     elif variant == "ndim":
         y = x[None, :, None] if x.ndim == 1 else x.ravel()
+    elif variant == "one_of_stack":  # one recording/subject where a stack is expected
+        y = np.ascontiguousarray(x[0])
     elif variant == "complex":
         y = x.astype(complex) + 1j
     elif variant == "str":
@@ -257,6 +252,9 @@ def array_variants(entry, kwargs, arg) -> list[str]:
     v = ["nan", "inf", "empty", "ndim", "complex", "str", "object"]
     if arg in entry.timeseries:
         v.append("transposed")
+    first = kwargs[arg][0] if isinstance(kwargs[arg], list) else kwargs[arg]
+    if np.asarray(_as_numpy(first)[0]).ndim >= 3:
+        v.append("one_of_stack")
     return v
 
 
