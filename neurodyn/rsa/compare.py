@@ -940,7 +940,7 @@ def _v_metric_factors(x: np.ndarray, keep: np.ndarray, k: int, sigma_k: np.ndarr
     more pairs are missing than that is worth (cost above a Cholesky factorisation of
     the dense ``V_kk = R R^T``), ``w = R^-1 x`` instead. All are direct solves.
     """
-    from scipy.linalg import cholesky, solve_triangular
+    from scipy.linalg import solve_triangular
 
     n_pairs = keep.size
     n_keep = int(keep.sum())
@@ -955,7 +955,7 @@ def _v_metric_factors(x: np.ndarray, keep: np.ndarray, k: int, sigma_k: np.ndarr
         contrast[np.arange(n_keep), iu[0][keep]] = 1.0
         contrast[np.arange(n_keep), iu[1][keep]] = -1.0
         xi = contrast @ sigma_k @ contrast.T
-        chol = cholesky(xi * xi, lower=True)
+        chol = _cholesky_or_refuse(xi * xi)
         return solve_triangular(chol, x.T, lower=True).T, empty
     check_allocation(float(x.shape[0]) * (n_pairs + k + m) + float(m) * m, "rdms1, rdms2",
                      what="whitened RDM vectors")
@@ -968,8 +968,21 @@ def _v_metric_factors(x: np.ndarray, keep: np.ndarray, k: int, sigma_k: np.ndarr
     ql = linv - z[:, None] * (z @ linv)[None, :]  # Q L^-1
     s = ql.T @ ql
     g = 0.5 * (s[np.ix_(mi, mi)] * s[np.ix_(mj, mj)] + s[np.ix_(mi, mj)] * s[np.ix_(mj, mi)])
-    t = solve_triangular(cholesky(g, lower=True), cross.T, lower=True).T
+    t = solve_triangular(_cholesky_or_refuse(g), cross.T, lower=True).T
     return w, t
+
+
+def _cholesky_or_refuse(m: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factor of a matrix that is positive definite in exact arithmetic
+    (built from ``sigma_k``); a numerical failure is reported against ``sigma_k``."""
+    from scipy.linalg import LinAlgError, cholesky
+
+    try:
+        return cholesky(m, lower=True)
+    except LinAlgError as exc:
+        raise ValueError("sigma_k is too ill-conditioned for the whitened comparison with these missing "
+                         "(NaN) entries: the covariance of the kept distance estimates is not numerically "
+                         "positive definite; regularise sigma_k (e.g. add a multiple of the identity)") from exc
 
 
 def _whitened_vectors(v: np.ndarray, keep: np.ndarray, k: int, sigma_k, dev, dt) -> torch.Tensor:
