@@ -58,10 +58,17 @@ def exp_basis(decay: float = 1.0, window_size: int = 5, time_span: float = 5.0) 
                          f"{time_span!r} / {window_size}")
     # exp(-decay * (t_l - t_1)) is 1 at the first lag and never underflows to 0/0,
     # so any finite decay gives a kernel (a large one puts all weight on lag 1)
-    kernel = np.ones(window_size)
-    with np.errstate(over="ignore"):  # a huge decay overflows to inf: exp(-inf) = 0 beyond lag 1
-        kernel[1:] = np.exp(-(decay * dt) * np.arange(1, window_size, dtype=np.float64))
+    lag_times = dt * np.arange(1, window_size + 1)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        kernel = np.exp(-decay * lag_times)
         phi = kernel / (dt * kernel.sum())
+        if not (np.isfinite(phi).all() and kernel[0] > 1e-200):
+            # exp(-decay * t_1) underflows (large decay): the same kernel relative to its
+            # first lag, which is 1 there, never gives 0 / 0 (a huge decay overflows to
+            # inf, and exp(-inf) = 0 beyond lag 1)
+            kernel = np.ones(window_size)
+            kernel[1:] = np.exp(-(decay * dt) * np.arange(1, window_size, dtype=np.float64))
+            phi = kernel / (dt * kernel.sum())
     if not np.isfinite(phi).all():
         raise ValueError(f"time_span={time_span!r} over window_size={window_size} lags gives a bin "
                          f"width of {dt:.3g}, too small for a finite kernel (1 / bin width overflows)")

@@ -113,7 +113,7 @@ def weighted_glm_value_and_grad(counts, feats, W, b, weights, link):
         dll = dll * weights[:, :, None]
     # the value is accumulated in float64: in float32 the line search and the stopping
     # test would otherwise compare sums whose rounding exceeds their differences
-    value = ll.sum(dtype=torch.float64)
+    value = ll.sum() if ll.dtype == torch.float64 else ll.sum(dtype=torch.float64)
     grad_W = (dll.reshape(n_bins, n_states * n_neurons).T @ feats).reshape(n_states, n_neurons, dim)
     grad_b = dll.sum(0)
     if b.shape[0] == 1:
@@ -165,7 +165,8 @@ def subset_glm_value_and_grad(subsets, W, b, link, with_value=True):
         u = torch.addmm(bias, feats, W[s].T)
         if with_value:
             ll, dll = _value_and_grad_(counts, u, link)
-            value = value + (w.to(torch.float64) @ ll.to(torch.float64)).sum()
+            value = value + (w @ ll if ll.dtype == torch.float64
+                             else w.to(torch.float64) @ ll.to(torch.float64)).sum()
         else:
             dll = poisson_grad_(counts, u, link)
         dll = dll.mul_(w[:, None])

@@ -158,6 +158,11 @@ def _to_output(values, as_numpy):
     return tuple(v.detach().cpu().numpy() for v in values)
 
 
+def _sum64(t, dim):
+    """Sum along ``dim`` accumulated in float64 (the plain sum when ``t`` is float64)."""
+    return t.sum(dim) if t.dtype == torch.float64 else t.sum(dim, dtype=torch.float64)
+
+
 def _tiny(dtype):
     """Normaliser below which the scaled recursion is redone in log space."""
     return 1e-280 if dtype == torch.float64 else 1e-30
@@ -351,7 +356,7 @@ def _forward_backward(log_emission, log_transition, log_initial, mask=None, time
     if bool((bad & mask).any()) or not bool(torch.isfinite(betas).all()):
         return _forward_backward_log(log_emission, log_transition, log_initial, mask, time_chunk)
     # float64 accumulation over time: float32 sums of 1e4+ terms lose the EM's convergence test
-    log_lik = ((torch.log(norms) + shift[..., 0]) * mask_f).sum(1, dtype=torch.float64)
+    log_lik = _sum64((torch.log(norms) + shift[..., 0]) * mask_f, 1)
     post = alphas * betas
     posterior = post / post.sum(-1, keepdim=True) * mask_f[..., None]
     # pairwise posteriors, normalised per step, in probability space (all factors <= 1)
@@ -414,7 +419,7 @@ def _log_marginal_likelihood(log_emission, log_transition, log_initial, mask=Non
             alpha = torch.where(mask[:, t, None], step - safe[:, None], alpha)
             log_lik = log_lik + torch.where(mask[:, t], norm, torch.zeros_like(norm)).to(torch.float64)
         return log_lik
-    return ((torch.log(norms) + shift[..., 0]) * mask_f).sum(1, dtype=torch.float64)
+    return _sum64((torch.log(norms) + shift[..., 0]) * mask_f, 1)
 
 
 def viterbi(log_emission, log_transition, log_initial, mask=None):
@@ -538,5 +543,5 @@ def _forward_backward_scan(log_emission, log_transition, log_initial, mask=None)
             + (log_emission[:, 1:] + log_beta[:, 1:])[:, :, None, :] - log_lik[:, None, None, None])
     counts = (torch.exp(pair) * mask[:, 1:, None, None]).sum(dim=(0, 1))
     # float64 like the sequential recursions (the scan itself runs in the input dtype)
-    log_lik = log_lik.to(torch.float64) + shift[..., 0].sum(1, dtype=torch.float64)
+    log_lik = log_lik.to(torch.float64) + _sum64(shift[..., 0], 1)
     return log_lik, posterior, counts
