@@ -643,7 +643,7 @@ def _registry() -> dict[str, Entry | list[Entry]]:
     R["compare.RBFCKA"] = Entry(XY, params=CPU, methods=("score",), free_features=True,
                                 bad=dict(sigma=[0.0, -1.0], sigma_scale=[0.0]))
     XY4 = lambda: dict(X=series(20, 4), Y=series(20, 4, seed=1))  # noqa: E731
-    R["compare.ShapeMetric"] = Entry(XY4, params=CPU, methods=("transform", "score"),
+    R["compare.ShapeMetric"] = Entry(XY4, params=CPU, methods=("align", "score"),
                                      bad=dict(alpha=[1.5, -0.1], score_method=["nope"]))
     R["compare.shape_distance"] = Entry(lambda: dict(XY4(), **CPU), check=nonneg,
                                         bad=dict(alpha=[1.5, -0.1]))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import os
 import pickle
 import sys
 import warnings
@@ -96,17 +97,12 @@ _SHAPE_REASON = {
                  "the checks pass a 1-D target",
     "RBFCKA": "fit(X, Y) compares two representations; Y is an (n_conditions, n_features) matrix, "
               "the checks pass a 1-D target",
-    # sklearn builds no checks for ShapeMetric until it is a TransformerMixin (KNOWN_VIOLATIONS);
-    # listed now so that the fix does not turn its shape-inapplicable checks into failures
     "ShapeMetric": "fit(X, Y) aligns two representations; Y is an (n_conditions, n_features) matrix, "
                    "the checks pass a 1-D target",
 }
 INAPPLICABLE: dict[str, dict[str, str]] = {
     est: {check: reason for check in _SHAPE_CHECKS} for est, reason in _SHAPE_REASON.items()
 }
-INAPPLICABLE["ShapeMetric"]["check_transformers_unfitted"] = (
-    "transform(X, Y) needs the second representation; the check calls transform(X) and accepts "
-    "only AttributeError/ValueError")
 INAPPLICABLE["EncodingModel"] = {
     "check_requires_y_none": "EncodingModel is supervised; fit(X, None) names Y "
                              "('Y must be an array of targets ...'), not sklearn's wording",
@@ -114,22 +110,9 @@ INAPPLICABLE["EncodingModel"] = {
 }
 
 # Real contract violations today, being fixed by the estimators' owners (issue 13).
-SPARSE = "fit does not refuse scipy.sparse input with a message saying sparse input is not supported"
 KNOWN_VIOLATIONS: dict[str, str] = {
-    **{f"{est}|{check}": SPARSE
-       for est in ("DynamicsRNN", "EncodingModel", "ShapeMetric")
-       for check in ("check_estimator_sparse_tag", "check_estimator_sparse_array",
-                     "check_estimator_sparse_matrix")},
-    "DynamicsRNN|check_n_features_in_after_fitting": "score() does not check the number of features "
-                                                     "against n_features_in_",
-    "EncodingModel|check_n_features_in_after_fitting": "predict() does not check the number of features "
+    "EncodingModel|check_n_features_in_after_fitting": "score() does not check the number of features "
                                                        "against n_features_in_",
-    "EncodingModel|check_regressor_data_not_an_array": "fit calls np.ndim on an array-like before "
-                                                       "converting it",
-    "EncodingModel|check_supervised_y_2d": "multi-output regressor without the "
-                                           "target_tags.multi_output tag",
-    "ShapeMetric|<checks>": "ShapeMetric has transform() but is not a TransformerMixin, so sklearn "
-                            "refuses to generate its checks",
 }
 
 
@@ -161,7 +144,8 @@ def _sklearn_cases():
 
 
 def _mark(cid: str):
-    if cid in KNOWN_VIOLATIONS:
+    # NEURODYN_SWEEP_NO_XFAIL=1 runs every check unmarked (to list today's violations)
+    if cid in KNOWN_VIOLATIONS and not os.environ.get("NEURODYN_SWEEP_NO_XFAIL"):
         return [pytest.mark.xfail(strict=True, reason=KNOWN_VIOLATIONS[cid])]
     return []
 
@@ -237,13 +221,13 @@ NAMES = sorted(ESTIMATORS)
 HAND_KNOWN: dict[str, str] = {
     "test_fit_second_parameter_is_y[TopologicalRSA]": "fit(rdms, regions, subjects): the labels are "
                                                        "named regions, not y",
-    "test_transformer_mixin[ShapeMetric]": "ShapeMetric.transform(X, Y) without TransformerMixin",
 }
 
 
 def _hand(names, test):
+    off = bool(os.environ.get("NEURODYN_SWEEP_NO_XFAIL"))
     return [pytest.param(n, id=n, marks=[pytest.mark.xfail(strict=True, reason=HAND_KNOWN[f"{test}[{n}]"])]
-                         if f"{test}[{n}]" in HAND_KNOWN else []) for n in names]
+                         if f"{test}[{n}]" in HAND_KNOWN and not off else []) for n in names]
 
 
 @pytest.mark.parametrize("name", _hand(NAMES, "test_init_stores_params_unchanged"))
@@ -301,7 +285,7 @@ def test_clone_and_pickle_round_trip(name):
     for k, v in learned.items():
         _assert_same(getattr(restored, k), v, f"pickled {name}.{k}")
     entry, _ = _valid(name)
-    for meth in entry.methods:
+    for meth in [m for m in entry.methods if hasattr(est, m)]:
         sig = inspect.signature(getattr(est, meth))
         margs = {k: v for k, v in kwargs.items() if k in sig.parameters}
         with warnings.catch_warnings():
