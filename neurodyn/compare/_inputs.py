@@ -17,7 +17,7 @@ import torch
 from .._torch import resolve_device, resolve_dtype, to_tensor
 from .._validation import check_array, check_finite
 
-__all__ = ["as_batch", "as_scaled_batch", "check_pair", "resolve", "scaled_distance"]
+__all__ = ["as_batch", "as_scaled_batch", "refuse_sparse", "check_pair", "resolve", "scaled_distance"]
 
 
 def resolve(device: Any, dtype: Any) -> tuple[torch.device, torch.dtype]:
@@ -34,6 +34,13 @@ def _shape(t) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
+def refuse_sparse(X: Any, name: str) -> None:
+    """Refuse a scipy.sparse matrix or array with a message that says so."""
+    if type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(f"{name} is a scipy.sparse {type(X).__name__}; sparse input is not supported "
+                        f"(pass {name}.toarray())")
+
+
 def as_batch(X: Any, name: str, device: torch.device, dtype: torch.dtype,
              min_conditions: int = 2) -> tuple[torch.Tensor, bool]:
     """Validate ``X`` and return it as a ``(n_batch, n_conditions, n_features)`` tensor.
@@ -42,6 +49,7 @@ def as_batch(X: Any, name: str, device: torch.device, dtype: torch.dtype,
     caller's array is never modified (the tensor may share memory, so callers
     must not write into it).
     """
+    refuse_sparse(X, name)
     if isinstance(X, torch.Tensor):
         t = X.detach()
         if t.ndim not in (2, 3):

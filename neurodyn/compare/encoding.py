@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._torch import TorchEstimatorMixin, check_random_state, to_tensor
 from .._validation import check_array, check_finite, check_positive_int
-from ._inputs import as_scaled_batch, resolve
+from ._inputs import as_scaled_batch, refuse_sparse, resolve
 
 __all__ = [
     "EncodingModel",
@@ -370,36 +370,45 @@ class EncodingModel(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
         self.device = device
         self.dtype = dtype
 
-    def _validate(self, X: Any, Y: Any | None, fitting: bool):
+    def _validate(self, X: Any, y: Any | None, fitting: bool):
+        refuse_sparse(X, "X")
         Xa = check_array(X, "X", ndim=2, dims="(n_conditions, n_features)")
         check_finite(Xa, "X")
         if not fitting and Xa.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {Xa.shape[1]} features; the model was fitted with {self.n_features_in_}")
-        if Y is None:
+            raise ValueError(f"X has {Xa.shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input")
+        if y is None:
             return Xa, None
-        Ya = check_array(Y, "Y", ndim=(1, 2), dims="(n_conditions, n_targets)")
-        check_finite(Ya, "Y")
+        refuse_sparse(y, "y")
+        Ya = check_array(y, "y", ndim=(1, 2), dims="(n_conditions,) or (n_conditions, n_targets)")
+        self._y_ndim = Ya.ndim
+        check_finite(Ya, "y")
         if Ya.ndim == 1:
             Ya = Ya[:, None]
         if Xa.shape[0] != Ya.shape[0]:
-            raise ValueError(f"X and Y must have the same number of conditions (rows); got "
+            raise ValueError(f"X and y must have the same number of conditions (rows); got "
                              f"{Xa.shape[0]} and {Ya.shape[0]}")
         return Xa, Ya
 
-    def fit(self, X: Any, Y: Any) -> EncodingModel:
-        """Fit the ridge map from features ``X`` (n_conditions, n_features) to targets ``Y``.
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # y may hold many targets (voxels, neurons)
+        return tags
 
-        ``Y`` (n_conditions, n_targets) or (n_conditions,) is required: the model is supervised.
+    def fit(self, X: Any, y: Any = None) -> EncodingModel:
+        """Fit the ridge map from features ``X`` (n_conditions, n_features) to targets ``y``.
+
+        ``y`` (n_conditions, n_targets) or (n_conditions,) is required: the model is supervised.
         """
-        if Y is None:
-            raise TypeError("Y must be an array of targets (n_conditions, n_targets) or "
+        if y is None:
+            raise TypeError("y must be an array of targets (n_conditions, n_targets) or "
                             "(n_conditions,): EncodingModel is supervised; got None")
         alphas = _check_alphas(self.alphas)
         self._setup_torch()
-        Xa, Ya = self._validate(X, Y, fitting=True)
+        Xa, Ya = self._validate(X, y, fitting=True)
         _check_enough(Xa.shape[0], self.cv)
         self.n_features_in_ = Xa.shape[1]
-        self._single_target = np.ndim(Y) == 1
+        self._single_target = self._y_ndim == 1
         if self.standardize:
             mean = Xa.mean(axis=0)
             centred = Xa - mean
@@ -429,29 +438,29 @@ class EncodingModel(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
         pred = ((Xa - self.x_mean_) / self.x_scale_) @ self.coef_ + self.intercept_
         return pred[:, 0] if self._single_target else pred
 
-    def score_targets(self, X: Any, Y: Any) -> np.ndarray:
+    def score_targets(self, X: Any, y: Any) -> np.ndarray:
         """Pearson r between predicted and measured responses, per target (NaN for constant targets)."""
         check_is_fitted(self, "coef_")
-        Xa, Ya = self._validate(X, Y, fitting=False)
+        Xa, Ya = self._validate(X, y, fitting=False)
         if Ya.shape[1] != self.coef_.shape[1]:
-            raise ValueError(f"Y has {Ya.shape[1]} targets; the model was fitted with {self.coef_.shape[1]}")
+            raise ValueError(f"y has {Ya.shape[1]} targets; the model was fitted with {self.coef_.shape[1]}")
         if Xa.shape[0] < 3:
             raise ValueError(f"scoring needs at least 3 held-out conditions; got {Xa.shape[0]}")
         pred = ((Xa - self.x_mean_) / self.x_scale_) @ self.coef_ + self.intercept_
         return pearson_r_columns(pred, Ya)
 
-    def score(self, X: Any, Y: Any, noise_ceiling: Any = None) -> float:
+    def score(self, X: Any, y: Any, noise_ceiling: Any = None) -> float:
         """Median over targets of the held-out Pearson r (divided by ``noise_ceiling`` if given).
 
         Parameters
         ----------
-        X, Y : array-like
-            Held-out conditions.
+        X, y : array-like
+            Held-out conditions (features and targets).
         noise_ceiling : float or array-like (n_targets,), optional
             Per-target (or one) ceiling, e.g. from :func:`split_half_noise_ceiling`.
             Brain-Score convention: the median raw r divided by the median ceiling.
         """
-        r = self.score_targets(X, Y)
+        r = self.score_targets(X, y)
         med = float(np.nanmedian(r)) if np.isfinite(r).any() else float("nan")
         if noise_ceiling is None:
             return med

@@ -28,7 +28,6 @@ alignment; their components outside the training span are dropped.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -285,7 +284,8 @@ class ShapeMetric(TorchEstimatorMixin, BaseEstimator):
     Unlike scikit-learn's convention, ``score`` returns a distance (lower =
     more similar), as netrep's metrics do. ``fit``, ``score`` and :meth:`align`
     take two representations ``(X, Y)``; the metric is not a transformer
-    (``transform(X, Y)`` is a deprecated alias of :meth:`align`).
+    (``transform(X, Y)`` was renamed :meth:`align`; calling it raises an
+    ``AttributeError`` that says so).
 
     Numerics: the data are centred and divided by their largest magnitude in
     float64 before any product, so float32 gives the float64 distance within
@@ -390,12 +390,13 @@ class ShapeMetric(TorchEstimatorMixin, BaseEstimator):
             return self._numpy(Xa[0]), self._numpy(Ya[0])
         return self._numpy(Xa.permute(1, 0, 2)), self._numpy(Ya.permute(1, 0, 2))
 
-    def transform(self, X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Deprecated alias of :meth:`align` (it takes two arrays, so it is not a scikit-learn transform)."""
-        warnings.warn("ShapeMetric.transform(X, Y) is deprecated and will be removed in the next "
-                      "release: it takes two arrays, so it is not a scikit-learn transform; use "
-                      "ShapeMetric.align(X, Y)", FutureWarning, stacklevel=2)
-        return self.align(X, Y)
+    def __getattr__(self, name: str):
+        # ``transform(X, Y)`` was renamed: a metric that takes two arrays is not a scikit-learn
+        # transformer, and having a ``transform`` made scikit-learn treat it as one
+        if name == "transform":
+            raise AttributeError("ShapeMetric.transform(X, Y) was renamed ShapeMetric.align(X, Y): it "
+                                 "takes two arrays, so it is not a scikit-learn transform")
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute {name!r}")
 
     def score(self, X: Any, Y: Any):
         """Distance between ``X`` and ``Y`` after the training alignment (lower = more similar)."""

@@ -48,6 +48,12 @@ from .training import gradient_step
 __all__ = ["DynamicsRNN", "fit_dynamics"]
 
 
+def _refuse_sparse(X: Any, name: str) -> None:
+    if type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(f"{name} is a scipy.sparse {type(X).__name__}; sparse input is not supported "
+                        f"(pass {name}.toarray())")
+
+
 def _force(h: torch.Tensor, x: torch.Tensor, B: torch.Tensor, c: torch.Tensor,
            B_pinv: torch.Tensor, gamma: float) -> torch.Tensor:
     """Move states ``h`` (batch, H) towards the states consistent with observations ``x``."""
@@ -178,6 +184,7 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
         """
         self._check_params()
         self._setup_torch()
+        _refuse_sparse(X, "X")
         recs = check_recordings(X, "X", min_timepoints=int(self.seq_len) + 1, warn_transposed=True)
         ins, n_in = self._check_inputs(inputs, recs)
         n_ch = recs[0].shape[1]
@@ -330,9 +337,11 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
         ``y`` is ignored; ``inputs`` (keyword-only) as in :meth:`fit`.
         """
         check_is_fitted(self, "model_")
+        _refuse_sparse(X, "X")
         recs = check_recordings(X, "X", min_timepoints=2, allow_constant=True, warn_transposed=True)
         if recs[0].shape[1] != self.n_channels_:
-            raise ValueError(f"X has {recs[0].shape[1]} channels; the model was fitted with {self.n_channels_}")
+            raise ValueError(f"X has {recs[0].shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_channels_} features as input (channels)")
         ins, _ = self._check_inputs(inputs, recs)
         errs = []
         dtype_name = str(self.dtype_).replace("torch.", "")

@@ -54,14 +54,14 @@ CASES = [
     ("cv shape None", lambda: C.cross_validated_shape_distance(None, Y), TypeError, "X must be an array"),
     ("cv shape scalar", lambda: C.cross_validated_shape_distance(X, 3.0), ValueError, "Y must be 2-D or 3-D"),
     ("cv shape cv", lambda: C.cross_validated_shape_distance(X, Y, cv=1), ValueError, "cv must be >= 2"),
-    ("encoding Y None", lambda: C.EncodingModel().fit(X, None), TypeError,
-     "Y must be an array of targets.*supervised"),
+    ("encoding y None", lambda: C.EncodingModel().fit(X, None), TypeError,
+     "y must be an array of targets.*supervised"),
     ("encoding alphas", lambda: C.EncodingModel(alphas=[1.0, -1.0]).fit(X, Y), ValueError,
      "alphas must be finite and positive"),
     ("encoding alphas complex", lambda: C.ridge_cv(X, Y, alphas=[1 + 1j]), TypeError, "alphas must be real-valued"),
     ("encoding alphas None", lambda: C.ridge_cv(X, Y, alphas=None), TypeError, "alphas must be 'auto'"),
     ("encoding predict features", lambda: C.EncodingModel().fit(X, Y).predict(X[:, :2]), ValueError,
-     "X has 2 features"),
+     "X has 2 features, but EncodingModel is expecting 5"),
     ("ridge rows", lambda: C.ridge_cv(X, Y[:5]), ValueError, "X and Y must have the same number of samples"),
     ("ridge cv", lambda: C.ridge_cv(X, Y, cv=1), ValueError, "cv must be >= 2"),
     ("cv encoding constant X", lambda: C.cross_validated_encoding(np.ones((20, 3)), Y), ValueError,
@@ -149,10 +149,23 @@ def test_constant_targets_give_documented_nan_not_an_error():
     assert np.isnan(r[0]) and np.all(np.isfinite(r[1:]))
 
 
-def test_shape_metric_transform_is_a_deprecated_alias_of_align():
+def test_shape_metric_is_not_a_transformer_and_transform_points_to_align():
     m = C.ShapeMetric().fit(X, Y)
-    with pytest.warns(FutureWarning, match="ShapeMetric.transform.*use ShapeMetric.align"):
-        old = m.transform(X, Y)
-    new = m.align(X, Y)
-    np.testing.assert_array_equal(old[0], new[0])
-    np.testing.assert_array_equal(old[1], new[1])
+    assert not hasattr(m, "transform") and not hasattr(C.ShapeMetric, "transform")
+    with pytest.raises(AttributeError, match=r"renamed ShapeMetric.align\(X, Y\)"):
+        m.transform(X, Y)
+    with pytest.raises(AttributeError, match="no attribute 'fit_transform'"):
+        m.fit_transform(X, Y)
+    Xa, Ya = m.align(X, Y)
+    assert Xa.shape == Ya.shape == (20, 5)
+
+
+def test_sparse_input_is_refused_with_a_message_saying_so():
+    import scipy.sparse as sp
+
+    with pytest.raises(TypeError, match="sparse input is not supported"):
+        C.EncodingModel().fit(sp.csr_matrix(X), Y)
+    with pytest.raises(TypeError, match="sparse input is not supported"):
+        C.linear_cka(sp.csr_array(X), Y)
+    with pytest.raises(ValueError, match="X has 2 features, but EncodingModel is expecting 5 features"):
+        C.EncodingModel().fit(X, Y).predict(X[:, :2])

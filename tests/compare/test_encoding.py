@@ -140,7 +140,7 @@ def test_encoding_input_errors():
         EncodingModel().fit(X, Y[:19])
     Yn = Y.copy()
     Yn[4, 1] = np.nan
-    with pytest.raises(ValueError, match="Y must be finite"):
+    with pytest.raises(ValueError, match="y must be finite"):
         EncodingModel().fit(X, Yn)
     with pytest.raises(ValueError, match="too few conditions for cv=5"):
         EncodingModel(cv=5).fit(X[:8], Y[:8])
