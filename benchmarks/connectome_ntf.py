@@ -11,7 +11,12 @@ Sizes (pairs P = N(N-1)/2, windows K, animals W, rank R):
   M: N=120 (P=7140),  K=159,  W=10, R=10  (synthetic)
   L: N=190 (P=17955), K=1000, W=21, R=20  (synthetic; CUDA only, with --full)
 
-Usage: python benchmarks/connectome_ntf.py [--full] [--sizes S M] [--device auto]
+Tensors of other orders (``--orders``, general HALS loop; same checks and timing):
+  O2: (4000, 300), R=10 (NMF)
+  O4: (60, 40, 30, 12), R=6
+  O5: (30, 20, 12, 10, 6), R=5
+
+Usage: python benchmarks/connectome_ntf.py [--full] [--sizes S M] [--orders O2 O4 O5] [--device auto]
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from tensorly.decomposition import non_negative_parafac_hals
 from neurodyn.connectome import NonnegativeCP, factor_match_score
 
 SIZES = {"S": (60, 79, 6, 4), "M": (120, 159, 10, 10), "L": (190, 1000, 21, 20)}
+ORDERS = {"O2": ((4000, 300), 10), "O4": ((60, 40, 30, 12), 6), "O5": ((30, 20, 12, 10, 6), 5)}
 
 
 def _data_home() -> Path:
@@ -52,6 +58,16 @@ def make_tensor(size: str, dtype=np.float64) -> np.ndarray:
     x = np.einsum("pr,kr,wr->pkw", a, b, c)
     x = x / x.max() + 0.2 * rng.random(x.shape)
     return x.astype(dtype)
+
+
+def make_order_tensor(name: str) -> tuple[np.ndarray, int]:
+    """A planted non-negative CP tensor of another order plus dense non-negative noise."""
+    shape, r = ORDERS[name]
+    rng = np.random.default_rng(0)
+    factors = [(rng.random((n, r)) < 0.3) * rng.random((n, r)) for n in shape]
+    letters = "abcde"[:len(shape)]
+    x = np.einsum(",".join(f"{c}r" for c in letters) + "->" + letters, *factors)
+    return x / x.max() + 0.2 * rng.random(shape), r
 
 
 def time_tensorly(x, init, n_iter, repeats):
@@ -87,6 +103,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true", help="more iterations; size L on CUDA")
     parser.add_argument("--sizes", nargs="+", default=None, choices=sorted(SIZES))
+    parser.add_argument("--orders", nargs="*", default=[], choices=sorted(ORDERS),
+                        help="also time tensors of order 2, 4 or 5 (the general loop)")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
     tl.set_backend("numpy")
@@ -102,10 +120,13 @@ def main(argv=None) -> int:
     print(f"torch {torch.__version__} threads={torch.get_num_threads()} device={device}; "
           f"tensorly {tl.__version__} (numpy backend); BLAS pools {blas}; "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '<unset>')}")
-    for size in sizes:
-        n, k, w, r = SIZES[size]
-        x = make_tensor(size)
-        n_iter = {"S": 30, "M": 8, "L": 3}[size] * (3 if args.full else 1)
+    for size in sizes + list(args.orders):
+        if size in ORDERS:
+            x, r = make_order_tensor(size)
+        else:
+            r = SIZES[size][3]
+            x = make_tensor(size)
+        n_iter = {"S": 30, "M": 8, "L": 3, "O2": 20, "O4": 10, "O5": 10}[size] * (3 if args.full else 1)
         repeats = 3
         rng = np.random.default_rng(1)
         init = [rng.random((dim, r)) for dim in x.shape]
@@ -131,6 +152,8 @@ def main(argv=None) -> int:
         # 10 restarts: tensorly runs them one after another; neurodyn batches them
         n_restarts = 10
         t_tl = n_restarts * tl_ms * n_iter
+        if size in ORDERS:
+            continue  # the batched-restart comparison is the 3-way one
         ms_b, _ = time_neurodyn(x, None, n_iter, 1, device if device.startswith("cuda") else "cpu",
                                 "float32" if device.startswith("cuda") else "float64",
                                 n_restarts=n_restarts, seed=(0, r))

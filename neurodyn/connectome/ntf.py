@@ -580,7 +580,8 @@ def _fit_three_way(x, facs, free, mask, solver, max_iter, tol, n_inner, verbose)
     for it in _iterations(max_iter, verbose, rank, s):
         active = progress.active
         old = None if bool(active.all()) else (a.clone(), b.clone(), c.clone())
-        a, b, c = _revive_dead([a, b, c], free)
+        if solver == "hals":  # multiplicative updates cannot move a zero column anyway
+            a, b, c = _revive_dead([a, b, c], free)
         if mode == "pairs":
             a0, b0, c0 = a.clone(), b.clone(), c.clone()  # the model that imputes this iteration
         if 0 in free:
@@ -690,7 +691,8 @@ def _fit_n_way(x, facs, free, mask, solver, max_iter, tol, n_inner, verbose) -> 
     for it in _iterations(max_iter, verbose, rank, s):
         active = progress.active
         old = None if bool(active.all()) else [f.clone() for f in facs]
-        facs = _revive_dead(facs, free)
+        if solver == "hals":  # multiplicative updates cannot move a zero column anyway
+            facs = _revive_dead(facs, free)
         grams = [_gram(f) for f in facs]
         if 0 in free:
             kr = _khatri_rao_all(facs[1:])  # (S, rest, R)
@@ -1073,7 +1075,7 @@ def rank_sweep(X, ranks: Sequence[int], *, n_restarts: int = 6, mask=None, **cp_
 
     Parameters
     ----------
-    X : array-like (P, K, W)
+    X : array-like (P, K, W), or a tensor of any order >= 2
         Non-negative tensor.
     ranks : sequence of int
     n_restarts : int
@@ -1081,7 +1083,7 @@ def rank_sweep(X, ranks: Sequence[int], *, n_restarts: int = 6, mask=None, **cp_
     mask : optional boolean mask (see :class:`NonnegativeCP`).
     **cp_params
         Other :class:`NonnegativeCP` parameters (``max_iter``, ``tol``,
-        ``random_state``, ``device`` ...).
+        ``random_state``, ``device``, ``fixed_modes`` ...).
 
     Returns
     -------
