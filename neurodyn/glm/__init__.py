@@ -12,6 +12,7 @@
 
 from ._alignment import adjacency_classes, align_states, state_accuracy
 from ._basis import exp_basis, history_features, raised_cosine_basis
+from ._filtering import filtered_probabilities, predicted_probabilities
 from ._hmm import forward_backward, forward_backward_scan, log_marginal_likelihood, viterbi
 from ._poisson_glm import PoissonGLM
 from ._selection import select_n_states
@@ -24,6 +25,8 @@ __all__ = [
     "forward_backward_scan",
     "log_marginal_likelihood",
     "viterbi",
+    "filtered_probabilities",
+    "predicted_probabilities",
     "exp_basis",
     "raised_cosine_basis",
     "history_features",
