@@ -301,7 +301,10 @@ def _svd_mode_factor(x: torch.Tensor, mode: int, rank: int) -> torch.Tensor:
         order = torch.argsort(evals, descending=True)[:rank]
         u = evecs[:, order]
         sv = evals[order].clamp(min=0).sqrt()
-        v = torch.tensordot(x, u, dims=([mode], [0])).reshape(rest, -1) / sv.clamp(min=tiny)
+        # v = X_(mode)^T u / s as a broadcast product over a free (pre, n, post) view: no copy of X
+        pre = int(np.prod(x.shape[:mode], dtype=np.int64))
+        v = torch.matmul(u.T, x.reshape(pre, n, rest // pre))  # (pre, k, post)
+        v = v.transpose(0, 1).reshape(v.shape[1], -1).T / sv.clamp(min=tiny)
     else:  # a tall unfolding: eigenvectors of its (rest, rest) Gram matrix, mapped back
         xm = x.reshape(n, rest) if mode == 0 else torch.movedim(x, mode, 0).reshape(n, rest)
         evals, evecs = torch.linalg.eigh(xm.T @ xm)

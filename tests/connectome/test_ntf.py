@@ -357,7 +357,7 @@ def test_svd_init_has_no_zero_column():
     from neurodyn.connectome.ntf import _svd_init
 
     x, _ = _tensorly_case(1)
-    for shape in [(6, 3, 12), (5, 4, 3, 2), (7, 9)]:
+    for shape in [(6, 3, 12), (5, 4, 3, 2), (7, 9), (2, 10, 10)]:  # (2, ...): rank above a size
         t = np.random.default_rng(0).random(shape) if shape != x.shape else x
         for f in _svd_init(torch.as_tensor(t), 3):
             assert f.shape[1] == 3
@@ -565,3 +565,28 @@ def test_cptensor_init_weights_go_to_a_free_mode():
                       tol=0, fixed_modes=[0], device="cpu").fit(x)
     np.testing.assert_array_equal(a.factors_[0], factors[0])
     np.testing.assert_allclose(a.errors_, b.errors_, rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("shape", [(6, 3, 12), (30, 4, 3), (5, 4, 3, 6), (8, 20)])
+def test_svd_start_matches_an_nndsvd_reference(shape):
+    """Each mode's start equals NNDSVD on numpy's SVD of the unfolding (Boutsidis & Gallopoulos
+    2008: keep the sign whose positive parts of u and v carry more, scale sqrt(s * m)), with
+    zeros filled at the column mean; for every unfolding side (Gram of the short side)."""
+    import torch
+
+    from neurodyn.connectome.ntf import _svd_init
+
+    x = np.random.default_rng(sum(shape)).random(shape)
+    got = _svd_init(torch.as_tensor(x), 3)
+    for mode in range(x.ndim):
+        u_all, s_all, vt_all = np.linalg.svd(_unfold(x, mode), full_matrices=False)
+        cols = []
+        for r in range(min(3, s_all.size)):
+            u, v = u_all[:, r], vt_all[r]
+            mp = np.linalg.norm(np.clip(u, 0, None)) * np.linalg.norm(np.clip(v, 0, None))
+            mn = np.linalg.norm(np.clip(u, None, 0)) * np.linalg.norm(np.clip(v, None, 0))
+            part = np.clip(u, 0, None) if mp >= mn else np.clip(-u, 0, None)
+            col = part / np.linalg.norm(part) * np.sqrt(s_all[r] * max(mp, mn))
+            cols.append(np.where(col > 0, col, col.mean()))
+        ref = np.stack(cols, axis=1)
+        np.testing.assert_allclose(got[mode].numpy()[:, :ref.shape[1]], ref, rtol=1e-8, atol=1e-10)
