@@ -120,9 +120,9 @@ def filtered_probabilities(log_emission, log_transition, log_initial, mask=None)
     Returns
     -------
     filtered : Tensor or ndarray (B, T, S)
-        ``p(z_t | x_0..t)``, rows summing to one; zero on padded bins. Numpy for
-        numpy (array-like) input, in the emission's dtype (float32 or float64;
-        other inputs become float64).
+        ``p(z_t | x_0..t)``, rows summing to one; zero on padded bins. A float64
+        numpy array for numpy (array-like) input; a tensor in the emission's dtype
+        (float32 or float64; other dtypes become float64) for tensor input.
 
     Raises
     ------
@@ -161,8 +161,8 @@ def predicted_probabilities(log_emission, log_transition, log_initial, mask=None
     Returns
     -------
     predicted : Tensor or ndarray (B, T, S)
-        ``p(z_t | x_0..t-1)``, rows summing to one; zero on padded bins. Numpy for
-        numpy (array-like) input, in the emission's dtype.
+        ``p(z_t | x_0..t-1)``, rows summing to one; zero on padded bins; numpy or
+        tensor, and dtype, as in :func:`filtered_probabilities`.
 
     Raises
     ------
