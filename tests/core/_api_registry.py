@@ -56,6 +56,18 @@ def is_estimator(obj: Any) -> bool:
     return inspect.isclass(obj) and hasattr(obj, "fit") and hasattr(obj, "get_params")
 
 
+def method_kwargs(method: Callable, kwargs: dict) -> dict:
+    """The registry's arguments that ``method`` takes, matching ``Y``/``y`` whichever it is named."""
+    params = inspect.signature(method).parameters
+    out = {}
+    for k, v in kwargs.items():
+        if k in params:
+            out[k] = v
+        elif k in ("Y", "y") and k.swapcase() in params:
+            out[k.swapcase()] = v
+    return out
+
+
 @dataclasses.dataclass
 class Entry:
     """How to call one public callable with valid arguments.
@@ -272,6 +284,11 @@ def same_as_vectors(result, kwargs):
                                err_msg="a square RDM was not read as one RDM")
 
 
+def probability_rows(result, kwargs):
+    p = np.asarray(result, dtype=float)
+    assert np.all(p >= -1e-9) and np.allclose(p.sum(-1), 1.0, atol=1e-6), "rows are not probabilities"
+
+
 # --------------------------------------------------------------------- invokers
 def construct(obj, kw):
     return obj(**kw)
@@ -359,6 +376,8 @@ def _registry() -> dict[str, Entry | list[Entry]]:
     R["glm.forward_backward"] = Entry(hmm_inputs, check=stochastic_rows,
                                       bad=dict(time_chunk=[0]))
     R["glm.forward_backward_scan"] = Entry(hmm_inputs, check=stochastic_rows)
+    R["glm.filtered_probabilities"] = Entry(hmm_inputs, check=probability_rows)
+    R["glm.predicted_probabilities"] = Entry(hmm_inputs, check=probability_rows)
     R["glm.log_marginal_likelihood"] = Entry(hmm_inputs)
     R["glm.viterbi"] = Entry(hmm_inputs)
     R["glm.exp_basis"] = Entry(lambda: dict(decay=1.0, window_size=5, time_span=5.0),

@@ -48,31 +48,13 @@ MUST_FAIL_VARIANTS = {"nan", "inf", "empty", "complex", "str", "object"}
 # Cases that fail today because the owning subpackage is being fixed (issue 13).
 # Each id is "<callable>[#k]|<where>|<argument>|<variant>"; see ``_case_id``.
 KNOWN_FAILURES: dict[str, str] = {
-    'compare.EncodingModel|fit|X|complex': "compare.EncodingModel(X=complex): TypeError does not name 'X': EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|fit|X|empty': "compare.EncodingModel(X=empty): TypeError does not name 'X': EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|fit|X|inf': "compare.EncodingModel(X=inf): TypeError does not name 'X': EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|fit|X|nan': "compare.EncodingModel(X=nan): TypeError does not name 'X': EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|fit|X|ndim': "compare.EncodingModel(X=ndim): TypeError does not name 'X': EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|fit|X|object': "compare.EncodingModel(X=object): TypeError does not name 'X': EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|fit|X|str': "compare.EncodingModel(X=str): TypeError does not name 'X': EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|param|cv|-1': "compare.EncodingModel(cv=-1): TypeError does not name 'cv': EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|param|cv|1': "compare.EncodingModel(cv=1): TypeError does not name 'cv': EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|param|cv|nan': "compare.EncodingModel(cv=nan): TypeError does not name 'cv': EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|predict|X|complex': "TypeError: EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|predict|X|empty': "TypeError: EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|predict|X|inf': "TypeError: EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|predict|X|nan': "TypeError: EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|predict|X|ndim': "TypeError: EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|predict|X|object': "TypeError: EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|predict|X|str': "TypeError: EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|score|X|complex': "TypeError: EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|score|X|empty': "TypeError: EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|score|X|inf': "TypeError: EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|score|X|nan': "TypeError: EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|score|X|ndim': "TypeError: EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|score|X|object': "TypeError: EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|score|X|str': "TypeError: EncodingModel.fit() got an unexpected keyword argument 'Y'",
-    'compare.EncodingModel|valid': "TypeError: EncodingModel.fit() got an unexpected keyword argument 'Y'",
+    'compare.EncodingModel|fit|Y|complex': "compare.EncodingModel(Y=complex): TypeError does not name 'Y': y must be real-valued; got a complex array (take .real or np.abs explicitly if that is ",
+    'compare.EncodingModel|fit|Y|empty': "compare.EncodingModel(Y=empty): ValueError does not name 'Y': y is empty; got shape (0, 3)",
+    'compare.EncodingModel|fit|Y|inf': "compare.EncodingModel(Y=inf): ValueError does not name 'Y': y must be finite; got 0 NaN and 1 Inf values (first at index (29, 2))",
+    'compare.EncodingModel|fit|Y|nan': "compare.EncodingModel(Y=nan): ValueError does not name 'Y': y must be finite; got 1 NaN and 0 Inf values (first at index (0, 0))",
+    'compare.EncodingModel|fit|Y|ndim': "compare.EncodingModel(Y=ndim): ValueError does not name 'Y': X and y must have the same number of conditions (rows); got 30 and 90",
+    'compare.EncodingModel|fit|Y|object': "compare.EncodingModel(Y=object): ValueError does not name 'Y': y must be finite; got 1 NaN and 0 Inf values (first at index (0, 0))",
+    'compare.EncodingModel|fit|Y|str': "compare.EncodingModel(Y=str): TypeError does not name 'Y': y must be a numeric array; got strings",
     'glm.PoissonGLM|param|decay|0.0': 'glm.PoissonGLM(decay=0.0): accepted silently',
     'glm.exp_basis|param|decay|0.0': 'glm.exp_basis(decay=0.0): accepted silently',
     'rnn.DynamicsRNN|param|n_epochs|0': 'rnn.DynamicsRNN(n_epochs=0): accepted silently',
@@ -351,8 +333,9 @@ def _collect():
             params.extend((cid, name, i, *row) for cid, row in rows.items())
             if est and entry.valid:
                 for meth in [m for m in entry.methods if hasattr(obj, m)]:  # test_registry_methods_exist
-                    sig = inspect.signature(getattr(obj, meth))
-                    margs = [a for a in array_arguments(entry, kwargs) if a in sig.parameters]
+                    taken = reg.method_kwargs(getattr(obj, meth), {a: None for a in kwargs})
+                    margs = [a for a in array_arguments(entry, kwargs)
+                             if a in taken or (a in ("Y", "y") and a.swapcase() in taken)]
                     for arg in margs:
                         for var in array_variants(entry, kwargs, arg):
                             after.append((_case_id(case, meth, arg, var), name, i, meth, arg, var))
@@ -381,7 +364,7 @@ def _call(obj, entry, kwargs, params=None):
     """Run the entry's call; for an estimator, fit it and return it."""
     if reg.is_estimator(obj):
         est = obj(**dict(entry.params, **(params or {})))
-        return est.fit(**kwargs)
+        return est.fit(**reg.method_kwargs(est.fit, kwargs))
     if entry.invoke is not None:
         return entry.invoke(obj, kwargs)
     return obj(**kwargs)
@@ -478,8 +461,7 @@ def test_valid_call(name, i):
         _check_result(result, entry, kwargs, name)
         if reg.is_estimator(obj):
             for meth in [m for m in entry.methods if hasattr(obj, m)]:
-                sig = inspect.signature(getattr(obj, meth))
-                margs = {k: v for k, v in kwargs.items() if k in sig.parameters}
+                margs = reg.method_kwargs(getattr(obj, meth), kwargs)
                 _check_result(getattr(result, meth)(**margs), entry, kwargs, f"{name}.{meth}", method=True)
     _assert_unchanged(kwargs, snap)
 
@@ -527,8 +509,8 @@ def test_bad_input_after_fit(name, i, method, arg, variant):
     obj, entry = _entry(name, i)
     est = copy.deepcopy(_fitted(name, i))
     kwargs = entry.make()
-    sig = inspect.signature(getattr(obj, method))
-    margs = {k: v for k, v in kwargs.items() if k in sig.parameters}
+    margs = reg.method_kwargs(getattr(obj, method), kwargs)
+    arg = arg if arg in margs else arg.swapcase()
     margs[arg] = make_variant(margs[arg], variant, is_timeseries=arg in entry.timeseries)
     must_fail = _must_fail(entry, arg, variant)
     _expect_clear(lambda: getattr(est, method)(**margs), arg, must_fail=must_fail,

@@ -110,10 +110,7 @@ INAPPLICABLE["EncodingModel"] = {
 }
 
 # Real contract violations today, being fixed by the estimators' owners (issue 13).
-KNOWN_VIOLATIONS: dict[str, str] = {
-    "EncodingModel|check_n_features_in_after_fitting": "score() does not check the number of features "
-                                                       "against n_features_in_",
-}
+KNOWN_VIOLATIONS: dict[str, str] = {}
 
 
 def _expected(name: str) -> dict[str, str]:
@@ -189,7 +186,7 @@ def _fit(name: str, **extra):
     est = ESTIMATORS[name](**dict(entry.params, **extra))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out = est.fit(**kwargs)
+        out = est.fit(**reg.method_kwargs(est.fit, kwargs))
     return est, out, kwargs
 
 
@@ -218,6 +215,9 @@ def _assert_same(a, b, where: str) -> None:
 
 
 NAMES = sorted(ESTIMATORS)
+# fit needs its second argument: targets (FeatureMask, EncodingModel) or a second
+# representation to compare with (CKA, ShapeMetric)
+SUPERVISED = {"FeatureMask", "EncodingModel", "LinearCKA", "RBFCKA", "ShapeMetric"}
 HAND_KNOWN: dict[str, str] = {
     "test_fit_second_parameter_is_y[TopologicalRSA]": "fit(rdms, regions, subjects): the labels are "
                                                        "named regions, not y",
@@ -260,8 +260,8 @@ def test_fit_second_parameter_is_y(name):
     params = [p for p in inspect.signature(ESTIMATORS[name].fit).parameters if p != "self"]
     # Y (capital) is the second representation / the targets, in the y position.
     assert params[1] in ("y", "Y"), f"{name}.fit{tuple(params)}: the second parameter must be y"
-    if params[1] == "y" and name != "FeatureMask":  # FeatureMask is supervised: y is required
-        assert inspect.signature(ESTIMATORS[name].fit).parameters["y"].default is None
+    if name not in SUPERVISED:  # an unsupervised fit ignores y: fit(X, y=None)
+        assert inspect.signature(ESTIMATORS[name].fit).parameters[params[1]].default is None
 
 
 @pytest.mark.parametrize("name", _hand(NAMES, "test_transformer_mixin"))
@@ -286,8 +286,7 @@ def test_clone_and_pickle_round_trip(name):
         _assert_same(getattr(restored, k), v, f"pickled {name}.{k}")
     entry, _ = _valid(name)
     for meth in [m for m in entry.methods if hasattr(est, m)]:
-        sig = inspect.signature(getattr(est, meth))
-        margs = {k: v for k, v in kwargs.items() if k in sig.parameters}
+        margs = reg.method_kwargs(getattr(est, meth), kwargs)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             _assert_same(getattr(restored, meth)(**margs), getattr(est, meth)(**margs),
