@@ -113,6 +113,9 @@ class Entry:
     free_features : bool
         The methods compare representations of any width (CKA): a different
         number of columns after fit is legal.
+    may_refuse : tuple of str
+        A borderline call: a clear error naming one of these arguments is as good
+        as a correct result.
     """
 
     make: Callable[[], dict]
@@ -133,6 +136,7 @@ class Entry:
     label_args: tuple = ()
     empty_ok: tuple = ()
     free_features: bool = False
+    may_refuse: tuple = ()
 
 
 # ----------------------------------------------------------------------------- data
@@ -362,8 +366,8 @@ def _registry() -> dict[str, Entry | list[Entry]]:
         lambda: dict(X=counts(80, 3)),
         params=dict(n_lags=3, max_iter=20, device="cpu", random_state=0),
         methods=("score",), timeseries=("X",),
-        bad=dict(n_lags=[0], decay=[-1.0, 0.0], alpha=[-1.0], max_iter=[0], n_basis=[0]),
-        odd=dict(decay=[1000.0]))
+        bad=dict(n_lags=[0], decay=[-1.0], alpha=[-1.0], max_iter=[0], n_basis=[0]),
+        odd=dict(decay=[1000.0, 0.0]))  # decay 0: a flat (boxcar) history kernel
     R["glm.StateSwitchingGLM"] = Entry(
         lambda: dict(X=counts(40, 3, trials=2)),
         params=dict(n_states=2, n_lags=2, max_iter=2, m_step_max_iter=3, adam_steps=3,
@@ -381,7 +385,7 @@ def _registry() -> dict[str, Entry | list[Entry]]:
     R["glm.log_marginal_likelihood"] = Entry(hmm_inputs)
     R["glm.viterbi"] = Entry(hmm_inputs)
     R["glm.exp_basis"] = Entry(lambda: dict(decay=1.0, window_size=5, time_span=5.0),
-                               bad=dict(window_size=[0], decay=[0.0, -1.0]), odd=dict(decay=[1000.0]))
+                               bad=dict(window_size=[0], decay=[-1.0]), odd=dict(decay=[1000.0, 0.0]))
     R["glm.raised_cosine_basis"] = Entry(lambda: dict(n_basis=3, window_size=10),
                                          bad=dict(n_basis=[0], window_size=[0]))
 
@@ -420,17 +424,20 @@ def _registry() -> dict[str, Entry | list[Entry]]:
     ]
     R["rsa.compute_rdm_movie"] = Entry(lambda: dict(patterns=rng(0).standard_normal((6, 4, 5))))
     R["rsa.noise_covariance"] = [
-        Entry(lambda: dict(residuals=series(20, 5)), timeseries=("residuals",),
+        Entry(lambda: dict(residuals=series(20, 5)),
               check=symmetric_psd_covariance, bad=dict(dof=[0, -3], method=["nope"])),
-        Entry(lambda: dict(residuals=series(20, 5), method="diag"), timeseries=("residuals",)),
+        Entry(lambda: dict(residuals=series(20, 5), method="diag")),
     ]
     R["rsa.noise_precision"] = [
-        Entry(lambda: dict(residuals=series(20, 5)), timeseries=("residuals",),
+        Entry(lambda: dict(residuals=series(20, 5)),
               check=symmetric_psd, bad=dict(dof=[0])),
-        Entry(lambda: dict(residuals=series(20, 5), method="full"), timeseries=("residuals",),
+        Entry(lambda: dict(residuals=series(20, 5), method="full"),
               check=symmetric_psd),
-        Entry(lambda: dict(residuals=series(20, 5), method="diag"), timeseries=("residuals",),
+        Entry(lambda: dict(residuals=series(20, 5), method="diag"),
               check=symmetric_psd),
+        # fewer residual rows than channels (issue 13: asymmetric, eigenvalues -1.9e17): refuse or PD
+        Entry(lambda: dict(residuals=series(4, 6), method="full"), check=symmetric_psd,
+              may_refuse=("residuals", "method")),
     ]
     R["rsa.LowRankPrecision"] = Entry(
         lambda: dict(diag=np.full(5, 2.0), factor=0.1 * rng(0).standard_normal((5, 1))))
