@@ -771,7 +771,7 @@ def _registry() -> dict[str, Entry | list[Entry]]:
     R["datasets.simulate.hmm_glm"] = Entry(
         lambda: dict(n_neurons=4, n_states=2, n_timepoints=50, n_trials=2, n_lags=2, random_state=0),
         bad=dict(n_neurons=[0], n_states=[0], n_timepoints=[0], n_trials=[0], sparsity=[1.5, -0.1],
-                 p_excitatory=[1.5], stay_prob=[1.5, -0.1], concentration=[0.0], decay=[0.0],
+                 p_excitatory=[1.5], stay_prob=[1.5, -0.1], concentration=[0.0], decay=[-1.0],
                  bias_scale=[-1.0], link=["nope"], initial_state=["nope"]))
     R["datasets.simulate.fmri_cohort"] = Entry(
         lambda: dict(n_subjects=4, n_nodes=10, n_timepoints=30, n_signal_nodes=3, n_factors=2,

@@ -293,3 +293,9 @@ def test_add_rdm_noise_is_scale_equivariant(scale):
     out = add_rdm_noise(rdms * scale, 2.0, random_state=0)
     assert np.isfinite(out).all()
     np.testing.assert_allclose(out / scale, ref, rtol=1e-12)
+
+
+def test_hmm_glm_zero_decay_is_a_flat_kernel():
+    out = hmm_glm(**dict(SMALL_HMM, decay=0.0))
+    np.testing.assert_allclose(out.basis, np.full((1, 2), out.basis[0, 0]))
+    assert np.isclose(out.basis.sum(), 1.0)  # normalised: sum(k) * dt = 1 with dt = 1

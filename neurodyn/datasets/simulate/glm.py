@@ -43,7 +43,7 @@ def hmm_glm(n_neurons: int = 20, n_states: int = 5, n_timepoints: int = 2000,
     ----------
     n_neurons, n_states, n_timepoints, n_trials, n_lags : int
     decay : float
-        Decay of the exponential history kernel (per lag).
+        Decay of the exponential history kernel (per lag), >= 0 (0 gives a flat kernel).
     sparsity : float
         Expected fraction of present edges under the prior.
     p_excitatory : float
@@ -83,7 +83,7 @@ def hmm_glm(n_neurons: int = 20, n_states: int = 5, n_timepoints: int = 2000,
         check_positive_int(value, name)
     check_in(link, "link", ("sigmoid", "softplus", "exp"))
     check_in(initial_state, "initial_state", ("row0", "uniform"))
-    decay = check_scalar(decay, "decay", low=0.0, low_inclusive=False)
+    decay = check_scalar(decay, "decay", low=0.0)  # 0: a flat history kernel
     sparsity = check_probability(sparsity, "sparsity", allow_zero=False, allow_one=False)
     p_excitatory = check_probability(p_excitatory, "p_excitatory")
     concentration = check_scalar(concentration, "concentration", low=0.0, low_inclusive=False)
