@@ -249,3 +249,22 @@ def test_data_impossible_under_the_model_are_refused(fn):
         fn(log_em, logA, logpi)
     with pytest.raises(ValueError, match="-inf for every state at trial 0, time index 3"):
         fn(np.concatenate([log_em, np.full((1, 1, 2), -np.inf)], axis=1), logA, logpi)
+
+
+@pytest.mark.parametrize("fn", _BOTH)
+def test_work_beyond_the_free_memory_is_refused_before_allocating(fn):
+    # a broadcast view: 3e10 entries that take no memory until something is computed
+    log_em = torch.zeros(1, 1, 1, dtype=torch.float64).expand(1000, 100_000, 300)
+    logA = torch.log(torch.full((300, 300), 1 / 300, dtype=torch.float64))
+    logpi = torch.log(torch.full((300,), 1 / 300, dtype=torch.float64))
+    with pytest.raises(MemoryError, match="log_emission .* would need"):
+        fn(log_em, logA, logpi)
+
+
+def test_a_read_only_array_is_accepted_and_left_as_it_was():
+    log_em, logA, logpi = _random_problem(np.random.default_rng(9), 1, 6, 3)
+    frozen = log_em.copy()
+    frozen.setflags(write=False)
+    for fn in _BOTH:
+        np.testing.assert_array_equal(fn(frozen, logA, logpi), fn(log_em, logA, logpi))
+    np.testing.assert_array_equal(frozen, log_em)
