@@ -49,6 +49,22 @@ def as_affinity_matrix(weights: Any, name: str = "weights") -> np.ndarray:
     return arr
 
 
+def _pow2_normalised(mat: np.ndarray) -> tuple[np.ndarray, float]:
+    """``mat`` divided by the power of two nearest its largest entry, and log of that factor.
+
+    Division by a power of two is exact, so partitions (which are invariant to a
+    common scale of the weights) are unchanged, while sums and squares of
+    weights near 1e+-300 neither overflow nor underflow.
+    """
+    top = float(mat.max()) if mat.size else 0.0
+    if top <= 0.0:
+        return mat, 0.0
+    exponent = int(np.frexp(top)[1]) - 1
+    if exponent == 0:
+        return mat, 0.0
+    return np.ldexp(mat, -exponent), exponent * float(np.log(2.0))
+
+
 def component_graph(weights: Any, threshold: float = 0.0) -> nx.Graph:
     """Weighted undirected graph of a component's pair weights.
 
@@ -91,7 +107,9 @@ def louvain_labels(weights: Any, resolution: float = 1.0, threshold: float = 0.0
     resolution = check_scalar(resolution, "resolution", low=0.0, low_inclusive=False)
     if np.isinf(resolution):
         raise ValueError("resolution must be finite; got inf")
-    graph = component_graph(weights, threshold)
+    # modularity is invariant to a common scale of the weights; normalising keeps
+    # networkx's sums of weights finite for weights near 1e+-300
+    graph = component_graph(_pow2_normalised(as_affinity_matrix(weights))[0], threshold)
     labels = np.zeros(graph.number_of_nodes(), dtype=int)
     if graph.number_of_edges() == 0:
         return np.arange(graph.number_of_nodes())
@@ -110,7 +128,7 @@ def strength_two_means(weights: Any) -> np.ndarray:
     minimises the within-group sum of squares is chosen (deterministic). With
     all strengths equal, every neuron is labelled 1.
     """
-    mat = as_affinity_matrix(weights)
+    mat = _pow2_normalised(as_affinity_matrix(weights))[0]
     strength = mat.sum(axis=1)
     n = strength.size
     order = np.argsort(strength, kind="stable")
@@ -156,6 +174,9 @@ class _SBMGraph:
     """Adjacency, weights and fixed quantities of a weighted graph for DL evaluation."""
 
     def __init__(self, mat: np.ndarray):
+        # weights scaled by a power of two s: the description length of s * W is
+        # that of W plus n_edges * log(s), the same for every partition
+        mat, self.log_scale = _pow2_normalised(mat)
         self.weights = mat
         self.adjacency = (mat > 0).astype(float)
         self.n_nodes = mat.shape[0]
@@ -199,7 +220,7 @@ class _SBMGraph:
         used = m_blocks > 0
         m_b, x_b = m_blocks[used], x_blocks[used]
         dl += (-np.log(self.theta) - gammaln(m_b + 1) + (m_b + 1) * np.log(x_b + self.theta)).sum()
-        return float(dl)
+        return float(dl + self.n_edges * self.log_scale)
 
 
 def sbm_description_length(weights: Any, labels: Any, degree_corrected: bool = False) -> float:

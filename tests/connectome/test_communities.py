@@ -8,7 +8,13 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from neurodyn.connectome.affinity import matrix_to_pairs
-from neurodyn.connectome.communities import component_graph, louvain_labels, strength_two_means
+from neurodyn.connectome.communities import (
+    component_graph,
+    louvain_labels,
+    sbm_description_length,
+    strength_two_means,
+    weighted_sbm,
+)
 
 
 def _planted_blocks(seed=0):
@@ -158,3 +164,24 @@ def test_weighted_sbm_recovers_planted_blocks_and_null():
         weighted_sbm(w, degree_corrected="yes")
     with pytest.raises(ValueError, match="weights has no non-zero edge"):
         weighted_sbm(np.zeros((4, 4)))
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-15, 3.7, 1e15, 1e300])
+def test_partitions_are_invariant_to_the_weights_scale(scale):
+    """Modularity and the SBM's best partition ignore a common scale of the weights;
+    at 1e+-300 the sums of weights used to overflow (OverflowError, ZeroDivisionError)."""
+    rng = np.random.default_rng(0)
+    w = rng.random((12, 12))
+    w = (w + w.T) / 2
+    w[:6, :6] += 1
+    w[6:, 6:] += 1
+    np.fill_diagonal(w, 0)
+    np.testing.assert_array_equal(louvain_labels(w * scale), louvain_labels(w))
+    np.testing.assert_array_equal(strength_two_means(w * scale), strength_two_means(w))
+    base = weighted_sbm(w)
+    scaled = weighted_sbm(w * scale)
+    np.testing.assert_array_equal(scaled["labels"], base["labels"])
+    # exponential weights with a Gamma(1, mean weight) prior: DL(sW) = DL(W) + E log s
+    n_edges = np.count_nonzero(np.triu(w, 1))
+    expected = sbm_description_length(w, base["labels"]) + n_edges * np.log(scale)
+    assert sbm_description_length(w * scale, base["labels"]) == pytest.approx(expected, rel=1e-12, abs=1e-9)
