@@ -7,6 +7,26 @@
 - ``fetch_*`` wrap nilearn's public fetchers and return the same schema.
 - :mod:`neurodyn.datasets.simulate` holds each capability's ground-truth simulator.
 
+Where data are looked for
+-------------------------
+``data_home`` argument, then the ``NEURODYN_DATA`` environment variable (when
+set and non-empty), then ``~/neurodyn_data`` (:func:`get_data_home`). Loaders
+download a registered data set's missing files with pooch when the registry
+gives a URL (pass ``download_if_missing=False`` to refuse); data sets without
+a URL must be copied into ``<data_home>/<folder>/`` by hand
+(:func:`dataset_status` says which).
+
+Environment variables
+---------------------
+``NEURODYN_DATA``
+    The data folder used when no ``data_home`` is passed.
+``NEURODYN_ALLOW_DOWNLOAD``
+    Set to ``1`` to let the tutorials run their parts that need the network
+    beyond the registered data sets (the nilearn fetchers :func:`fetch_adhd`,
+    :func:`fetch_development_fmri`, :func:`fetch_haxby`, which download into
+    nilearn's own cache). Unset, those parts are skipped with a message. It
+    does not affect the loaders or the test suite, which never needs the network.
+
 The metadata schema and the registry format are documented in
 :mod:`neurodyn.datasets._base`.
 """

@@ -206,8 +206,10 @@ def dataset_status(data_home: str | os.PathLike | None = None) -> dict[str, str]
     -------
     dict
         ``{name: "found at <path>"}`` when every registered (non-optional) file exists, else
-        ``{name: "missing (put the files in <path> or run with network)"}``
-        (with the count of missing files when only some are absent).
+        ``{name: "missing (put the files in <path> or run with network)"}`` for a data set the
+        registry can download, and ``{name: "missing (put the files in <path>; no download
+        URL)"}`` for one it cannot; the count of missing files is given when only some are
+        absent.
     """
     home = get_data_home(data_home)
     status = {}
@@ -215,13 +217,14 @@ def dataset_status(data_home: str | os.PathLike | None = None) -> dict[str, str]
         folder = home / entry["folder"]
         rel = [f["path"] for f in entry.get("files", []) if not f.get("optional")]
         missing = [p for p in rel if not (folder / p).is_file()]
+        where = (f"put the files in {folder} or run with network" if entry.get("download")
+                 else f"put the files in {folder}; no download URL")
         if folder.is_dir() and not missing:
             status[name] = f"found at {folder}"
         elif folder.is_dir() and rel and len(missing) < len(rel):
-            status[name] = (f"missing {len(missing)} of {len(rel)} files "
-                            f"(put the files in {folder} or run with network)")
+            status[name] = f"missing {len(missing)} of {len(rel)} files ({where})"
         else:
-            status[name] = f"missing (put the files in {folder} or run with network)"
+            status[name] = f"missing ({where})"
     return status
 
 

@@ -1,8 +1,14 @@
-"""The command line: `neurodyn info` and `neurodyn demo --quick` write what they promise."""
+"""The command line: `neurodyn info` and `neurodyn demo --quick` write what they promise.
+
+Every test that runs the demo sets ``HOME`` and ``NEURODYN_DATA`` to tmp folders, so the
+result does not depend on what the user keeps in ``~/neurodyn_data``.
+"""
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -40,11 +46,20 @@ def test_demo_bad_arguments_are_refused_before_writing(tmp_path):
     assert not out.exists()
 
 
+def _hermetic_env(tmp_path, data=None):
+    env = dict(os.environ)
+    env["HOME"] = str(tmp_path / "home")
+    env.pop("NEURODYN_DATA", None)
+    if data is not None:
+        env["NEURODYN_DATA"] = str(data)
+    return env
+
+
 def test_demo_quick_writes_report_and_figures(tmp_path):
     out = tmp_path / "report"
     proc = subprocess.run(
         [sys.executable, "-m", "neurodyn.cli", "demo", "--quick", "--out", str(out)],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True, text=True, timeout=900, env=_hermetic_env(tmp_path),
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
@@ -58,3 +73,55 @@ def test_demo_quick_writes_report_and_figures(tmp_path):
             path = out / fig
             assert path.is_file() and path.stat().st_size > 1000, fig
             assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", fig
+
+
+def _partial_home(home: Path) -> None:
+    """A data home as a user may have it: one data set with one file, another complete but unreadable."""
+    from neurodyn.datasets import load_registry
+
+    reg = load_registry()
+    hcp = reg["brainspace_hcp_group_fc"]
+    (home / hcp["folder"]).mkdir(parents=True)
+    (home / hcp["folder"] / hcp["files"][0]["path"]).write_text("x")
+    rsa = reg["rsatoolbox_demo"]
+    for f in rsa["files"]:
+        (home / rsa["folder"] / f["path"]).parent.mkdir(parents=True, exist_ok=True)
+        (home / rsa["folder"] / f["path"]).write_text("not a mat file")
+
+
+@pytest.mark.parametrize("where", ["default_home", "env", "argument"])
+@pytest.mark.parametrize("content", ["absent", "partial"])
+def test_demo_datasets_part_follows_the_lookup_and_always_draws(tmp_path, monkeypatch, where, content):
+    home = tmp_path / "data"
+    if content == "partial":
+        _partial_home(home)
+    monkeypatch.delenv("NEURODYN_DATA", raising=False)
+    args = ["demo", "--quick", "--out", str(tmp_path / "out"), "--only", "datasets"]
+    if where == "default_home":
+        monkeypatch.setenv("HOME", str(tmp_path / "user"))
+        home_link = tmp_path / "user" / "neurodyn_data"
+        home_link.parent.mkdir()
+        if content == "partial":
+            home.rename(home_link)
+        home = home_link
+    else:
+        monkeypatch.setenv("HOME", str(tmp_path / "user"))  # an empty home: must not be used
+        if where == "env":
+            monkeypatch.setenv("NEURODYN_DATA", str(home))
+        else:
+            args += ["--data-home", str(home)]
+    assert main(args) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    part = summary["parts"]["datasets"]
+    assert part["status"] == "ok", part
+    assert part["figures"] == ["datasets/simulated_rates.png"]
+    assert (tmp_path / "out" / "datasets" / "simulated_rates.png").stat().st_size > 1000
+    if content == "absent":
+        assert summary["data_home"] is None and part["source"] == "simulated"
+    else:
+        assert summary["data_home"] == str(home)
+        assert part["datasets"]["brainspace_hcp_group_fc"].startswith(
+            f"missing 5 of 6 files (put the files in {home / 'brainspace_hcp_group_fc'}")
+        assert part["datasets"]["rsatoolbox_demo"] == f"found at {home / 'rsatoolbox_demo'}"
+        assert part["checks"]["rsatoolbox_demo_loads"]["ok"] is False
+        assert part["source"] == "shared data + simulated"

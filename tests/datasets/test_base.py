@@ -140,6 +140,48 @@ def test_status_found_missing_and_partial(tmp_path):
     assert dataset_status(tmp_path)["brainspace_hcp_group_fc"] == f"found at {folder}"
 
 
+def test_status_offers_network_only_where_the_registry_has_a_url(tmp_path):
+    reg = load_registry()
+    status = dataset_status(tmp_path)
+    no_url = [n for n, e in reg.items() if not e.get("download")]
+    with_url = [n for n, e in reg.items() if e.get("download")]
+    assert no_url and with_url  # both kinds are registered
+    for name in no_url:
+        folder = tmp_path / reg[name]["folder"]
+        assert status[name] == f"missing (put the files in {folder}; no download URL)"
+        assert "run with network" not in status[name]
+    for name in with_url:
+        assert status[name].endswith("or run with network)")
+    # partial folder of a data set without URL: count of missing files, still no network advice
+    entry = reg["synthetic_dynamic_connectome"]
+    folder = tmp_path / entry["folder"]
+    folder.mkdir()
+    required = [f["path"] for f in entry["files"] if not f.get("optional")]
+    (folder / required[0]).write_text("x")
+    assert dataset_status(tmp_path)["synthetic_dynamic_connectome"] == (
+        f"missing {len(required) - 1} of {len(required)} files (put the files in {folder}; no download URL)")
+
+
+@pytest.mark.parametrize("env", ["unset", "blank", "set"])
+def test_status_follows_the_documented_lookup(monkeypatch, tmp_path, env):
+    # argument, then $NEURODYN_DATA, then ~/neurodyn_data (HOME points at a tmp folder)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    if env == "unset":
+        monkeypatch.delenv("NEURODYN_DATA", raising=False)
+        expected = tmp_path / "home" / "neurodyn_data"
+    elif env == "blank":
+        monkeypatch.setenv("NEURODYN_DATA", "")
+        expected = tmp_path / "home" / "neurodyn_data"
+    else:
+        monkeypatch.setenv("NEURODYN_DATA", str(tmp_path / "env"))
+        expected = tmp_path / "env"
+    assert get_data_home() == expected
+    assert dataset_status()["rsatoolbox_demo"].startswith(f"missing (put the files in {expected / 'rsatoolbox_demo'}")
+    explicit = tmp_path / "arg"
+    assert get_data_home(explicit) == explicit
+    assert str(explicit / "rsatoolbox_demo") in dataset_status(explicit)["rsatoolbox_demo"]
+
+
 def test_status_uses_env(monkeypatch, tmp_path):
     monkeypatch.setenv("NEURODYN_DATA", str(tmp_path))
     assert str(tmp_path / "rsatoolbox_demo") in dataset_status()["rsatoolbox_demo"]
