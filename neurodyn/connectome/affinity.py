@@ -48,6 +48,7 @@ import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter1d
 
+from .._parallel import check_memory, check_n_jobs, parallel_map
 from .._torch import resolve_device, resolve_dtype, to_numpy, to_tensor
 from .._validation import (
     LayoutWarning,
@@ -362,7 +363,8 @@ def _windowed_product(z: torch.Tensor, window: int, step: int, n_windows: int,
 def affinity_tensor(traces: Any, affinity: str | Callable = "derivative_corr", *,
                     window: int = 40, step: int = 20, smooth_sigma: float = 2.0,
                     block_size: int | None = None, return_mask: bool = False,
-                    device: Any = "auto", dtype: Any = None, return_tensor: bool = False):
+                    device: Any = "auto", dtype: Any = None, return_tensor: bool = False,
+                    n_jobs: int | None = None, memory: Any = None):
     """Pair × window × animal affinity tensor from neuron traces.
 
     Parameters
@@ -396,6 +398,16 @@ def affinity_tensor(traces: Any, affinity: str | Callable = "derivative_corr", *
         Where and in which precision the pairwise work runs (see ``neurodyn._torch``).
     return_tensor : bool
         Return a torch tensor on ``device`` instead of a numpy array.
+    n_jobs : int or None
+        Animals computed in parallel (joblib semantics, any backend of
+        ``joblib.parallel_config``, e.g. ``"dask"``; see
+        :func:`neurodyn._parallel.parallel_map`). None (the default) computes all
+        animals in one batch in this process; an integer computes them one per
+        task, with the same values (each animal's affinities depend on its own
+        traces only).
+    memory : None, str, path or joblib.Memory
+        Cache of per-animal affinities (implies per-animal tasks): a rerun after
+        a crash recomputes only the animals not on disk.
 
     Returns
     -------
@@ -413,14 +425,17 @@ def affinity_tensor(traces: Any, affinity: str | Callable = "derivative_corr", *
     """
     return _affinity_tensor(traces, affinity, window=window, step=step, smooth_sigma=smooth_sigma,
                             block_size=block_size, return_mask=return_mask, device=device,
-                            dtype=dtype, return_tensor=return_tensor)
+                            dtype=dtype, return_tensor=return_tensor, n_jobs=n_jobs, memory=memory)
 
 
 def _affinity_tensor(traces: Any, affinity: str | Callable = "derivative_corr", *, name: str = "traces",
                      window: int = 40, step: int = 20, smooth_sigma: float = 2.0,
                      block_size: int | None = None, return_mask: bool = False,
-                     device: Any = "auto", dtype: Any = None, return_tensor: bool = False):
+                     device: Any = "auto", dtype: Any = None, return_tensor: bool = False,
+                     n_jobs: int | None = None, memory: Any = None):
     """:func:`affinity_tensor` with the traces' argument name for messages."""
+    n_jobs = check_n_jobs(n_jobs)
+    memory = check_memory(memory)
     if not callable(affinity) and not (isinstance(affinity, str) and affinity in AFFINITIES):
         raise ValueError(f"affinity must be one of {list(AFFINITIES)} or a callable; got {affinity!r}")
     smooth_sigma = check_scalar(smooth_sigma, "smooth_sigma", low=0.0)
@@ -450,6 +465,39 @@ def _affinity_tensor(traces: Any, affinity: str | Callable = "derivative_corr", 
     check_allocation(float(n_pairs) * (n_windows * n_animals * itemsize / 8 + 2), f"{name} (n_units), window and step",
                      what=f"({n_pairs}, {n_windows}, {n_animals}) affinity tensor")
     rows_np, cols_np = pair_indices(n_nodes)
+    if n_jobs is None and memory is None:
+        X = _affinity_values(stacked, present, affinity, window, step, smooth_sigma, block_size, dev, dt)
+    else:
+        # one task per animal (its affinities depend on its own traces only)
+        per_animal = parallel_map(_animal_affinity, list(zip(stacked, present, strict=True)),
+                                  args=(affinity, window, step, smooth_sigma, block_size, dev, dt),
+                                  n_jobs=n_jobs, memory=memory, desc="animal")
+        X = to_tensor(np.stack(per_animal, axis=-1), device=dev, dtype=dt)
+    mask_np = (present[:, rows_np] & present[:, cols_np]).T[:, None, :]  # (P, 1, W)
+    if not mask_np.all():
+        X = X * to_tensor(mask_np, device=dev, dtype=X.dtype)
+    result = X if return_tensor else to_numpy(X)
+    if return_mask:
+        return result, mask_np
+    return result
+
+
+def _animal_affinity(animal, affinity, window, step, smooth_sigma, block_size, device, dtype):
+    """``(P, K)`` affinities of one animal: ``animal`` is its ``(traces (T, N), present (N,))``."""
+    traces, present = animal
+    X = _affinity_values(traces[None], present[None], affinity, window, step, smooth_sigma,
+                         block_size, device, dtype)
+    return to_numpy(X)[:, :, 0]
+
+
+def _affinity_values(stacked, present, affinity, window, step, smooth_sigma, block_size, dev, dt):
+    """The ``(P, K, W)`` affinity tensor (torch, on ``dev``) of validated traces, unmasked."""
+    n_animals, n_time, n_nodes = stacked.shape
+    starts = window_starts(n_time, window, step)
+    n_windows = starts.size
+    n_pairs = n_nodes * (n_nodes - 1) // 2
+    itemsize = torch.empty((), dtype=dt).element_size()
+    rows_np, cols_np = pair_indices(n_nodes)
     # internal layout (W, N, T): time last, so windows are contiguous for unfold
     data = np.ascontiguousarray(np.swapaxes(stacked, 1, 2))
     if not callable(affinity):
@@ -465,14 +513,17 @@ def _affinity_tensor(traces: Any, affinity: str | Callable = "derivative_corr", 
         out = np.zeros((n_pairs, n_windows, n_animals))
         for w in range(n_animals):
             for k, t0 in enumerate(starts):
+                where = f"window {k}" + (f" of animal {w}" if n_animals > 1 else "")
                 mat = np.asarray(affinity(smooth[w, :, t0:t0 + window].T.copy()), dtype=np.float64)
                 if mat.shape != (n_nodes, n_nodes):
                     raise ValueError(
                         f"the affinity callable must return an ({n_nodes}, {n_nodes}) matrix; "
-                        f"got shape {mat.shape}"
+                        f"got shape {mat.shape} ({where})"
                     )
                 if not np.isfinite(mat).all() or (mat < 0).any():
-                    raise ValueError("the affinity callable must return finite, non-negative values")
+                    raise ValueError(f"the affinity callable must return finite, non-negative values; "
+                                     f"got {int((~np.isfinite(mat)).sum())} NaN/Inf and "
+                                     f"{int((mat < 0).sum())} negative values ({where})")
                 out[:, k, w] = mat[rows_np, cols_np]
         X = to_tensor(out, device=dev, dtype=dt)
     else:
@@ -499,10 +550,4 @@ def _affinity_tensor(traces: Any, affinity: str | Callable = "derivative_corr", 
                              what=f"blocks of {block} windows")
             X = _windowed_corr(x, window, step, n_windows, rows, cols, block)
 
-    mask_np = (present[:, rows_np] & present[:, cols_np]).T[:, None, :]  # (P, 1, W)
-    if not mask_np.all():
-        X = X * to_tensor(mask_np, device=dev, dtype=X.dtype)
-    result = X if return_tensor else to_numpy(X)
-    if return_mask:
-        return result, mask_np
-    return result
+    return X

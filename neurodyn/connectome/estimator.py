@@ -144,6 +144,14 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
     dtype : None, "float32" or "float64"
     verbose : bool
         Progress bar over NTF iterations.
+    n_jobs : int or None
+        Animals whose affinities are computed in parallel (joblib semantics; any
+        backend of ``joblib.parallel_config``, e.g. ``"dask"`` on a
+        ``dask.distributed`` cluster). None computes all animals in one batch;
+        the values are the same either way.
+    memory : None, str, path or joblib.Memory
+        Cache of per-animal affinities: a run interrupted halfway recomputes only
+        the animals not on disk (a folder the workers share on a cluster).
 
     Attributes
     ----------
@@ -190,7 +198,7 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
                  smooth_sigma=2.0, block_size=None, n_restarts=10, init="random", solver="hals",
                  max_iter=500, tol=1e-6, n_inner=5, community_method="louvain",
                  community_threshold=0.0, random_state=None, device="auto", dtype=None,
-                 verbose=False):
+                 verbose=False, n_jobs=None, memory=None):
         self.n_components = n_components
         self.affinity = affinity
         self.window = window
@@ -209,6 +217,8 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
         self.device = device
         self.dtype = dtype
         self.verbose = verbose
+        self.n_jobs = n_jobs
+        self.memory = memory
 
     def _cp_params(self) -> dict:
         return dict(solver=self.solver, init=self.init, max_iter=self.max_iter, tol=self.tol,
@@ -278,7 +288,8 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
                                  "neurons in the traces with NaN columns instead")
             tensor, m = _affinity_tensor(X, self.affinity, name="X", window=self.window, step=self.step,
                                         smooth_sigma=self.smooth_sigma, block_size=self.block_size,
-                                        return_mask=True, device=self.device_, dtype=self.dtype_)
+                                        return_mask=True, device=self.device_, dtype=self.dtype_,
+                                        n_jobs=self.n_jobs, memory=self.memory)
             self.n_nodes_ = n_nodes_from_pairs(tensor.shape[0])
             self.mask_ = None if m.all() else m
             self.window_starts_ = np.arange(tensor.shape[1]) * int(self.step)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from joblib import Memory, Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
+from .._parallel import check_memory, check_n_jobs, parallel_map
 from .._validation import check_array, check_in, check_positive_int, check_recordings
 from .classify import _check_numeric_dtype
 from .connectivity import (
@@ -328,12 +327,8 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
         check_in(self.engine, "engine", ("auto", "bitset", "sparse", "torch"))
         _check_warn_transposed(self.warn_transposed)
         check_in(self.rounding, "rounding", _ROUNDINGS)
-        if self.n_jobs is not None and (isinstance(self.n_jobs, (bool, np.bool_))
-                                        or not isinstance(self.n_jobs, (int, np.integer))):
-            raise TypeError(f"n_jobs must be None or an integer (joblib semantics); got {self.n_jobs!r}")
-        if self.memory is not None and not isinstance(self.memory, (str, os.PathLike, Memory)):
-            raise TypeError("memory must be None, a folder path or a joblib.Memory; got "
-                            f"{self.memory!r} ({type(self.memory).__name__})")
+        check_n_jobs(self.n_jobs)
+        check_memory(self.memory)
         return threshold, density, _normalise_features(self.features, FEATURES + WEIGHTED_FEATURES)
 
     def _subjects(self, X, fit=False, same_length=True) -> list[np.ndarray]:
@@ -425,20 +420,11 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
     def _rows(self, subjects):
         """Feature rows and per-subject thresholds of validated subjects."""
         threshold, density, features = self._check_params()
-        func = _subject_features
-        if self.memory is not None:
-            memory = self.memory if isinstance(self.memory, Memory) else Memory(
-                str(Path(self.memory)), verbose=0)
-            func = memory.cache(_subject_features)
-        iterable = subjects
-        if self.verbose:
-            from tqdm.auto import tqdm
-
-            iterable = tqdm(subjects, desc="graph features", unit="subject")
-        results = Parallel(n_jobs=self.n_jobs)(
-            delayed(func)(s, threshold, density, self.absolute, features, self.block_size,
-                          self.engine, self.device, self.rounding)
-            for s in iterable)
+        results = parallel_map(
+            _subject_features, subjects,
+            args=(threshold, density, self.absolute, features, self.block_size, self.engine,
+                  self.device, self.rounding),
+            n_jobs=self.n_jobs, memory=self.memory, desc="subject", verbose=self.verbose)
         return np.stack([r[0].reshape(-1) for r in results]), np.array([r[1] for r in results])
 
     def fit_transform(self, X, y=None, **fit_params):

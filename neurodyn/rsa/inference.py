@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from .._parallel import check_n_jobs, n_workers, parallel_map
 from .._torch import check_random_state, numpy_blas_single_thread
 from .._validation import check_allocation, check_array, check_in, check_labels, check_positive_int
 from ._checks import RDMForm, as_rdm_vectors, check_bool, normalise_rows, restore_form
@@ -411,7 +412,7 @@ def evaluate_fixed(models: Any, data: Any, method: str = "corr") -> ModelEvaluat
 def evaluate_models(models: Any, data: Any, method: str = "corr", n_bootstrap: int = 1000,
                     kind: str = "both", with_noise_ceiling: bool = True, random_state: Any = None,
                     indices: tuple[np.ndarray, np.ndarray] | None = None,
-                    verbose: bool = False) -> ModelEvaluation:
+                    verbose: bool = False, n_jobs: int | None = None) -> ModelEvaluation:
     """Bootstrap evaluation of model RDMs over subjects and/or conditions.
 
     Each sample draws data RDMs and conditions with replacement (see
@@ -432,7 +433,12 @@ def evaluate_models(models: Any, data: Any, method: str = "corr", n_bootstrap: i
     indices : (rdm_idx, pattern_idx), optional
         Precomputed resampling indices (e.g. to reproduce another tool's draws).
     verbose : bool
-        tqdm progress bar.
+        tqdm progress bar (over blocks of samples).
+    n_jobs : int or None
+        Blocks of bootstrap samples evaluated in parallel (joblib semantics; any
+        backend of ``joblib.parallel_config``, e.g. ``"dask"``). The indices are
+        drawn in the calling process and the blocks do not change any sample's
+        value, so the result does not depend on ``n_jobs`` or the backend.
 
     Returns
     -------
@@ -457,6 +463,7 @@ def evaluate_models(models: Any, data: Any, method: str = "corr", n_bootstrap: i
     """
     m, d = _check_models_data(models, data, method)
     check_in(kind, "kind", ("both", "rdm", "pattern"))
+    n_jobs = check_n_jobs(n_jobs)
     with_noise_ceiling = check_bool(with_noise_ceiling, "with_noise_ceiling")
     k = n_conditions_from_pairs(m.shape[1])
     if d.shape[0] < 2:
@@ -476,26 +483,47 @@ def evaluate_models(models: Any, data: Any, method: str = "corr", n_bootstrap: i
                              f"n_drawn)) with the same n_bootstrap; got shapes {rdm_idx.shape} and "
                              f"{pattern_idx.shape}")
     n_b = rdm_idx.shape[0]
-    ev = np.full((n_b, m.shape[0]), np.nan)
-    ncs = np.full((n_b, 2), np.nan)
     fast = method in _FAST_METHODS and not (np.isnan(m).any() or np.isnan(d).any())
     moments = fast and method in _MOMENT_METHODS
     if moments:  # all samples at once, in batches bounding memory to about 32 MB
         step = max(1, int(2**22 // (m.shape[1] + m.shape[0] * d.shape[0] + d.shape[0] ** 2)))
-        iterator = range(0, n_b, step)
-    else:
-        iterator = range(n_b)
-    if verbose:
-        from tqdm.auto import tqdm
+        func, args = _bootstrap_moments_block, (m, d, method, with_noise_ceiling)
+    else:  # sample by sample; a sample's values do not depend on the blocks
+        workers = n_workers(n_jobs)
+        step = 1 if workers <= 1 else max(1, -(-n_b // (8 * workers)))
+        func, args = _bootstrap_loop_block, (m, d, method, with_noise_ceiling, fast)
+    blocks = [(rdm_idx[b0:b0 + step], pattern_idx[b0:b0 + step]) for b0 in range(0, n_b, step)]
+    results = parallel_map(func, blocks, args=args, n_jobs=n_jobs, desc="bootstrap block",
+                           verbose=verbose)
+    ev = np.concatenate([r[0] for r in results]) if results else np.full((0, m.shape[0]), np.nan)
+    ncs = np.concatenate([r[1] for r in results]) if results else np.full((0, 2), np.nan)
+    ok = np.isfinite(ev[:, 0])
+    if ok.sum() < 2:
+        raise ValueError(f"only {int(ok.sum())} of the {n_b} bootstrap samples drew at least 3 distinct conditions; "
+                         f"increase n_bootstrap (or use more conditions)")
+    # the bootstrap variance underestimates by (n - 1) / n for n resampled units
+    n_units = {"both": min(d.shape[0], k), "rdm": d.shape[0], "pattern": k}[kind]
+    cov = np.atleast_2d(np.cov(ev[ok].T)) * n_units / (n_units - 1)
+    nc = np.nanmean(ncs, axis=0) if with_noise_ceiling else np.array(noise_ceiling(d, method))
+    dof = min(d.shape[0], k) - 1
+    return ModelEvaluation(ev, np.nanmean(ev, axis=0), np.sqrt(np.diag(cov)), cov, nc, method, dof, ncs)
 
-        iterator = tqdm(iterator, desc="bootstrap")
-    if moments:
-        for b0 in iterator:
-            sl = slice(b0, min(n_b, b0 + step))
-            ev[sl], ncs[sl] = _bootstrap_moments(m, d, rdm_idx[sl], pattern_idx[sl], method, with_noise_ceiling)
-        iterator = ()
-    lookup = _pair_lookup(k)
-    for b in iterator:
+
+def _bootstrap_moments_block(block, m, d, method, with_noise_ceiling):
+    """:func:`_bootstrap_moments` of one batch ``(rdm_idx, pattern_idx)`` of samples."""
+    rdm_idx, pattern_idx = block
+    return _bootstrap_moments(m, d, rdm_idx, pattern_idx, method, with_noise_ceiling)
+
+
+def _bootstrap_loop_block(block, m, d, method, with_noise_ceiling, fast):
+    """Evaluations ``(n, n_models)`` and noise ceilings ``(n, 2)`` of a block of samples, one by one
+    (NaN for a sample with fewer than 3 distinct conditions)."""
+    rdm_idx, pattern_idx = block
+    n_b = rdm_idx.shape[0]
+    ev = np.full((n_b, m.shape[0]), np.nan)
+    ncs = np.full((n_b, 2), np.nan)
+    lookup = _pair_lookup(n_conditions_from_pairs(m.shape[1]))
+    for b in range(n_b):
         pidx = pattern_idx[b]
         if np.unique(pidx).size < 3:
             continue
@@ -515,13 +543,4 @@ def evaluate_models(models: Any, data: Any, method: str = "corr", n_bootstrap: i
         ev[b] = compare_rdms(msub, sample, method, device="cpu").mean(1)
         if with_noise_ceiling and np.unique(rdm_idx[b]).size > 1:
             ncs[b] = noise_ceiling(sample, method, groups=rdm_idx[b])
-    ok = np.isfinite(ev[:, 0])
-    if ok.sum() < 2:
-        raise ValueError(f"only {int(ok.sum())} of the {n_b} bootstrap samples drew at least 3 distinct conditions; "
-                         f"increase n_bootstrap (or use more conditions)")
-    # the bootstrap variance underestimates by (n - 1) / n for n resampled units
-    n_units = {"both": min(d.shape[0], k), "rdm": d.shape[0], "pattern": k}[kind]
-    cov = np.atleast_2d(np.cov(ev[ok].T)) * n_units / (n_units - 1)
-    nc = np.nanmean(ncs, axis=0) if with_noise_ceiling else np.array(noise_ceiling(d, method))
-    dof = min(d.shape[0], k) - 1
-    return ModelEvaluation(ev, np.nanmean(ev, axis=0), np.sqrt(np.diag(cov)), cov, nc, method, dof, ncs)
+    return ev, ncs

@@ -17,6 +17,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from .._parallel import check_n_jobs, n_workers, parallel_map
 from .._torch import check_random_state
 from .._validation import (
     check_allocation,
@@ -301,7 +302,13 @@ class TopologicalRSA(BaseEstimator):
     random_state : int, numpy Generator or None
         Seeds the (l, u) draws and the bootstrap.
     verbose : bool
-        Show a progress bar over bootstrap samples.
+        Show a progress bar over bootstrap samples (over blocks of samples with
+        ``n_jobs``).
+    n_jobs : int or None
+        Bootstrap samples scored in parallel (joblib semantics; any backend of
+        ``joblib.parallel_config``, e.g. ``"dask"``). Every resampling is drawn
+        in the calling process first, in the serial order, so the results do not
+        depend on ``n_jobs`` or the backend.
 
     Attributes
     ----------
@@ -333,7 +340,7 @@ class TopologicalRSA(BaseEstimator):
     def __init__(self, family: str = "topology", lower: float | None = None, upper: float | None = None,
                  n_draws: int = 10, n_bootstrap: int = 1000, bootstrap: str = "subjects_stimuli",
                  handle_duplicates: str = "drop", zero_edges: str = "drop", random_state: Any = None,
-                 verbose: bool = False):
+                 verbose: bool = False, n_jobs: int | None = None):
         self.family = family
         self.lower = lower
         self.upper = upper
@@ -344,6 +351,7 @@ class TopologicalRSA(BaseEstimator):
         self.zero_edges = zero_edges
         self.random_state = random_state
         self.verbose = verbose
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ helpers
     def _thresholds(self, rng: np.random.Generator) -> np.ndarray:
@@ -361,11 +369,7 @@ class TopologicalRSA(BaseEstimator):
         return draw_thresholds(self.family, self.n_draws, rng)
 
     def _features(self, rdms: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-        if self.family == "rgdm":
-            return np.stack([_graph_geodesic_vectors(rdms, "twostep", lower=lo, upper=up,
-                                                     zero_edges=self.zero_edges)
-                             for lo, up in thresholds])
-        return _gt_many(_rank01(rdms), thresholds)
+        return _transform_features(rdms, thresholds, self.family, self.zero_edges)
 
     def _score(self, rdms, cls, subj, thresholds):
         feats = self._features(rdms, thresholds)
@@ -401,6 +405,7 @@ class TopologicalRSA(BaseEstimator):
         n_boot = check_positive_int(self.n_bootstrap, "n_bootstrap", minimum=0)
         check_positive_int(self.n_draws, "n_draws")
         check_bool(self.verbose, "verbose")
+        check_n_jobs(self.n_jobs)
         x, _ = as_rdm_vectors(rdms, "rdms", allow_nan=False)
         k = n_conditions_from_pairs(x.shape[1])
         if k < 3:
@@ -424,37 +429,30 @@ class TopologicalRSA(BaseEstimator):
         self.confusion_ = _confusions(pred, cls, len(self.classes_)).sum(0)
         self.sensitivity_, self.specificity_ = sensitivity_specificity(self.confusion_)
         self.chance_ = 1.0 / len(self.classes_)
-        boots = np.full(n_boot, np.nan)
-        iterator = range(n_boot)
-        if self.verbose:
-            from tqdm.auto import tqdm
-
-            iterator = tqdm(iterator, desc="tRSA bootstrap")
+        # every draw is made here, in the order of the serial loop, so that the samples
+        # (and the results) do not depend on n_jobs; the samples are then scored in blocks
         n_sub = len(self.subjects_)
-        for b in iterator:
-            rows = np.arange(x.shape[0])
-            bsubj = subj
+        draws = []
+        for _ in range(n_boot):
+            rows = pidx = None
             if self.bootstrap in ("subjects_stimuli", "subjects"):
                 chosen = rng.integers(0, n_sub, n_sub)
                 rows = np.concatenate([np.flatnonzero(subj == s) for s in chosen])
-                bsubj = subj[rows]
             elif self.bootstrap == "rows":
                 rows = rng.integers(0, x.shape[0], x.shape[0])
-                bsubj = subj[rows]
-            xb = x[rows]
             if self.bootstrap in ("subjects_stimuli", "stimuli", "rows"):
                 pidx = rng.integers(0, k, k)
-                if np.unique(pidx).size < 3:
-                    continue
-                # geodesics need every entry of the matrix: RGDM always mean-imputes
-                handle = "mean" if self.family == "rgdm" else self.handle_duplicates
-                xb = _resample_rdms(xb, pidx, handle)
-            cb = cls[rows]
-            if np.unique(bsubj).size < 2:
-                continue
-            _, bsub_idx = np.unique(bsubj, return_inverse=True)
-            _, accb = self._score(xb, cb, bsub_idx.ravel(), self.thresholds_)
-            boots[b] = accb.mean()
+            draws.append((rows, pidx))
+        n_blocks = n_boot if n_workers(self.n_jobs) <= 1 else min(n_boot, 8 * n_workers(self.n_jobs))
+        bounds = np.linspace(0, n_boot, n_blocks + 1).astype(int) if n_boot else np.zeros(1, int)
+        blocks = [draws[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        # geodesics need every entry of the matrix: RGDM always mean-imputes
+        handle = "mean" if self.family == "rgdm" else self.handle_duplicates
+        scored = parallel_map(_bootstrap_block, blocks,
+                              args=(x, cls, subj, self.thresholds_, self.family, handle,
+                                    self.zero_edges, len(self.classes_)),
+                              n_jobs=self.n_jobs, desc="bootstrap block", verbose=self.verbose)
+        boots = np.concatenate(scored) if scored else np.full(0, np.nan)
         self.bootstrap_accuracies_ = boots
         ok = boots[np.isfinite(boots)]
         self.accuracy_se_ = float(ok.std(ddof=1)) if ok.size > 1 else float("nan")
@@ -535,3 +533,34 @@ def geotopological_grid(rdms: Any, regions: Any, subjects: Any, step: float = 0.
     best = np.unravel_index(np.nanargmax(acc), acc.shape)
     return {"lower": lowers, "upper": uppers, "accuracy": acc,
             "best": (float(lowers[best[0]]), float(uppers[best[1]])), "best_accuracy": float(acc[best])}
+
+
+def _transform_features(rdms: np.ndarray, thresholds: np.ndarray, family: str,
+                        zero_edges: str) -> np.ndarray:
+    """Transformed RDMs ``(n_draws, n_rdms, n_pairs)``, one per (l, u) pair."""
+    if family == "rgdm":
+        return np.stack([_graph_geodesic_vectors(rdms, "twostep", lower=lo, upper=up,
+                                                 zero_edges=zero_edges)
+                         for lo, up in thresholds])
+    return _gt_many(_rank01(rdms), thresholds)
+
+
+def _bootstrap_block(draws, x, cls, subj, thresholds, family, handle, zero_edges, n_classes):
+    """Draw-averaged LOSO accuracy of each bootstrap sample ``(rows, pattern_idx)`` of a block
+    (NaN where a sample has fewer than 3 distinct conditions or 2 subjects)."""
+    out = np.full(len(draws), np.nan)
+    for i, (rows, pidx) in enumerate(draws):
+        if rows is None:
+            rows = np.arange(x.shape[0])
+        xb, bsubj = x[rows], subj[rows]
+        if pidx is not None:
+            if np.unique(pidx).size < 3:
+                continue
+            xb = _resample_rdms(xb, pidx, handle)
+        if np.unique(bsubj).size < 2:
+            continue
+        _, bsub_idx = np.unique(bsubj, return_inverse=True)
+        feats = _transform_features(xb, thresholds, family, zero_edges)
+        pred = loso_nearest_centroid(feats, cls[rows], bsub_idx.ravel(), n_classes)
+        out[i] = (pred == cls[rows][None]).mean(1).mean()
+    return out
