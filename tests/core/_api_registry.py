@@ -571,8 +571,8 @@ def _registry() -> dict[str, Entry | list[Entry]]:
     R["rnn.DynamicsRNN"] = Entry(lambda: dict(X=series(40, 3)), params=rnnp, methods=("score",),
                                  timeseries=("X",),
                                  bad=dict(n_units=[0], forcing=[1.5, -0.1], seq_len=[0],
-                                          lr=[0.0, -1.0], tau_init=[0.0], batch_size=[0],
-                                          n_epochs=[0]))
+                                          lr=[0.0, -1.0], tau_init=[0.0], batch_size=[0]),
+                                 odd=dict(n_epochs=[0]))  # 0 epochs: the untrained baseline
     R["rnn.fit_dynamics"] = Entry(lambda: dict(X=series(40, 3), **rnnp), timeseries=("X",),
                                   bad=dict(n_units=[0], forcing=[1.5]))
     R["rnn.LeakyRNN"] = Entry(lambda: dict(n_units=8, random_state=0, device="cpu"),
@@ -678,7 +678,7 @@ def _registry() -> dict[str, Entry | list[Entry]]:
         bad=dict(alpha=[1.5]))
     R["compare.cross_validated_shape_distance"] = Entry(
         lambda: dict(XY4(), cv=2, random_state=0, **CPU), bad=dict(cv=[1, 0], alpha=[1.5]))
-    R["compare.EncodingModel"] = Entry(lambda: dict(X=series(30, 4), Y=series(30, 3, seed=1)),
+    R["compare.EncodingModel"] = Entry(lambda: dict(X=series(30, 4), y=series(30, 3, seed=1)),
                                        params=dict(cv=3, random_state=0, **CPU),
                                        methods=("predict", "score"), bad=dict(cv=[1]))
     R["compare.ridge_cv"] = Entry(lambda: dict(X=series(30, 4), Y=series(30, 3, seed=1), cv=3,

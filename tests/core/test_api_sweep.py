@@ -48,7 +48,6 @@ MUST_FAIL_VARIANTS = {"nan", "inf", "empty", "complex", "str", "object"}
 # Cases that fail today because the owning subpackage is being fixed (issue 13).
 # Each id is "<callable>[#k]|<where>|<argument>|<variant>"; see ``_case_id``.
 KNOWN_FAILURES: dict[str, str] = {
-    'rnn.DynamicsRNN|param|n_epochs|0': 'rnn.DynamicsRNN(n_epochs=0): accepted silently',
     'rsa.TopologicalRSA|fit|regions|complex': 'rsa.TopologicalRSA(regions=complex): accepted silently',
     'rsa.TopologicalRSA|fit|regions|inf': 'rsa.TopologicalRSA(regions=inf): accepted silently',
     'rsa.TopologicalRSA|fit|regions|object': "rsa.TopologicalRSA(regions=object): TypeError does not name 'regions': '<' not supported between instances of 'int' and 'NoneType'",
