@@ -164,3 +164,151 @@ def test_map_blas_workers_keeps_the_order_and_computes_each_item():
     for m, g in zip(mats, got, strict=True):
         np.testing.assert_allclose(g, m @ m.T, rtol=1e-12)
     assert map_blas_workers(lambda i: i + 1, [], n_workers=2) == []
+
+
+# --------------------------------------------------------------------------- thread policy
+@pytest.fixture
+def four_cores(monkeypatch):
+    """A process with 4 cores and 4 torch threads (restored afterwards), no thread env vars."""
+    import neurodyn._torch as nt
+
+    monkeypatch.setattr(nt, "_cpu_count", lambda: 4)
+    for var in ("OMP_NUM_THREADS", "NEURODYN_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    before = torch.get_num_threads()
+    torch.set_num_threads(4)
+    yield
+    torch.set_num_threads(before)
+
+
+def _blas_threads():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+
+def test_thread_budget_respects_env_torch_threads_and_job_share(four_cores, monkeypatch):
+    from neurodyn._torch import thread_budget
+
+    assert thread_budget() == 4
+    assert thread_budget(n_jobs=2) == 2
+    assert thread_budget(n_jobs=3) == 1
+    assert thread_budget(n_jobs=8) == 1  # never below one thread
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert thread_budget() == 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "2,1")  # nested-level list: the outer level counts
+    assert thread_budget() == 2
+    monkeypatch.setenv("OMP_NUM_THREADS", "not-a-number")  # ignored, as OpenMP does
+    assert thread_budget() == 4
+    monkeypatch.setenv("NEURODYN_NUM_THREADS", "1")
+    assert thread_budget() == 1
+    monkeypatch.delenv("NEURODYN_NUM_THREADS")
+    torch.set_num_threads(2)  # a user's lower torch setting is kept
+    assert thread_budget() == 2
+    with pytest.raises(ValueError, match="n_jobs must be a positive integer"):
+        thread_budget(n_jobs=0)
+
+
+def test_thread_policy_sets_and_restores_torch_and_blas_threads(four_cores):
+    from neurodyn._torch import SMALL_WORK, thread_policy
+
+    blas_before = _blas_threads()
+    with thread_policy(work=SMALL_WORK / 10) as n:
+        assert n == 1
+        assert torch.get_num_threads() == 1
+        assert _blas_threads() == [1] * len(blas_before)
+    assert torch.get_num_threads() == 4
+    assert _blas_threads() == blas_before
+    with thread_policy(work=SMALL_WORK * 10) as n:
+        assert n == 4 and torch.get_num_threads() == 4
+    with thread_policy(n_jobs=2) as n:
+        assert n == 2 and torch.get_num_threads() == 2
+        with thread_policy(work=1.0):  # nested: one thread, then back to the outer 2
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with thread_policy(n_threads=3):  # never more than the enclosing policy gave
+            assert torch.get_num_threads() == 2
+    assert torch.get_num_threads() == 4
+
+
+def test_thread_policy_restores_after_an_exception_and_as_a_decorator(four_cores):
+    from neurodyn._torch import thread_policy
+
+    with pytest.raises(RuntimeError, match="boom"):
+        with thread_policy(n_threads=1):
+            raise RuntimeError("boom")
+    assert torch.get_num_threads() == 4
+
+    @thread_policy(work=10.0)
+    def inner(depth):
+        seen = torch.get_num_threads()
+        return [seen] + (inner(depth - 1) if depth else [])
+
+    assert inner(2) == [1, 1, 1]  # re-entered recursively: each call gets its own context
+    assert torch.get_num_threads() == 4
+    with pytest.raises(ValueError, match="n_threads must be a positive integer"):
+        thread_policy(n_threads=0)
+    with pytest.raises(ValueError, match="work must be a non-negative number"):
+        thread_policy(work=-1)
+    with pytest.raises(ValueError, match="n_jobs must be a positive integer"):
+        thread_policy(n_jobs=-2)
+
+
+def test_thread_policy_follows_a_threadpoolctl_limit(four_cores):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from neurodyn._torch import thread_budget, thread_policy
+
+    # threadpoolctl limits torch's OpenMP runtime; the policy must not raise it again
+    with threadpoolctl.threadpool_limits(1, user_api="openmp"):
+        if torch.get_num_threads() != 1:
+            pytest.skip("torch's OpenMP runtime is not the one threadpoolctl controls")
+        assert thread_budget() == 1
+        with thread_policy() as n:
+            assert n == 1 and torch.get_num_threads() == 1
+
+
+def _budget_in_worker(_):
+    import os
+
+    from neurodyn._torch import thread_budget
+
+    return thread_budget(), os.environ.get("OMP_NUM_THREADS")
+
+
+def test_thread_budget_in_a_joblib_worker_is_the_workers_share():
+    joblib = pytest.importorskip("joblib")
+    import os
+
+    # loky gives each worker its share of the cores unless the user set OMP_NUM_THREADS
+    share = os.environ.get("OMP_NUM_THREADS") or str(max(1, joblib.cpu_count() // 2))
+    got = joblib.Parallel(n_jobs=2, backend="loky")(joblib.delayed(_budget_in_worker)(i) for i in range(2))
+    for budget, env in got:
+        assert env == share
+        assert budget == min(int(share), joblib.cpu_count())
+
+
+def test_map_blas_workers_runs_single_threaded_blas_in_workers(four_cores):
+    from neurodyn._torch import map_blas_workers
+
+    seen = map_blas_workers(lambda _: (torch.get_num_threads(), _blas_threads()), range(4), n_workers=2)
+    assert all(t == 1 and all(b == 1 for b in blas) for t, blas in seen)
+    assert torch.get_num_threads() == 4
+
+
+@pytest.mark.parametrize("env, torch_first, expected", [
+    ({}, False, "PASSIVE"),
+    ({"OMP_WAIT_POLICY": "ACTIVE"}, False, "ACTIVE"),  # the user's choice wins
+    ({"GOMP_SPINCOUNT": "1000"}, False, None),
+    ({}, True, None),  # torch loaded first: too late for the OpenMP runtime, left alone
+])
+def test_openmp_wait_policy_is_passive_only_when_the_user_did_not_choose(env, torch_first, expected):
+    import os
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")}
+    code = ("import os\n" + ("import torch\n" if torch_first else "")
+            + "import neurodyn._torch as nt\nprint(os.environ.get('OMP_WAIT_POLICY'), nt.OPENMP_WAIT_POLICY_SET)")
+    out = subprocess.run([sys.executable, "-c", code], env={**base, **env}, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == [str(expected), str(expected == "PASSIVE" and not env)]
