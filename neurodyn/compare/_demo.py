@@ -2,9 +2,10 @@
 
 Simulated ground truth: brain regions that are noisy linear read-outs of known
 layers of a random deep network. Every method should name the driving layer
-for every region; the encoding model's held-out r should approach the
-square root of the regions' reliability; the split-half noise ceiling should
-match the reliability set by the simulation.
+for every region; the split-half noise ceiling should match the reliability
+set by the simulation; the encoding model's held-out r should approach, and
+not pass, the ceiling on r, the square root of that reliability, so its ceiled
+score (r / sqrt(reliability)) is at most 1 up to sampling noise.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def run_demo(out_dir: Path, quick: bool = False, data_home: Path | None = None) 
         "noise_ceiling_median": {reg: float(np.median(c)) for reg, c in ceilings.items()},
         "noise_ceiling_truth": sim["reliability"],
         "encoding_median_r": {reg: float(r["score"]) for reg, r in enc.items()},
+        "encoding_r_ceiling": {reg: float(r["r_ceiling"]) for reg, r in enc.items()},
         "encoding_ceiled": {reg: float(r["ceiled_score"]) for reg, r in enc.items()},
         "encoding_r_upper_bound": float(np.sqrt(sim["reliability"])),
     }

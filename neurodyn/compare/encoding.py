@@ -3,8 +3,9 @@
 Brain-Score conventions: a ridge map is fitted from model features to every
 target (voxel, neuron) on training conditions, with its own regularisation per
 target; predictions on held-out conditions are scored by Pearson r per target,
-summarised by the median over targets and optionally divided by a split-half
-noise ceiling.
+summarised by the median over targets and optionally divided by the noise
+ceiling on r, the square root of the targets' split-half reliability
+(:func:`r_ceiling`).
 
 All targets are solved at once: one eigendecomposition of the (centred) design's Gram matrix gives
 the leave-one-out (generalised cross-validation) error of every target for
@@ -31,6 +32,7 @@ __all__ = [
     "cross_validated_encoding",
     "split_half_noise_ceiling",
     "pearson_r_columns",
+    "r_ceiling",
 ]
 
 #: the alpha grid used by ``alphas="auto"`` (for z-scored features)
@@ -457,14 +459,60 @@ class EncodingModel(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
         X, y : array-like
             Held-out conditions (features and targets).
         noise_ceiling : float or array-like (n_targets,), optional
-            Per-target (or one) ceiling, e.g. from :func:`split_half_noise_ceiling`.
-            Brain-Score convention: the median raw r divided by the median ceiling.
+            Per-target (or one) reliability of the measured targets, e.g. from
+            :func:`split_half_noise_ceiling`. The score is then the median r divided
+            by the ceiling *on r*, ``sqrt(median reliability)`` (see :func:`r_ceiling`),
+            so a model that predicts the noiseless signal exactly scores 1 up to
+            sampling noise.
+
+        Returns
+        -------
+        float
+            Median held-out Pearson r over targets (unitless, in [-1, 1]), or that
+            median as a fraction of the noise ceiling on r.
         """
         r = self.score_targets(X, y)
         med = float(np.nanmedian(r)) if np.isfinite(r).any() else float("nan")
         if noise_ceiling is None:
             return med
-        return med / _ceiling_value(noise_ceiling, r.size)
+        return med / r_ceiling(_ceiling_value(noise_ceiling, r.size))
+
+
+def r_ceiling(reliability: Any) -> Any:
+    """The noise ceiling on a Pearson r, from the reliability of the measured targets.
+
+    A target measured as ``y = s + e`` (signal ``s``, independent noise ``e``)
+    has reliability ``rho = var(s) / (var(s) + var(e))``: the correlation
+    between two independent measurements of the same conditions, which is what
+    :func:`split_half_noise_ceiling` estimates. The best any prediction can
+    do is predict ``s`` exactly, and ``corr(s, y) = sqrt(var(s) / var(y)) =
+    sqrt(rho)``. So the ceiling on the held-out Pearson r is ``sqrt(rho)``
+    (0.894 for a reliability of 0.80), and a ceiled score is ``r / sqrt(rho)``:
+    1 for a perfect model, up to the sampling noise of r and of ``rho``.
+    Dividing r by ``rho`` itself mixes units (r against r squared) and
+    inflates the ceiled score by ``1 / sqrt(rho)``.
+
+    Parameters
+    ----------
+    reliability : float or array-like
+        Reliability in [0, 1] (NaN passes through).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        ``sqrt(reliability)``, the highest expected Pearson r.
+
+    References
+    ----------
+    Spearman (1904). The proof and measurement of association between two
+    things. Am. J. Psychol. 15:72-101 (correction for attenuation).
+    """
+    arr = np.asarray(reliability, dtype=float)
+    finite = arr[np.isfinite(arr)]
+    if finite.size and (finite.min() < 0.0 or finite.max() > 1.0):
+        raise ValueError(f"reliability must be in [0, 1]; got values in [{finite.min():g}, {finite.max():g}]")
+    out = np.sqrt(arr)
+    return float(out) if out.ndim == 0 else out
 
 
 def _ceiling_value(noise_ceiling: Any, n_targets: int, name: str = "noise_ceiling") -> float:
@@ -507,6 +555,12 @@ def split_half_noise_ceiling(repeats: Any, *, n_splits: int = 100, spearman_brow
         The reliability of the across-repetition mean; the expected value is
         ``var_signal / (var_signal + var_noise / n_repeats)``. NaN for a target
         that is constant across conditions (an error if every target is).
+        This is on the scale of a squared correlation: the ceiling on a
+        Pearson r between a prediction and the repetition mean is its square
+        root (:func:`r_ceiling`), which is what :meth:`EncodingModel.score`,
+        :func:`cross_validated_encoding` and
+        :func:`~neurodyn.compare.compare_representations` divide by when they
+        are given this reliability as ``noise_ceiling``.
 
     References
     ----------
@@ -566,6 +620,9 @@ def cross_validated_encoding(X: Any, Y: Any, *, alphas: Any = "auto", cv: int = 
         Conditions sharing a group (e.g. time bins of one trial) stay in one fold,
         so autocorrelated samples do not leak between training and test.
     noise_ceiling : float or array-like (n_targets,), optional
+        Reliability of the targets (e.g. :func:`split_half_noise_ceiling`); the
+        score is divided by the ceiling on r, ``sqrt(median reliability)``
+        (:func:`r_ceiling`).
     random_state : None, int or Generator
 
     Returns
@@ -573,9 +630,11 @@ def cross_validated_encoding(X: Any, Y: Any, *, alphas: Any = "auto", cv: int = 
     dict
         ``"r"``: held-out Pearson r per target (mean over folds), shape
         (n_targets,) or (n_timepoints, n_targets); ``"score"``: median over
-        targets (per time point for 3-D input); ``"ceiled_score"`` when a
-        ceiling is given; ``"fold_r"``: per fold; ``"alpha"``: alphas chosen
-        per fold and target.
+        targets (per time point for 3-D input); with a ceiling,
+        ``"noise_ceiling"`` (the median reliability), ``"r_ceiling"`` (its
+        square root, the highest expected r) and ``"ceiled_score"`` (score /
+        r_ceiling); ``"fold_r"``: per fold; ``"alpha"``: alphas chosen per fold
+        and target.
     """
     dev, dt = resolve(device, dtype)
     # held-out r is unchanged by centring X (with an intercept) and by one positive factor on Y,
@@ -638,6 +697,7 @@ def cross_validated_encoding(X: Any, Y: Any, *, alphas: Any = "auto", cv: int = 
            else np.stack(fold_alpha)[:, 0]}
     if noise_ceiling is not None:
         c = _ceiling_value(noise_ceiling, Yb.shape[-1])
-        out["ceiled_score"] = out["score"] / c
+        out["ceiled_score"] = out["score"] / r_ceiling(c)
         out["noise_ceiling"] = c
+        out["r_ceiling"] = r_ceiling(c)
     return out

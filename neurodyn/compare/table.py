@@ -17,7 +17,7 @@ import numpy as np
 from .._torch import check_random_state
 from .._validation import check_array, check_finite, check_in, check_positive_int, check_scalar
 from .cka import linear_cka
-from .encoding import cross_validated_encoding
+from .encoding import cross_validated_encoding, r_ceiling
 from .inference import _interval
 from .shape import cross_validated_shape_distance, shape_distance
 
@@ -65,7 +65,8 @@ class ComparisonTable:
     is clipped to the method's range, see :func:`method_range`: RSA, tRSA,
     debiased CKA and encoding r in [-1, 1], CKA in [0, 1], the Procrustes angular
     distance in radians in [0, pi/2], or [0, pi] on held-out conditions),
-    ``p_value`` (permutation), ``noise_ceiling``, ``ceiled_score``,
+    ``p_value`` (permutation), ``noise_ceiling`` (the region's reliability),
+    ``ceiled_score`` (encoding score / sqrt(reliability), the ceiling on r),
     ``n_conditions``. Missing values are NaN.
     """
 
@@ -119,18 +120,74 @@ class ComparisonTable:
             raise ImportError("to_pandas needs pandas; use to_dict() otherwise") from exc
         return pd.DataFrame(self.to_dict())
 
-    def __repr__(self) -> str:
-        head = ["model", "brain", "method", "time", "score", "ci_low", "ci_high", "p_value"]
-        lines = ["  ".join(f"{h:>10}" for h in head)]
-        for r in self.rows[:30]:
-            cells = []
-            for h in head:
-                v = r[h]
-                cells.append(f"{v:>10.4g}" if isinstance(v, float) else f"{str(v):>10}")
-            lines.append("  ".join(cells))
-        if len(self.rows) > 30:
-            lines.append(f"... ({len(self.rows)} rows)")
+    def to_string(self, max_rows: int | None = 30, digits: int = 4) -> str:
+        """The table as aligned text: one header line, one line per row.
+
+        Columns with no value in any row (``time`` for static data, intervals
+        without a bootstrap, p-values without permutations, ceilings) are left
+        out; text is left-aligned and numbers right-aligned, every column as
+        wide as its widest cell.
+
+        Parameters
+        ----------
+        max_rows : int or None
+            Rows to show (None: all); a last line counts the rest.
+        digits : int
+            Decimals of the numbers (scientific notation in a column whose
+            values would lose their leading digit or run wider than 6 digits).
+
+        Returns
+        -------
+        str
+        """
+        rows = self.rows if max_rows is None else self.rows[:max_rows]
+        if not self.rows:
+            return "ComparisonTable (0 rows)"
+        text_cols = ("model", "brain", "method", "kind", "time")
+        candidates = ["model", "brain", "method", "kind", "time", "score", "ci_low", "ci_high", "p_value",
+                      "noise_ceiling", "ceiled_score"]
+
+        def present(c):
+            vals = [r.get(c) for r in self.rows]
+            if c in text_cols:
+                return any(v is not None for v in vals)
+            return any(v is not None and np.isfinite(v) for v in vals)
+
+        cols = [c for c in candidates if present(c)]
+
+        def fixed_ok(c):  # fixed-point keeps the decimal points of a column aligned
+            vals = np.array([r[c] for r in self.rows], dtype=float)
+            vals = np.abs(vals[np.isfinite(vals) & (vals != 0)])
+            return vals.size == 0 or (vals.min() >= 10.0 ** (1 - digits) and vals.max() < 1e6)
+
+        fixed = {c: fixed_ok(c) for c in cols if c not in text_cols}
+
+        def cell(c, v):
+            if v is None:
+                return "-"
+            if c in text_cols:
+                return str(v)
+            if not np.isfinite(v):
+                return "nan"
+            return f"{v:.{digits}f}" if fixed[c] else f"{v:.{digits - 1}e}"
+
+        body = [[cell(c, r.get(c)) for c in cols] for r in rows]
+        widths = [max(len(c), *(len(line[k]) for line in body)) for k, c in enumerate(cols)]
+
+        def fmt(values):
+            return "  ".join(v.ljust(w) if c in text_cols[:4] else v.rjust(w)
+                             for c, v, w in zip(cols, values, widths, strict=True)).rstrip()
+
+        lines = [fmt(cols)] + [fmt(line) for line in body]
+        if len(rows) < len(self.rows):
+            lines.append(f"... ({len(self.rows) - len(rows)} more rows, {len(self.rows)} in all)")
         return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_string()
+
+    def __repr__(self) -> str:
+        return f"ComparisonTable ({len(self.rows)} rows)\n{self.to_string()}"
 
 
 def _named(reps: Any, name: str, default: str) -> list[tuple[str, np.ndarray]]:
@@ -314,7 +371,9 @@ def compare_representations(model_activity: Any, brain_activity: Any,
     shape_alpha : float in [0, 1]
     encoding_alphas : "auto" or array-like
     noise_ceiling : float or dict {brain name: float}, optional
-        Divides the encoding score (``ceiled_score`` column).
+        Reliability of each brain region (e.g. the median of
+        :func:`~neurodyn.compare.split_half_noise_ceiling`); the encoding score is
+        divided by the ceiling on r, its square root (``ceiled_score`` column).
     random_state : None, int or Generator
     device : {"auto", "cpu", "cuda"}
     verbose : bool
@@ -414,6 +473,7 @@ def compare_representations(model_activity: Any, brain_activity: Any,
                          "time": t if time_resolved else None, "score": float(est[t]),
                          "kind": _KIND[meth], "ci_low": float(lo[t]), "ci_high": float(hi[t]),
                          "se": float(se[t]), "p_value": float(pv[t]), "noise_ceiling": ceiling,
-                         "ceiled_score": float(est[t] / ceiling) if np.isfinite(ceiling) else np.nan,
+                         "ceiled_score": float(est[t] / r_ceiling(ceiling)) if np.isfinite(ceiling)
+                         else np.nan,
                          "n_conditions": n})
     return ComparisonTable(rows)

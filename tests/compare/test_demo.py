@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from neurodyn.compare._demo import run_demo
 from neurodyn.datasets.simulate.compare import simulate_layers_and_regions
@@ -30,3 +31,8 @@ def test_quick_demo_identifies_driving_layers(tmp_path):
         assert abs(ceiling - result["noise_ceiling_truth"]) < 0.1, reg
     for reg, r in result["encoding_median_r"].items():
         assert 0.5 < r <= result["encoding_r_upper_bound"] + 0.05, reg
+        # the ceiling is on the r scale (sqrt of the reliability) and the ceiled score
+        # does not pass 1 beyond sampling noise (it was 1.03-1.06 when r was divided by rho)
+        assert result["encoding_r_ceiling"][reg] == pytest.approx(np.sqrt(result["noise_ceiling_median"][reg]))
+        assert abs(result["encoding_r_ceiling"][reg] - result["encoding_r_upper_bound"]) < 0.06
+        assert result["encoding_ceiled"][reg] <= 1.03, reg

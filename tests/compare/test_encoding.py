@@ -88,9 +88,10 @@ def test_recovers_planted_map_and_gives_chance_on_shuffled_targets():
     null = cross_validated_encoding(X, Y_shuffled, cv=4, random_state=0)
     assert abs(null["score"]) < 0.1
     assert abs(np.mean(null["r"])) < 0.05
-    # the ceiling divides the median
+    # a reliability of 0.9 caps r at sqrt(0.9): the median is divided by that ceiling on r
     ceiled = cross_validated_encoding(X, Y, cv=4, random_state=0, noise_ceiling=np.full(m, 0.9))
-    assert ceiled["ceiled_score"] == pytest.approx(ceiled["score"] / 0.9)
+    assert ceiled["ceiled_score"] == pytest.approx(ceiled["score"] / np.sqrt(0.9))
+    assert ceiled["r_ceiling"] == pytest.approx(np.sqrt(0.9))
 
 
 def test_high_dimensional_planted_map():
@@ -154,3 +155,49 @@ def test_encoding_input_errors():
         split_half_noise_ceiling(rng.standard_normal((1, 10, 3)))
     with pytest.raises(ValueError, match="groups must have one entry per condition"):
         cross_validated_encoding(X, Y, cv=2, groups=np.arange(5))
+
+
+def test_r_ceiling_is_the_best_r_in_a_simulation_with_known_reliability():
+    """The noise ceiling on Pearson r is sqrt(reliability), in a simulation where both are known.
+
+    Targets ``y = s + e`` with var(s) = 1 and noise variance set so the reliability of the
+    measured mean is exactly ``rho``; the noiseless signal ``s`` (a perfect model) correlates
+    with ``y`` at sqrt(rho), not rho, and an encoding model fitted on the true features scores
+    a ceiled r of 1 within its sampling noise, never clearly above.
+    """
+    from neurodyn.compare.encoding import r_ceiling
+
+    rng = np.random.default_rng(11)
+    n_cond, n_rep, m, p = 600, 4, 200, 8
+    for rho in (0.5, 0.8):
+        noise_sd = np.sqrt(n_rep * (1 - rho) / rho)  # rho = 1 / (1 + noise_sd^2 / n_rep)
+        F = rng.standard_normal((n_cond, p))
+        signal = F @ rng.standard_normal((p, m))
+        signal = (signal - signal.mean(0)) / signal.std(0)
+        repeats = signal[None] + noise_sd * rng.standard_normal((n_rep, n_cond, m))
+        Y = repeats.mean(0)
+        rel = split_half_noise_ceiling(repeats, n_splits=20, random_state=0)
+        assert abs(np.median(rel) - rho) < 0.03
+        # the perfect model's r against the measured mean: sqrt(rho), independent of neurodyn
+        r_perfect = np.array([np.corrcoef(signal[:, j], Y[:, j])[0, 1] for j in range(m)])
+        assert abs(np.median(r_perfect) - np.sqrt(rho)) < 0.02
+        assert abs(np.median(r_perfect) - rho) > 0.05  # the reliability itself is the wrong ceiling
+        assert r_ceiling(np.median(rel)) == pytest.approx(np.sqrt(np.median(rel)))
+        np.testing.assert_allclose(r_ceiling(rel), np.sqrt(rel))
+        res = cross_validated_encoding(F, Y, cv=5, random_state=0, noise_ceiling=rel)
+        # a model with the true features reaches the ceiling; sampling noise of a median over
+        # 200 targets of r on 120 held-out conditions is ~0.01, of the reliability ~0.01
+        assert abs(res["ceiled_score"] - 1.0) < 0.04, (rho, res["ceiled_score"])
+        assert res["ceiled_score"] == pytest.approx(res["score"] / np.sqrt(np.median(rel)))
+        model = EncodingModel().fit(F[:480], Y[:480])
+        assert model.score(F[480:], Y[480:], noise_ceiling=rel) == pytest.approx(
+            model.score(F[480:], Y[480:]) / np.sqrt(np.median(rel)))
+
+
+def test_r_ceiling_refuses_a_reliability_outside_0_1():
+    from neurodyn.compare.encoding import r_ceiling
+
+    with pytest.raises(ValueError, match="reliability must be in"):
+        r_ceiling(1.2)
+    with pytest.raises(ValueError, match="reliability must be in"):
+        r_ceiling(np.array([0.5, -0.1]))
