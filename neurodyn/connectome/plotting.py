@@ -33,7 +33,8 @@ def _window_times(dc, fs: float | None) -> tuple[np.ndarray, str]:
 
 def plot_component(dc, component: int, *, schedule: Sequence[Sequence[float]] | None = None,
                    fs: float | None = None, animal_labels: Sequence[str] | None = None,
-                   axes: Sequence[Any] | None = None):
+                   axes: Sequence[Any] | None = None, unit_label: str = "neuron",
+                   recording_label: str = "animal"):
     """One component: community-sorted motif matrix, time course, animal bars.
 
     Parameters
@@ -46,7 +47,12 @@ def plot_component(dc, component: int, *, schedule: Sequence[Sequence[float]] | 
     fs : float, optional
         Sampling rate; the time axis is then in seconds.
     animal_labels : sequence of str, optional
+        Tick labels of the recordings.
     axes : three matplotlib Axes, optional
+    unit_label : str
+        What a node is, for the motif axes ("neuron"; "region" for BOLD).
+    recording_label : str
+        What a recording is, for the loading axis ("animal"; "subject" for BOLD).
 
     Returns
     -------
@@ -62,9 +68,11 @@ def plot_component(dc, component: int, *, schedule: Sequence[Sequence[float]] | 
     ax = axes[0]
     im = ax.imshow(mat[np.ix_(order, order)], cmap="magma", interpolation="nearest")
     ax.set_title(f"component {component}: motif" + (" (background)" if dc.background_[component] else ""))
-    ax.set_xlabel("neuron (sorted by community)")
-    ax.set_ylabel("neuron")
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    ax.set_xlabel(f"{unit_label} (sorted by community)")
+    ax.set_ylabel(unit_label)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="affinity")
     ax = axes[1]
     times, label = _window_times(dc, fs)
     for start, stop in schedule or ():
@@ -79,8 +87,8 @@ def plot_component(dc, component: int, *, schedule: Sequence[Sequence[float]] | 
     ax.set_xticks(np.arange(n_animals))
     if animal_labels is not None:
         ax.set_xticklabels(animal_labels, rotation=90)
-    ax.set_xlabel("animal")
-    ax.set_ylabel("animal factor")
+    ax.set_xlabel(recording_label)
+    ax.set_ylabel(f"{recording_label} factor")
     if own_figure:
         fig.tight_layout()
     return fig
@@ -123,12 +131,14 @@ def plot_rank_sweep(sweep: dict, axes: Sequence[Any] | None = None):
     if sweep.get("elbow_rank") is not None:
         ax.axvline(sweep["elbow_rank"], color="tab:red", ls="--", label=f"elbow R={sweep['elbow_rank']}")
     ax.set_xlabel("rank")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_ylabel("relative error")
     ax.legend(frameon=False)
     ax = axes[1]
     ax.plot(ranks, sweep["stability"], "o-", color="tab:blue")
     ax.set_ylim(0, 1.05)
     ax.set_xlabel("rank")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_ylabel("stability (mean FMS vs best)")
     fig.tight_layout()
     return fig

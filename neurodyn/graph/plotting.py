@@ -78,6 +78,7 @@ def plot_surface_feature_map(values, hemi="left", mesh="fsaverage5", title=None,
 
 def plot_degree_triangles(features, ax=None, title=None):
     """Triangles against degree per node (log-log), with the complete-neighbourhood bound."""
+    own = ax is None
     fig, ax = _figure(ax)
     d = np.asarray(features["degree"], dtype=np.float64)
     t = np.asarray(features["triangles"], dtype=np.float64)
@@ -90,6 +91,8 @@ def plot_degree_triangles(features, ax=None, title=None):
     ax.legend(frameon=False)
     if title:
         ax.set_title(title)
+    if own:  # keep the axis labels inside the saved figure
+        fig.tight_layout()
     return fig
 
 
@@ -106,6 +109,7 @@ def plot_mask_recovery(scores, n_nodes, truth_mask=None, support=None, ax=None, 
         truth = np.flatnonzero(truth_mask)
         ax.plot(truth, np.full(truth.size, scores.max() * 1.05), "v", color="C3", label="planted")
     ax.set_xlabel("node")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_ylabel("statistic")
     ax.legend(frameon=False, ncol=3, fontsize=8, loc="upper right")
     ax.set_ylim(0, scores.max() * 1.25 if scores.max() > 0 else 1)
@@ -136,7 +140,7 @@ def plot_cv_report(report, title=None):
     cm = report.confusion
     ax.imshow(cm, cmap="Blues")
     for (i, j), v in np.ndenumerate(cm):
-        ax.text(j, i, str(v), ha="center", va="center")
+        ax.text(j, i, str(v), ha="center", va="center", color="white" if v > 0.6 * cm.max() else "black")
     labels = [str(c) for c in report.classes]
     ax.set_xticks(range(len(labels)), labels)
     ax.set_yticks(range(len(labels)), labels)
@@ -148,6 +152,8 @@ def plot_cv_report(report, title=None):
         ax.hist(report.permutation_scores, bins=20, color="0.7")
         ax.axvline(report.permutation_score, color="C3")
         ax.set_xlabel("accuracy")
+        ax.set_ylabel("permutations")
+        ax.yaxis.get_major_locator().set_params(integer=True)
         ax.set_title(f"permutation null (p = {report.permutation_pvalue:.3f})")
     if title:
         fig.suptitle(title)

@@ -38,6 +38,7 @@ def plot_curriculum(histories: Mapping[str, Any], x: str = "steps", ax=None):
         ax.step(xs, hist.n_reached_, where="post", label=label)
     ax.set_xlabel("training steps" if x == "steps" else x)
     ax.set_ylabel("largest N solved")
+    ax.yaxis.get_major_locator().set_params(integer=True)
     ax.legend(frameon=False)
     return fig, ax
 
@@ -50,6 +51,7 @@ def plot_tau_trend(histories: Mapping[str, Any], ax=None):
         ax.plot(n, [e["tau_mean"] for e in hist.epochs], marker=".", label=label)
     ax.set_xlabel("N being trained (newest head)")
     ax.set_ylabel("mean effective tau")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(frameon=False)
     return fig, ax
 
@@ -88,8 +90,9 @@ def plot_retention(ns: Sequence[int], accuracies: Mapping[str, Any], ax=None):
     fig, ax = _axes(ax)
     for label, acc in accuracies.items():
         ax.plot(ns, acc, marker="o", label=label)
-    ax.axhline(0.5, color="0.6", ls="--", lw=1)
+    ax.axhline(0.5, color="0.6", ls="--", lw=1, label="chance")
     ax.set_xlabel("N")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_ylabel("accuracy")
     ax.set_ylim(0.4, 1.02)
     ax.legend(frameon=False)
@@ -100,6 +103,8 @@ def plot_rich_lazy(ranks: Sequence[int], metrics: Mapping[str, Any], axes=None):
     """Weight change, representation and kernel alignment against the initial rank.
 
     ``metrics`` maps a metric name to an array (n_seeds, len(ranks)) or (len(ranks),).
+    Thin grey lines are the individual seeds, the black line with markers their
+    mean (the legend of the first panel says so).
     """
     import matplotlib.pyplot as plt
 
@@ -109,11 +114,17 @@ def plot_rich_lazy(ranks: Sequence[int], metrics: Mapping[str, Any], axes=None):
         fig = np.ravel(axes)[0].figure
     for ax, (name, vals) in zip(np.ravel(axes), metrics.items(), strict=False):
         vals = np.atleast_2d(np.asarray(vals, float))
-        for row in vals:
-            ax.plot(ranks, row, color="0.7", lw=1)
-        ax.plot(ranks, vals.mean(0), marker="o", color="k")
+        for k, row in enumerate(vals):
+            ax.plot(ranks, row, color="0.7", lw=1, label="one seed" if k == 0 and vals.shape[0] > 1 else None)
+        ax.plot(ranks, vals.mean(0), marker="o", color="k",
+                label=f"mean of {vals.shape[0]} seeds" if vals.shape[0] > 1 else None)
         ax.set_xscale("log")
+        ax.set_xticks(list(ranks), [str(r) for r in ranks])
+        ax.minorticks_off()
         ax.set_xlabel("initial rank")
         ax.set_title(name)
+    first = np.ravel(axes)[0]
+    if first.get_legend_handles_labels()[0]:
+        first.legend(frameon=False, fontsize=7)
     fig.tight_layout()
     return fig, axes

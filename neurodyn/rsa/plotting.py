@@ -23,10 +23,12 @@ def _axes(ax):
     return ax.figure, ax
 
 
-def plot_rdm(rdm: Any, ax=None, title: str | None = None, cmap: str = "viridis", colorbar: bool = True):
+def plot_rdm(rdm: Any, ax=None, title: str | None = None, cmap: str = "viridis", colorbar: bool = True,
+             colorbar_label: str = "dissimilarity"):
     """Show one RDM (vector or symmetric square matrix) as an image; returns the Axes.
 
     The diagonal is left blank. Raises for several RDMs (a stack is not one image).
+    ``colorbar_label`` names the colour scale (e.g. "rank-normalised dissimilarity").
     """
     v, _ = as_rdm_vectors(rdm, "rdm")
     if v.shape[0] != 1:
@@ -40,23 +42,31 @@ def plot_rdm(rdm: Any, ax=None, title: str | None = None, cmap: str = "viridis",
     if title:
         ax.set_title(title, fontsize=9)
     if colorbar:
-        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+        cb = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+        if colorbar_label:
+            cb.set_label(colorbar_label, fontsize=8)
     return ax
 
 
-def plot_rdm_panels(rdms: Mapping[str, Any], ncols: int = 4, cmap: str = "viridis"):
-    """A grid of RDM panels (e.g. RDM, RGTMs and RGDM of one region); returns the Figure."""
+def plot_rdm_panels(rdms: Mapping[str, Any], ncols: int = 4, cmap: str = "viridis", colorbar: bool = True,
+                    colorbar_label: str = "dissimilarity"):
+    """A grid of RDM panels (e.g. RDM, RGTMs and RGDM of one region); returns the Figure.
+
+    Each panel has its own colour bar (the transforms map to different ranges:
+    an RGTM is mostly 0 and 1, an RGDM holds path lengths); ``colorbar=False`` omits them.
+    """
     import matplotlib.pyplot as plt
 
     names = list(rdms)
     nrows = int(np.ceil(len(names) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3 * ncols, 3 * nrows), squeeze=False)
+    width = 3.6 if colorbar else 3.0
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, 3 * nrows), squeeze=False,
+                             layout="constrained")
     for ax in axes.ravel():
         ax.axis("off")
     for ax, name in zip(axes.ravel()[: len(names)], names, strict=True):
         ax.axis("on")
-        plot_rdm(rdms[name], ax=ax, title=name, cmap=cmap, colorbar=False)
-    fig.tight_layout()
+        plot_rdm(rdms[name], ax=ax, title=name, cmap=cmap, colorbar=colorbar, colorbar_label=colorbar_label)
     return fig
 
 
@@ -82,7 +92,8 @@ def plot_model_comparison(evaluation, model_names: Sequence[str] | None = None, 
     ax.set_xticklabels(names, rotation=45, ha="right", fontsize=8)
     ax.set_ylabel(ylabel or f"RDM similarity ({evaluation.method})")
     ax.axhline(0, color="k", lw=0.5)
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
     return ax
 
 
@@ -116,7 +127,7 @@ def plot_confusion(confusion: Any, labels: Sequence[str] | None = None, ax=None)
     ax.set_yticklabels(names, fontsize=8)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="fraction of the true class")
     return ax
 
 
