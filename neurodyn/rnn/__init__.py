@@ -2,6 +2,8 @@
 
 - :class:`LeakyRNN` — per-unit bounded trainable time constants, fused Elman fast path
 - :class:`GatedRNN` — GRU/LSTM with the same interface
+- :func:`make_rnn` — one constructor for every cell: leaky, GRU, LSTM, diagonal SSM
+  (:class:`DiagonalSSM`, parallel scan) and linear attention (:class:`LinearAttentionRNN`)
 - :mod:`neurodyn.rnn.tasks` — N-parity, N-delayed-match, 2-alternative decision
 - :func:`train_curriculum` — single-head / multi-head / sliding curricula (Khajehabdollahi et al. 2024)
 - :mod:`neurodyn.rnn.timescales` — autocorrelation timescales of units
@@ -27,6 +29,7 @@ from .analysis import (
     variance_dimension,
     weight_change,
 )
+from .cells import CELLS, DiagonalSSM, LinearAttentionRNN, diagonal_scan, make_rnn
 from .fit_dynamics import DynamicsRNN, fit_dynamics
 from .models import MODEL_PRESETS, GatedRNN, LeakyRNN, Recording, effective_rank, low_rank_matrix
 from .tasks import NDelayedMatch, NParity, PerceptualDecision
@@ -44,6 +47,11 @@ __all__ = [
     "fit_dynamics",
     "LeakyRNN",
     "GatedRNN",
+    "make_rnn",
+    "CELLS",
+    "DiagonalSSM",
+    "LinearAttentionRNN",
+    "diagonal_scan",
     "Recording",
     "low_rank_matrix",
     "effective_rank",

@@ -482,6 +482,15 @@ class LeakyRNN(_RecurrentBase):
     def alpha(self) -> torch.Tensor:
         return self.dt / self.effective_tau()
 
+    def timescales_(self, x: Any = None) -> np.ndarray:
+        """Single-unit timescales ``tau / dt`` in time steps (``x`` is ignored).
+
+        Comparable with the other cells' ``timescales_`` (see :func:`neurodyn.rnn.make_rnn`):
+        the leak keeps ``1 - dt/tau`` of the state per step, an e-folding time of
+        ``-1 / log(1 - dt/tau) ~ tau/dt`` steps for ``tau >> dt``.
+        """
+        return self.tau_ / self.dt
+
     def masked_weight(self) -> torch.Tensor:
         """``W * M`` (``|W| * M * sign`` under Dale's law): the recurrent weights actually used."""
         if self.dale_sign is not None:
@@ -673,3 +682,39 @@ class GatedRNN(_RecurrentBase):
         x = self._check_inputs(x)
         states, _ = self.core(x) if h0 is None else self.core(x, h0)
         return states, states[-1]
+
+    def _retention_gates(self, x: Any = None) -> torch.Tensor:
+        """Retention gate (GRU update gate ``z``, LSTM forget gate ``f``): at rest, or mean over ``x``."""
+        h = self.n_units
+        blk = slice(h, 2 * h)  # PyTorch gate order: GRU (r, z, n), LSTM (i, f, g, o)
+        b = self.core.bias_ih_l0[blk] + self.core.bias_hh_l0[blk]
+        if x is None:
+            return torch.sigmoid(b)
+        xt = self._check_inputs(x)
+        states, _ = self(xt)
+        prev = torch.cat([torch.zeros_like(states[:1]), states[:-1]])
+        pre = xt @ self.core.weight_ih_l0[blk].T + prev @ self.core.weight_hh_l0[blk].T + b
+        return torch.sigmoid(pre).mean(dim=(0, 1))
+
+    def timescales_(self, x: Any = None) -> np.ndarray:
+        """Effective per-unit timescales from the retention gates, in time steps.
+
+        A GRU unit keeps ``z`` of its state per step (``h_t = (1 - z) n_t + z h_{t-1}``), an
+        LSTM cell ``f`` (``c_t = f c_{t-1} + i g``); with ``g`` that gate the timescale is
+        ``-1 / log(g)``, the e-folding time of a unit that kept ``g`` fixed (the same
+        definition as ``-1 / log|lambda|`` for the SSM).
+
+        Parameters
+        ----------
+        x : tensor, array or TaskBatch, shape (n_timesteps, batch, n_inputs), optional
+            Inputs over which the gate is averaged (over steps and trials) before taking the
+            timescale. Default: the gate at rest (zero input, zero state), ``sigmoid(b_i + b_h)``.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_units,)
+            Infinite where the gate saturates at 1 in the network's dtype.
+        """
+        with torch.no_grad():
+            g = self._retention_gates(x).to(torch.float64)
+            return to_numpy(-1.0 / torch.log(g)).astype(float).copy()

@@ -1,0 +1,140 @@
+"""Benchmark: the make_rnn cells (SSM parallel scan vs its loop) and alignment-guided training.
+
+Sections (run all by default, or pick with ``--only``):
+
+- ``scan``: DiagonalSSM forward (+ backward) with the parallel scan vs the sequential loop at
+  T = 1000 (float64 equality to 1e-10 is checked first); median of ``--repeats`` runs.
+- ``align``: N-parity. A teacher is trained with the multi-head curriculum; students that do
+  not learn the task alone (a deep-in-time, badly initialised leaky RNN: ``gain`` large)
+  train for the same number of steps on N-parity with and without guidance from the teacher's
+  representation (:func:`neurodyn.compare.train_aligned`, linear CKA); per seed the final
+  test accuracy of both is printed with the mean, and a verdict.
+
+    python benchmarks/rnn_cells.py                  # both, CPU sized
+    python benchmarks/rnn_cells.py --only scan
+    python benchmarks/rnn_cells.py --only align --seeds 0 1 2 --steps 600
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from neurodyn.rnn import NParity, evaluate, make_rnn, train_curriculum
+from neurodyn.rnn.cells import _loop_scan, diagonal_scan
+
+
+def _median_time(fn, repeats: int) -> float:
+    fn()
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return statistics.median(out)
+
+
+def bench_scan(t_len: int = 1000, units: int = 64, batches=(1, 32), repeats: int = 5) -> None:
+    for batch in batches:
+        _bench_scan_one(t_len, units, batch, repeats)
+
+
+def _bench_scan_one(t_len: int, units: int, batch: int, repeats: int) -> None:
+    net = make_rnn("ssm", n_units=units, n_inputs=1, random_state=0, device="cpu", dtype="float64",
+                   tau_range=(1.0, 1000.0))
+    x = torch.rand(t_len, batch, 1, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        err = float((net(x)[0] - net.forward_loop(x)[0]).abs().max())
+    print(f"[scan] T={t_len} batch={batch} units={units} float64: max |scan - loop| = {err:.2e} "
+          f"({'OK' if err <= 1e-10 else 'FAIL'} at 1e-10)")
+    lam = net.decay.detach()
+    u = torch.randn(t_len, batch, units, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+
+    def kernel_fwd(f):
+        with torch.no_grad():
+            f(lam, u)
+
+    def kernel_bwd(f):
+        lr, ur = lam.clone().requires_grad_(True), u.clone().requires_grad_(True)
+        f(lr, ur).sum().backward()
+
+    def cell_fwd(f):
+        with torch.no_grad():
+            f(x)
+
+    def cell_bwd(f):
+        net.zero_grad()
+        f(x)[0].sum().backward()
+
+    cases = (("scan kernel, forward", kernel_fwd, diagonal_scan, _loop_scan),
+             ("scan kernel, fwd+bwd", kernel_bwd, diagonal_scan, _loop_scan),
+             ("whole SSM cell, forward", cell_fwd, net, net.forward_loop),
+             ("whole SSM cell, fwd+bwd", cell_bwd, net, net.forward_loop))
+    for label, run, fast, slow in cases:
+        t_scan = _median_time(lambda run=run, fast=fast: run(fast), repeats)
+        t_loop = _median_time(lambda run=run, slow=slow: run(slow), repeats)
+        ratio = t_loop / t_scan
+        print(f"[scan]   B={batch:3d} {label:24s} scan {t_scan * 1e3:8.2f} ms   loop {t_loop * 1e3:8.2f} ms"
+              f"   speed-up {ratio:5.1f}x  ({'>= 5x: PASS' if ratio >= 5 else '< 5x: FAIL'})")
+
+
+def bench_align(seeds, n: int, steps: int, weight: float, gain: float, units: int) -> None:
+    from neurodyn.compare import train_aligned
+
+    task = NParity(n, seq_len=(n + 2, 2 * n + 2))
+    probe = task.sample(256, generator=torch.Generator().manual_seed(12345))
+    test_gen = lambda: torch.Generator().manual_seed(777)  # noqa: E731
+    rows = []
+    for seed in seeds:
+        t0 = time.perf_counter()
+        teacher = make_rnn("leaky", n_units=units, n_heads=n, random_state=100 + seed, device="cpu")
+        train_curriculum(teacher, NParity, curriculum="multi-head", n_start=1, n_max=n, threshold=0.95,
+                         max_epochs=40, steps_per_epoch=100, batch_size=64, test_batches=4,
+                         optimizer="adam", lr=3e-3, task_kwargs={"seq_len": (n + 2, 2 * n + 2)},
+                         random_state=seed)
+        acc_teacher = evaluate(teacher, NParity(list(range(1, n + 1)), seq_len=(n + 2, 2 * n + 2)),
+                               heads=list(range(n)), n_batches=8, batch_size=256, generator=test_gen())[-1]
+        target = teacher.record(probe).states  # (conditions, time, units), trial-major
+        accs = {}
+        for guided in (False, True):
+            student = make_rnn("leaky", n_units=units, gain=gain, random_state=seed, device="cpu")
+            train_aligned(student, task, target, probe=probe, weight=weight if guided else 0.0,
+                          n_steps=steps, batch_size=64, optimizer="adam", lr=3e-3, clip=1.0,
+                          random_state=seed)
+            accs[guided] = float(evaluate(student, task, n_batches=8, batch_size=256, generator=test_gen())[0])
+        rows.append((seed, acc_teacher, accs[False], accs[True]))
+        print(f"[align] seed {seed}: teacher {acc_teacher:.3f} | student alone {accs[False]:.3f} | "
+              f"guided {accs[True]:.3f}   ({time.perf_counter() - t0:.0f} s)")
+    alone = np.array([r[2] for r in rows])
+    guided = np.array([r[3] for r in rows])
+    wins = int((guided > alone).sum())
+    print(f"[align] N={n}, {steps} steps, gain={gain}, weight={weight}: mean accuracy alone "
+          f"{alone.mean():.3f} (chance 0.5), guided {guided.mean():.3f}; guided higher in "
+          f"{wins}/{len(rows)} seeds -> {'PASS' if wins == len(rows) else 'FAIL'}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", choices=("scan", "align"), default=None)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--n", type=int, default=4)
+    ap.add_argument("--steps", type=int, default=600)
+    ap.add_argument("--weight", type=float, default=1.0)
+    ap.add_argument("--gain", type=float, default=4.0)
+    ap.add_argument("--units", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.only in (None, "scan"):
+        bench_scan(repeats=args.repeats)
+    if args.only in (None, "align"):
+        bench_align(args.seeds, args.n, args.steps, args.weight, args.gain, args.units)
+
+
+if __name__ == "__main__":
+    main()
