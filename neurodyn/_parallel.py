@@ -169,15 +169,17 @@ def _prefixed(exc: BaseException, prefix: str) -> BaseException:
     message = f"{prefix}: {exc}"
     try:
         new = type(exc)(message)
+        rebuilt = str(new) == message or isinstance(exc, KeyError)
     except Exception:
-        new = RuntimeError(message)
-    if str(new) != message and not isinstance(exc, KeyError):
+        rebuilt = False
+    if not rebuilt:
         new = RuntimeError(f"{prefix}: {type(exc).__name__}: {exc}")
     return new
 
 
-def _run_item(fn, index, item, args, kwargs, seed, memory, n_threads, caller_pid, desc):
+def _run_item(boxed, args, kwargs, fn, index, seed, memory, n_threads, caller_pid, desc):
     """One task: thread limits (in a worker process), the cache, and the item's name on errors."""
+    (item,) = boxed
     call = fn if memory is None else memory.cache(fn)
     if seed is not None:
         kwargs = {**kwargs, "random_state": seed}
@@ -212,8 +214,9 @@ def parallel_map(fn: Callable, items: Iterable, *, args: Sequence = (), kwargs: 
     items : iterable
         The independent pieces of work, e.g. one array per subject.
     args, kwargs :
-        Shared arguments of every call (sent with each task; joblib memory-maps
-        large arrays for loky, the dask backend scatters them once).
+        Shared arguments of every call, sent with each task (joblib memory-maps
+        large arrays for loky). On dask nothing is scattered: a task carries its
+        data, so a worker lost mid-run loses nothing that cannot be recomputed.
     n_jobs : int or None
         joblib semantics: None means the active ``parallel_config`` (1 outside
         one), ``-1`` all workers (all cores, or all threads of the dask cluster).
@@ -259,7 +262,12 @@ def parallel_map(fn: Callable, items: Iterable, *, args: Sequence = (), kwargs: 
     workers = min(n_workers(n_jobs), max(1, len(items)))
     n_threads = max(1, _cpu_count() // workers)
     pid = os.getpid()
-    tasks = (delayed(_run_item)(fn, i, item, tuple(args), kwargs, seeds[i], memory, n_threads, pid, desc)
+    # The item travels boxed in a tuple (as do args and kwargs): joblib's dask backend
+    # scatters large top-level arguments to a single worker, and data scattered to a
+    # worker that dies is lost for good (the run fails with "already forgotten"); inside
+    # the task it is kept by the scheduler and the task is recomputed elsewhere.
+    args = tuple(args)
+    tasks = (delayed(_run_item)((item,), args, kwargs, fn, i, seeds[i], memory, n_threads, pid, desc)
              for i, item in enumerate(items))
     bar = None
     if verbose:

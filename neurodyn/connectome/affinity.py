@@ -48,7 +48,7 @@ import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter1d
 
-from .._parallel import check_memory, check_n_jobs, parallel_map
+from .._parallel import check_memory, check_n_jobs, n_workers, parallel_map
 from .._torch import resolve_device, resolve_dtype, to_numpy, to_tensor
 from .._validation import (
     LayoutWarning,
@@ -401,13 +401,12 @@ def affinity_tensor(traces: Any, affinity: str | Callable = "derivative_corr", *
     n_jobs : int or None
         Animals computed in parallel (joblib semantics, any backend of
         ``joblib.parallel_config``, e.g. ``"dask"``; see
-        :func:`neurodyn._parallel.parallel_map`). None (the default) computes all
-        animals in one batch in this process; an integer computes them one per
-        task, with the same values (each animal's affinities depend on its own
-        traces only).
+        :func:`neurodyn._parallel.parallel_map`). Each animal's affinities depend
+        on its own traces only and are computed alone, so the values are the
+        same bit for bit for every ``n_jobs`` and backend.
     memory : None, str, path or joblib.Memory
-        Cache of per-animal affinities (implies per-animal tasks): a rerun after
-        a crash recomputes only the animals not on disk.
+        Cache of per-animal affinities: a rerun after a crash recomputes only
+        the animals not on disk.
 
     Returns
     -------
@@ -465,13 +464,16 @@ def _affinity_tensor(traces: Any, affinity: str | Callable = "derivative_corr", 
     check_allocation(float(n_pairs) * (n_windows * n_animals * itemsize / 8 + 2), f"{name} (n_units), window and step",
                      what=f"({n_pairs}, {n_windows}, {n_animals}) affinity tensor")
     rows_np, cols_np = pair_indices(n_nodes)
-    if n_jobs is None and memory is None:
-        X = _affinity_values(stacked, present, affinity, window, step, smooth_sigma, block_size, dev, dt)
+    # one task per animal (its affinities depend on its own traces only): the values are
+    # the same whether the animals run here one after the other or on parallel workers
+    in_process = memory is None and (n_jobs is None or n_workers(n_jobs) <= 1)
+    per_animal = parallel_map(_animal_affinity, list(zip(stacked, present, strict=True)),
+                              args=(affinity, window, step, smooth_sigma, block_size, dev, dt,
+                                    not in_process),
+                              n_jobs=n_jobs, memory=memory, desc="animal")
+    if in_process:
+        X = torch.stack(per_animal, dim=-1)
     else:
-        # one task per animal (its affinities depend on its own traces only)
-        per_animal = parallel_map(_animal_affinity, list(zip(stacked, present, strict=True)),
-                                  args=(affinity, window, step, smooth_sigma, block_size, dev, dt),
-                                  n_jobs=n_jobs, memory=memory, desc="animal")
         X = to_tensor(np.stack(per_animal, axis=-1), device=dev, dtype=dt)
     mask_np = (present[:, rows_np] & present[:, cols_np]).T[:, None, :]  # (P, 1, W)
     if not mask_np.all():
@@ -482,12 +484,17 @@ def _affinity_tensor(traces: Any, affinity: str | Callable = "derivative_corr", 
     return result
 
 
-def _animal_affinity(animal, affinity, window, step, smooth_sigma, block_size, device, dtype):
-    """``(P, K)`` affinities of one animal: ``animal`` is its ``(traces (T, N), present (N,))``."""
+def _animal_affinity(animal, affinity, window, step, smooth_sigma, block_size, device, dtype,
+                     as_numpy=True):
+    """``(P, K)`` affinities of one animal: ``animal`` is its ``(traces (T, N), present (N,))``.
+
+    Computed from fresh (aligned) copies of the animal's traces, so that the values do
+    not depend on where the animal sat in a stack or on which process computes it.
+    """
     traces, present = animal
-    X = _affinity_values(traces[None], present[None], affinity, window, step, smooth_sigma,
-                         block_size, device, dtype)
-    return to_numpy(X)[:, :, 0]
+    X = _affinity_values(np.array(traces)[None], np.array(present)[None], affinity, window, step,
+                         smooth_sigma, block_size, device, dtype)[:, :, 0]
+    return to_numpy(X) if as_numpy else X
 
 
 def _affinity_values(stacked, present, affinity, window, step, smooth_sigma, block_size, dev, dt):
