@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 TORCH_PIN ?= torch==2.13.0
 DEMO_OUT ?= neurodyn_demo
 
-.PHONY: demo test venv install install-dev bench bench-gpu calibrate lint clean
+.PHONY: demo test venv install install-dev bench bench-gpu calibrate lint clean docs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,16 @@ bench-gpu:
 calibrate: install-dev
 	$(PY) benchmarks/glm_calibration.py
 
+# HTML site (sphinx-gallery from tutorials/ + numpydoc API reference) in docs/_build/html, offline;
+# tutorials are not executed (plot_gallery False); SPHINXOPTS="-D plot_gallery=1" runs them.
+SPHINXOPTS ?=
+docs: install
+	@$(PY) -c "import sphinx, sphinx_gallery, numpydoc" 2>/dev/null || $(PIP) install --quiet sphinx sphinx-gallery numpydoc
+	MPLBACKEND=Agg $(PY) -m sphinx -b html -q $(SPHINXOPTS) docs docs/_build/html
+	@echo "docs written to docs/_build/html/index.html"
+
 lint: install-dev
 	$(VENV)/bin/ruff check neurodyn tests benchmarks tutorials
 
 clean:
-	rm -rf $(VENV) build *.egg-info $(DEMO_OUT) .pytest_cache
+	rm -rf $(VENV) build *.egg-info $(DEMO_OUT) .pytest_cache docs/_build docs/generated docs/auto_tutorials
