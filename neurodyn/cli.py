@@ -8,6 +8,12 @@
     writes a folder of PNG figures with a ``summary.json`` of recovered
     quantities against the truth.
 
+Threads: the command loads torch through ``neurodyn._torch`` (idle OpenMP threads
+sleep instead of spinning unless ``OMP_WAIT_POLICY`` is set) and runs every part
+under :func:`neurodyn._torch.thread_policy` (torch and BLAS threads capped by the
+cores, ``OMP_NUM_THREADS`` / ``NEURODYN_NUM_THREADS``), so that a demo beside other
+busy processes slows down by about their share of the cores, not 10-100x.
+
 A capability takes part in the demo by providing ``neurodyn/<capability>/_demo.py``
 with ``run_demo(out_dir: pathlib.Path, quick: bool, data_home: pathlib.Path | None) -> dict``.
 It writes its figures under ``out_dir`` (a folder of its own) and returns a
@@ -38,7 +44,7 @@ def _info() -> dict:
     import sklearn
     import torch
 
-    from ._torch import resolve_device
+    from ._torch import resolve_device, thread_budget
     from .datasets import dataset_status, get_data_home
 
     info = {
@@ -53,6 +59,8 @@ def _info() -> dict:
         "cuda_available": bool(torch.cuda.is_available()),
         "cuda_devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
         "torch_threads": torch.get_num_threads(),
+        "thread_budget": thread_budget(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "not set"),
         "cpu_count": os.cpu_count(),
         "data_home": str(get_data_home()),
         "datasets": dataset_status(),
@@ -79,6 +87,7 @@ def _print_info(info: dict) -> None:
 def run_demo(out: str | Path, quick: bool = False, only: list[str] | None = None,
              data_home: str | Path | None = None) -> dict:
     """Run the demo parts and write ``summary.json``; return the summary dict."""
+    from ._torch import thread_policy
     from .datasets import get_data_home
 
     # every argument is checked before anything is written
@@ -115,7 +124,8 @@ def run_demo(out: str | Path, quick: bool = False, only: list[str] | None = None
         t0 = time.perf_counter()
         print(f"[neurodyn demo] {part} ...", flush=True)
         try:
-            result = module.run_demo(part_dir, quick=quick, data_home=home if home.is_dir() else None)
+            with thread_policy():
+                result = module.run_demo(part_dir, quick=quick, data_home=home if home.is_dir() else None)
             result = dict(result)
             result["status"] = "ok"
             result["figures"] = [f"{part}/{f}" for f in result.get("figures", [])]
@@ -154,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     p_demo.add_argument("--only", nargs="+", metavar="PART", help=f"run only these parts of {list(_DEMO_PARTS)}")
     p_demo.add_argument("--data-home", default=None, help="data folder (default: $NEURODYN_DATA)")
     args = parser.parse_args(argv)
+    # before anything loads torch: the OpenMP runtime reads its wait policy once, when it loads
+    from . import _torch  # noqa: F401
 
     if args.command == "info":
         info = _info()

@@ -19,7 +19,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._torch import map_blas_workers, resolve_device, resolve_dtype, to_numpy, to_tensor
+from .._torch import (
+    map_blas_workers,
+    numpy_blas_single_thread,
+    resolve_device,
+    resolve_dtype,
+    to_numpy,
+    to_tensor,
+)
 from .._validation import (
     check_array,
     check_finite,
@@ -295,12 +302,22 @@ def noise_covariance(residuals: Any, method: str = "shrinkage_diag", dof: int | 
     """
     r, dof = _check_residuals(residuals, method, dof)
     out = []
-    for ri in (r if r.ndim == 3 else r[None]):
-        cov, s = _noise_covariance_one(ri, method, dof)
-        with np.errstate(over="ignore", under="ignore"):
-            s2 = float(np.float64(s) * np.float64(s))
-        out.append(_rescaled(cov, s2, "covariance", float(np.max(np.abs(ri)))))
+    with numpy_blas_single_thread(_linalg_work(r)):
+        for ri in (r if r.ndim == 3 else r[None]):
+            cov, s = _noise_covariance_one(ri, method, dof)
+            with np.errstate(over="ignore", under="ignore"):
+                s2 = float(np.float64(s) * np.float64(s))
+            out.append(_rescaled(cov, s2, "covariance", float(np.max(np.abs(ri)))))
     return np.stack(out) if r.ndim == 3 else out[0]
+
+
+def _linalg_work(r: np.ndarray) -> float:
+    """Multiply-adds of a covariance / precision from residuals ``r`` (rows x channels):
+    below ~5e8 numpy's BLAS runs on one thread, since the blocked factorisations of a few
+    hundred channels synchronise their threads at every block (beside busy processes a
+    200 x 200 Cholesky took 120 ms on 2 threads, under 1 ms on one)."""
+    n, p = r.shape[-2:]
+    return float(p) * p * (p + n) * (r.shape[0] if r.ndim == 3 else 1)
 
 
 def _spd_inverse(cov: np.ndarray, method: str) -> np.ndarray:
@@ -383,6 +400,11 @@ def noise_precision(residuals: Any, method: str = "shrinkage_diag", dof: int | N
     r, dof = _check_residuals(residuals, method, dof)
     structured = check_bool(structured, "structured")
     _check_rank(r, method)
+    with numpy_blas_single_thread(_linalg_work(r)):
+        return _noise_precision(r, method, dof, structured)
+
+
+def _noise_precision(r: np.ndarray, method: str, dof: int | None, structured: bool):
     if not structured:
         out = []
         for ri in (r if r.ndim == 3 else r[None]):
@@ -632,7 +654,10 @@ def _scaled_precision(lam: np.ndarray | LowRankPrecision, rescale: bool):
     if t != 1.0:
         lam = lam / t
     try:
-        chol = np.linalg.cholesky(lam)
+        # one BLAS thread: a blocked factorisation of a few hundred channels synchronises its
+        # threads at every block; beside busy processes 2 threads took 300 ms for P = 400, 1 took 2 ms
+        with numpy_blas_single_thread(lam.shape[-1] ** 3 / 3 * (lam.shape[0] if lam.ndim == 3 else 1)):
+            chol = np.linalg.cholesky(lam)
     except np.linalg.LinAlgError:
         _refuse_not_positive_definite(lam, "noise")
     return lam, chol, t
@@ -1069,18 +1094,21 @@ def _crossnobis_balanced_blas(x, cond_idx, fold_idx, n_cond, n_folds, lam, chol,
     b = np.ascontiguousarray(b)
     if isinstance(lam, LowRankPrecision):
         return _crossnobis_low_rank_blas(b, lam)
-    if lam is not None:
-        if chol.ndim == 2:
-            # (b L)^T = L^T b^T on the Fortran view of the row-major patterns; dtrmm writes a copy
-            w = dtrmm(1.0, np.asfortranarray(chol), b.reshape(-1, n_ch).T, side=0, lower=1, trans_a=1).T
-            w = w.reshape(b.shape)
-        else:
-            w = np.stack([dtrmm(1.0, np.asfortranarray(chol[s]), b[s].reshape(-1, n_ch).T, side=0, lower=1,
-                                trans_a=1).T.reshape(b.shape[1:]) for s in range(n_sub)])
-    else:
-        w = b
     iu = np.triu_indices(n_cond, 1)
-    out = np.stack(map_blas_workers(lambda ws: _pair_values(_fold_kernel(ws), iu), w))
+    chol_c = None if lam is None else np.ascontiguousarray(chol)
+
+    def one(s):
+        ws = b[s]
+        if chol_c is not None:
+            # (b L)^T = L^T b^T on the Fortran views of the row-major patterns and of L (whose
+            # Fortran view is the upper triangle L^T); dtrmm writes a copy
+            ut = (chol_c if chol_c.ndim == 2 else chol_c[s]).T
+            ws = dtrmm(1.0, ut, ws.reshape(-1, n_ch).T, side=0, lower=0, trans_a=0).T.reshape(ws.shape)
+        return _pair_values(_fold_kernel(ws), iu)
+
+    # one subject per thread, whitening included, each on a single-threaded BLAS: no thread
+    # of one product waits for another (that wait cost 5-30x beside busy processes)
+    out = np.stack(map_blas_workers(one, range(n_sub)))
     out /= n_folds * (n_folds - 1) * n_ch
     return out
 
