@@ -131,20 +131,40 @@ def _gcv_errors(Xc: torch.Tensor, Yc: torch.Tensor, alphas: np.ndarray, fit_inte
 
     With the hat matrix ``H = 11^T / n + X_c (X_c^T X_c + alpha I)^{-1} X_c^T``
     the leave-one-out residual is ``(y_i - yhat_i) / (1 - H_ii)`` (Allen's PRESS).
+    Both ``y - yhat`` and ``1 - H_ii`` are formed without subtracting nearly equal
+    numbers: in the eigenbasis ``U`` of the centred data they are
+    ``U diag(g) U^T y + P y`` and ``(U * U) g + diag(P)`` with the shrinkages
+    ``g = alpha / (lambda + alpha)`` and ``P`` the projector onto the directions
+    outside the data's span (and the constant). When there are no such directions
+    (as many or more features than samples) ``P`` is exactly 0 and both parts are
+    proportional to alpha; they are divided by the largest ``g`` first, so a
+    vanishing alpha gives the finite limit (the interpolating fit's leave-one-out
+    error) instead of 0 / 0, as scikit-learn's ``RidgeCV`` does.
     Returns errors ``(n_alphas, B, m)`` and the spectral factors for the coefficients.
     """
     n = Xc.shape[-2]
     U, lam, XtU = _spectrum(Xc)
     UtY = U.transpose(-1, -2) @ Yc
     U2 = U * U
+    kept = lam > 0  # (B, k); dropped directions have zero columns in U
+    n_outside = n - kept.sum(-1) - (1 if fit_intercept else 0)  # (B,)
+    outside = (n_outside > 0).to(Yc.dtype)
+    # components outside the span of U (and of the constant when there is an intercept)
+    PY = (Yc - U @ UtY) * outside[:, None, None]
+    diagP = (1.0 - U2.sum(-1) - (1.0 / n if fit_intercept else 0.0)).clamp_min(0.0) * outside[:, None]
+    lam_min = torch.where(kept, lam, torch.full_like(lam, float("inf"))).amin(-1, keepdim=True)
+    lam_min = torch.where(torch.isfinite(lam_min), lam_min, torch.zeros_like(lam_min))
     errors = []
     for a in alphas:
-        f = _safe_ratio(lam, lam + float(a))
-        h = U2 @ f.unsqueeze(-1)
-        if fit_intercept:
-            h = h + 1.0 / n
-        resid = Yc - U @ (f.unsqueeze(-1) * UtY)
-        errors.append(((resid / (1.0 - h)) ** 2).mean(dim=-2))
+        a = float(a)
+        # g / g_max = (lam_min + alpha) / (lam + alpha) where nothing lies outside the span
+        # (the ratio of residual to 1 - h is unchanged); g itself where something does
+        ratio = (lam_min + a) / (lam + a)
+        g = torch.where(outside[:, None] > 0, a / (lam + a), ratio)
+        g = torch.where(kept, g, torch.zeros_like(g))
+        resid = U @ (g.unsqueeze(-1) * UtY) + PY
+        one_minus_h = U2 @ g.unsqueeze(-1) + diagP.unsqueeze(-1)
+        errors.append(((resid / one_minus_h) ** 2).mean(dim=-2))
     return torch.stack(errors), (lam, XtU, UtY)
 
 

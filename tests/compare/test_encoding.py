@@ -201,3 +201,30 @@ def test_r_ceiling_refuses_a_reliability_outside_0_1():
         r_ceiling(1.2)
     with pytest.raises(ValueError, match="reliability must be in"):
         r_ceiling(np.array([0.5, -0.1]))
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("shape", [(10, 30), (12, 12), (30, 8)])
+def test_leave_one_out_errors_of_a_nearly_interpolating_fit(fit_intercept, shape):
+    """With as many features as samples and a vanishing alpha the fit interpolates, so the
+    leave-one-out residual and 1 - h are both ~alpha; they were rounding noise (0 / 0, and
+    ridge_cv raised 'beyond the float64 range'). Reference: brute-force leave-one-out in numpy."""
+    rng = np.random.default_rng(3)
+    n, p = shape
+    X, Y = rng.standard_normal((n, p)), rng.standard_normal((n, 2))
+    alphas = np.array([1e-14, 1e-3, 1.0, 100.0])
+    out = ridge_cv(X, Y, alphas=alphas, fit_intercept=fit_intercept, device="cpu", dtype="float64")
+    ref = np.zeros((alphas.size, 2))
+    for a, alpha in enumerate(alphas):
+        for i in range(n):
+            keep = np.arange(n) != i
+            Xt, Yt = X[keep], Y[keep]
+            mx, my = (Xt.mean(0), Yt.mean(0)) if fit_intercept else (0.0, 0.0)
+            Xc = Xt - mx
+            if p >= n - 1:  # dual form: stable for the minimum-norm interpolating limit
+                coef = Xc.T @ np.linalg.solve(Xc @ Xc.T + alpha * np.eye(n - 1), Yt - my)
+            else:
+                coef = np.linalg.solve(Xc.T @ Xc + alpha * np.eye(p), Xc.T @ (Yt - my))
+            ref[a] += ((X[i] - mx) @ coef + my - Y[i]) ** 2
+    ref /= n
+    np.testing.assert_allclose(out["cv_errors"], ref, rtol=1e-6)
