@@ -18,9 +18,10 @@ Every per-subject loop of the package goes through :func:`parallel_map`, so that
   its message prefixed by the item (``"subject 3: ..."``), and the remaining
   items are cancelled (joblib's abort), so nothing hangs.
 
-Thread policy interface: :func:`limit_threads` is the only place that sets
-threads; ``neurodyn._torch`` can replace its body by its own policy (it is called
-with the number of threads one task may use).
+Thread policy interface: :func:`limit_threads` (a context, in the caller) and
+``_set_worker_threads`` (once per worker process) are the only places that set
+threads; both receive the number of threads one worker may use, so
+``neurodyn._torch``'s policy can take them over by replacing their bodies.
 """
 
 from __future__ import annotations
@@ -163,6 +164,28 @@ def limit_threads(n_threads: int):
             torch.set_num_threads(previous)
 
 
+_WORKER_THREADS: list = []
+
+
+def _set_worker_threads(n_threads: int) -> None:
+    """Set a worker process's BLAS/OpenMP and torch threads to ``n_threads`` (kept, not restored:
+    the process is a worker; checked once per process and value, so a task pays nothing)."""
+    n_threads = max(1, int(n_threads))
+    if _WORKER_THREADS and _WORKER_THREADS[0] == n_threads:
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=n_threads)
+    except ImportError:  # pragma: no cover - installed with scikit-learn
+        pass
+    import torch
+
+    if torch.get_num_threads() != n_threads:
+        torch.set_num_threads(n_threads)
+    _WORKER_THREADS[:] = [n_threads]
+
+
 def _prefixed(exc: BaseException, prefix: str) -> BaseException:
     """``exc`` of the same type with ``prefix`` before its message (RuntimeError if the type
     cannot be rebuilt from one message)."""
@@ -184,15 +207,11 @@ def _run_item(boxed, args, kwargs, fn, index, seed, memory, n_threads, caller_pi
     if seed is not None:
         kwargs = {**kwargs, "random_state": seed}
     # inside the caller's process (sequential or threading backend) the caller set the limits
-    in_worker = os.getpid() != caller_pid
-    if in_worker:
+    if os.getpid() != caller_pid:
         dask_threads = _dask_worker_threads()
-        context = limit_threads(dask_threads if dask_threads is not None else n_threads)
-    else:
-        context = contextlib.nullcontext()
+        _set_worker_threads(dask_threads if dask_threads is not None else n_threads)
     try:
-        with context:
-            return call(item, *args, **kwargs)
+        return call(item, *args, **kwargs)
     except Exception as exc:
         prefix = f"{desc} {index}"
         if str(exc).startswith(prefix + ":"):
@@ -247,10 +266,13 @@ def parallel_map(fn: Callable, items: Iterable, *, args: Sequence = (), kwargs: 
 
     Notes
     -----
-    Threads: in a worker process each task runs under :func:`limit_threads` with
-    the machine's cores divided by the number of workers (in a dask worker, the
-    worker's ``OMP_NUM_THREADS``, which dask's nanny sets to 1); with the
-    threading backend the caller's process is limited once around the map.
+    Threads: a worker process is set, at its first task, to the machine's cores
+    divided by the number of workers (in a dask worker, to the worker's
+    ``OMP_NUM_THREADS``, which dask's nanny sets to 1), for BLAS/OpenMP through
+    threadpoolctl and for torch; it is set once per process and value, since
+    threadpoolctl's look-up of the loaded libraries costs about 6 ms, more than
+    many tasks. With the threading backend the caller's process is limited
+    once around the map (:func:`limit_threads`) and restored afterwards.
     """
     from joblib import Parallel, delayed
 
