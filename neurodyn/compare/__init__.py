@@ -20,6 +20,7 @@ recorded dynamics with the recording, see :mod:`neurodyn.rnn.fit_dynamics`
 (generalised teacher forcing).
 """
 
+from .alignment import alignment_loss, train_aligned
 from .cka import RBFCKA, LinearCKA, cka_matrix, hsic, linear_cka, rbf_cka
 from .encoding import (
     EncodingModel,
@@ -38,6 +39,7 @@ from .shape import (
 from .table import METHODS, ComparisonTable, compare_representations, method_range
 
 __all__ = [
+    "alignment_loss", "train_aligned",
     "linear_cka",
     "rbf_cka",
     "cka_matrix",

@@ -37,7 +37,7 @@ import torch
 
 from .._validation import check_array, check_in
 
-__all__ = ["alignment_loss"]
+__all__ = ["alignment_loss", "train_aligned"]
 
 METRICS = ("cka", "rdm_corr")
 RDM_METHODS = ("correlation", "sqeuclidean", "euclidean")
@@ -178,3 +178,86 @@ def alignment_loss(states: Any, target: Any, metric: str = "cka", *, debiased: b
         ry = _unit(ry - ry.mean(-1, keepdim=True), "target", "a constant RDM")
         sim = (rx * ry).sum(-1)
     return 1 - sim.mean()
+
+
+def _student_representation(states: torch.Tensor, time_index: Any) -> torch.Tensor:
+    """Trial-major representation of time-major ``states (T, K, H)``: ``(K, T, H)`` or ``(K, H)``."""
+    if time_index is None:
+        return states.transpose(0, 1)
+    return states[time_index]
+
+
+def train_aligned(net: Any, task: Any, target: Any, *, probe: Any, weight: float = 1.0,
+                  metric: str = "cka", time_index: int | None = None, debiased: bool = False,
+                  rdm_method: str = "correlation", n_steps: int = 1000, **train_kwargs: Any):
+    """Train ``net`` on ``task`` with a representational-alignment term added to the loss.
+
+    Every step minimises ``task loss + weight * alignment_loss(R(probe), target)``, where
+    ``R(probe)`` is the network's representation of the ``n_conditions`` probe trials, through
+    the ``extra_loss`` hook of :func:`neurodyn.rnn.train_task` (Subramaniam et al. 2024).
+
+    Parameters
+    ----------
+    net : a :func:`neurodyn.rnn.make_rnn` network
+        Trained in place.
+    task : Task
+        E.g. :class:`neurodyn.rnn.NParity`.
+    target : array-like or Recording, shape (n_conditions, n_timepoints, n_features) or (n_conditions, n_features)
+        The representation to align to, one row per probe trial (e.g. a trained teacher's
+        ``teacher.record(probe).states``, or recorded responses to the same stimuli).
+    probe : TaskBatch or tensor, shape (n_timesteps, n_conditions, n_inputs)
+        The inputs whose representation is aligned (fixed for the whole training).
+    weight : float
+        Weight of the alignment term (``0``: plain task training, the same steps).
+    metric, debiased, rdm_method
+        As in :func:`alignment_loss`.
+    time_index : int, optional
+        Align the states at this time step only (default: every time step, time-resolved
+        ``target`` of ``n_timesteps`` points, or a 2-D ``target`` compared with each step).
+    n_steps : int
+        Training steps.
+    **train_kwargs
+        Passed to :func:`neurodyn.rnn.train_task` (``batch_size``, ``optimizer``, ``lr``,
+        ``clip``, ``random_state``...).
+
+    Returns
+    -------
+    TrainingHistory
+        Of :func:`neurodyn.rnn.train_task` (its ``loss_curve_`` includes the alignment term),
+        with ``alignment_curve_`` (the alignment loss per step, numpy) added.
+    """
+    from ..rnn import train_task
+    from ..rnn.tasks import TaskBatch
+
+    if isinstance(weight, (bool, np.bool_)) or not isinstance(weight, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(weight) or weight < 0:
+        raise ValueError(f"weight must be a finite number >= 0; got {weight!r}")
+    if "extra_loss" in train_kwargs:
+        raise TypeError("train_aligned sets extra_loss itself; do not pass it")
+    if time_index is not None and (isinstance(time_index, bool) or not isinstance(time_index, (int, np.integer))):
+        raise TypeError(f"time_index must be an int or None; got {time_index!r}")
+    probe_x = probe.inputs if isinstance(probe, TaskBatch) else probe
+    probe_x = net._check_inputs(probe_x)
+    if time_index is not None and not -probe_x.shape[0] <= time_index < probe_x.shape[0]:
+        raise ValueError(f"time_index must index the probe's {probe_x.shape[0]} time steps; got {time_index}")
+    tgt = target.detach() if isinstance(target, torch.Tensor) else np.asarray(target)
+    tgt = _as_rep(tgt, "target", net.dtype_, net.device_)
+    with torch.no_grad():  # errors (mismatched conditions or time points, NaN) before training
+        states, _ = net(probe_x)
+        rep = _student_representation(states, time_index)
+        if rep.ndim == 3 and tgt.ndim == 3 and rep.shape[1] != tgt.shape[1]:
+            raise ValueError(f"target must have one time point per probe step ({rep.shape[1]}); got "
+                             f"target of shape {tuple(tgt.shape)}")
+        alignment_loss(rep, tgt, metric, debiased=debiased, rdm_method=rdm_method)
+    curve: list[torch.Tensor] = []
+
+    def extra(model, batch, _states):
+        s, _ = model(probe_x)
+        value = alignment_loss(_student_representation(s, time_index), tgt, metric, debiased=debiased,
+                               rdm_method=rdm_method)
+        curve.append(value.detach())
+        return weight * value
+
+    hist = train_task(net, task, n_steps=n_steps, extra_loss=extra if weight > 0 else None, **train_kwargs)
+    hist.alignment_curve_ = torch.stack(curve).cpu().numpy() if curve else np.zeros(0)
+    return hist

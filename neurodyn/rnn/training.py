@@ -108,11 +108,13 @@ def _check_heads(heads: Any, net: nn.Module, n_targets: int | None = None) -> li
 
 
 def task_loss(net: nn.Module, batch: TaskBatch, heads: Sequence[int] = (0,),
-              reduction: str = "mean") -> tuple[torch.Tensor, torch.Tensor]:
+              reduction: str = "mean", extra_loss: Callable | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Cross-entropy of ``heads`` on the masked steps of ``batch``.
 
     Target column k of the batch is read out by ``heads[k]``. The per-head losses are
-    averaged (``"mean"``) or summed (``"sum"``, the paper's choice).
+    averaged (``"mean"``) or summed (``"sum"``, the paper's choice). ``extra_loss(net, batch,
+    states)``, if given, returns a differentiable scalar tensor added to the loss (``states``:
+    the network's ``(n_timesteps, batch, n_units)`` states on the batch).
 
     Returns
     -------
@@ -129,7 +131,24 @@ def task_loss(net: nn.Module, batch: TaskBatch, heads: Sequence[int] = (0,),
         correct.append((logits.argmax(-1) == tgt[:, k]).float().mean())
     loss = torch.stack(losses)
     loss = loss.sum() if reduction == "sum" else loss.mean()
+    if extra_loss is not None:
+        loss = loss + _extra_term(extra_loss(net, batch, states))
     return loss, torch.stack(correct).detach()
+
+
+def _check_extra_loss(extra_loss: Any) -> Callable | None:
+    if extra_loss is not None and not callable(extra_loss):
+        raise TypeError(f"extra_loss must be a callable (net, batch, states) -> scalar tensor or None; "
+                        f"got {type(extra_loss).__name__}")
+    return extra_loss
+
+
+def _extra_term(value: Any) -> torch.Tensor:
+    """The extra loss term as a scalar tensor (no device sync: finiteness shows in the loss curve)."""
+    if not isinstance(value, torch.Tensor) or value.numel() != 1 or value.is_complex():
+        raise TypeError("extra_loss must return a real scalar torch tensor; got "
+                        f"{type(value).__name__}{tuple(value.shape) if isinstance(value, torch.Tensor) else ''}")
+    return value.reshape(())
 
 
 @torch.no_grad()
@@ -237,7 +256,7 @@ def train_curriculum(net: nn.Module, task: Callable[..., Task] = NParity,
                      max_steps: int | None = None, max_seconds: float | None = None,
                      checkpoint_dir: str | Path | None = None, keep_checkpoints: bool = True,
                      task_kwargs: dict | None = None, random_state: Any = None,
-                     verbose: bool = False) -> CurriculumHistory:
+                     verbose: bool = False, extra_loss: Callable | None = None) -> CurriculumHistory:
     """Train ``net`` on a curriculum of growing memory length N.
 
     Parameters
@@ -272,6 +291,9 @@ def train_curriculum(net: nn.Module, task: Callable[..., Task] = NParity,
         Seeds the task batches.
     verbose : bool
         Show a progress bar over epochs.
+    extra_loss : callable(net, batch, states) -> scalar tensor, optional
+        A differentiable term added to every training step's loss (e.g. representational
+        alignment, :func:`neurodyn.compare.train_aligned`).
 
     Returns
     -------
@@ -302,6 +324,7 @@ def train_curriculum(net: nn.Module, task: Callable[..., Task] = NParity,
     max_steps = None if max_steps is None else check_positive_int(max_steps, "max_steps")
     max_seconds = check_scalar(max_seconds, "max_seconds", low=0.0, low_inclusive=False, allow_none=True)
     clip = _check_clip(clip)
+    extra_loss = _check_extra_loss(extra_loss)
     task_kwargs = dict(task_kwargs or {})
     dev = net.device_
     gen = make_generator(random_state)
@@ -330,7 +353,8 @@ def train_curriculum(net: nn.Module, task: Callable[..., Task] = NParity,
         out_of_budget = False
         epoch_losses = []
         for _ in range(steps_per_epoch):
-            loss, _ = task_loss(net, current.sample(batch_size, generator=gen), heads, loss_reduction)
+            loss, _ = task_loss(net, current.sample(batch_size, generator=gen), heads, loss_reduction,
+                                extra_loss)
             gradient_step(net, opt, loss, clip)
             epoch_losses.append(loss.detach())
             steps += 1
@@ -388,7 +412,7 @@ def train_task(net: nn.Module, task: Task, n_steps: int = 1000, batch_size: int 
                momentum: float = 0.9, nesterov: bool = False, clip: float | None = None,
                loss_reduction: str = "mean", tol: float | None = None, random_state: Any = None,
                callback: Callable[[int, nn.Module], None] | None = None,
-               verbose: bool = False) -> TrainingHistory:
+               verbose: bool = False, extra_loss: Callable | None = None) -> TrainingHistory:
     """Train ``net`` on one task for ``n_steps`` updates (loss on the task's masked steps).
 
     Parameters
@@ -404,6 +428,9 @@ def train_task(net: nn.Module, task: Task, n_steps: int = 1000, batch_size: int 
         Stop early once the loss of a step falls below ``tol`` (``converged_`` True).
     callback : callable(step, net), optional
         Called after every update.
+    extra_loss : callable(net, batch, states) -> scalar tensor, optional
+        A differentiable term added to every step's loss (``states``: the network's
+        ``(n_timesteps, batch, n_units)`` states on the batch); ``loss_curve_`` includes it.
 
     Returns
     -------
@@ -420,6 +447,7 @@ def train_task(net: nn.Module, task: Task, n_steps: int = 1000, batch_size: int 
     clip = _check_clip(clip)
     tol = check_scalar(tol, "tol", low=0.0, allow_none=True)
     check_in(loss_reduction, "loss_reduction", ("mean", "sum"))
+    extra_loss = _check_extra_loss(extra_loss)
     gen = make_generator(random_state)
     opt = make_optimizer(net, optimizer, lr, momentum, nesterov)
     losses, accs = [], []
@@ -431,7 +459,8 @@ def train_task(net: nn.Module, task: Task, n_steps: int = 1000, batch_size: int 
     converged = False
     step = 0
     for step in iterator:
-        loss, correct = task_loss(net, task.sample(batch_size, generator=gen), heads, loss_reduction)
+        loss, correct = task_loss(net, task.sample(batch_size, generator=gen), heads, loss_reduction,
+                                  extra_loss)
         gradient_step(net, opt, loss, clip)
         losses.append(loss.detach())
         accs.append(correct.mean())

@@ -105,3 +105,71 @@ def test_bad_inputs():
         alignment_loss(torch.rand(6, 3, 4, dtype=F64), np.random.default_rng(0).normal(size=(6, 2, 3)))
     with pytest.raises(TypeError, match="states must be real-valued"):
         alignment_loss(torch.ones(6, 4, dtype=torch.complex128), y)
+
+
+# ---------------------------------------------------------------- training with alignment
+from neurodyn.compare import train_aligned  # noqa: E402
+from neurodyn.rnn import NParity, make_rnn, train_task  # noqa: E402
+
+
+def _setup(seed=0):
+    task = NParity(2, seq_len=(4, 6))
+    probe = task.sample(16, generator=torch.Generator().manual_seed(5))
+    teacher = make_rnn("leaky", n_units=8, random_state=10 + seed, device="cpu")
+    return task, probe, teacher.record(probe).states
+
+
+def test_extra_loss_hook_adds_its_value_to_every_step():
+    task, _, _ = _setup()
+    seen = []
+
+    def const(net, batch, states):
+        seen.append(tuple(states.shape) == (batch.n_timesteps, batch.batch_size, net.n_units))
+        return torch.tensor(2.5)
+
+    runs = []
+    for extra in (None, const):
+        net = make_rnn("leaky", n_units=8, random_state=0, device="cpu")
+        runs.append(train_task(net, task, n_steps=5, batch_size=8, random_state=1, extra_loss=extra).loss_curve_)
+    np.testing.assert_allclose(runs[1] - runs[0], 2.5, rtol=1e-6)
+    assert seen == [True] * 5
+    net = make_rnn("leaky", n_units=8, random_state=0, device="cpu")
+    with pytest.raises(TypeError, match="extra_loss must be a callable"):
+        train_task(net, task, n_steps=2, extra_loss=3.0)
+    with pytest.raises(TypeError, match="extra_loss must return a real scalar torch tensor"):
+        train_task(net, task, n_steps=2, extra_loss=lambda n, b, s: s)
+
+
+def test_train_aligned_moves_the_student_toward_the_target():
+    task, probe, target = _setup()
+    plain = train_task(make_rnn("leaky", n_units=8, random_state=0, device="cpu"), task, n_steps=40,
+                       batch_size=16, optimizer="adam", lr=1e-2, random_state=2)
+    zero = train_aligned(make_rnn("leaky", n_units=8, random_state=0, device="cpu"), task, target, probe=probe,
+                         weight=0.0, n_steps=40, batch_size=16, optimizer="adam", lr=1e-2, random_state=2)
+    np.testing.assert_array_equal(zero.loss_curve_, plain.loss_curve_)  # weight 0: plain training
+    student = make_rnn("ssm", n_units=8, random_state=0, device="cpu")
+    with torch.no_grad():
+        start = float(alignment_loss(student(probe.inputs)[0].transpose(0, 1), target))
+    hist = train_aligned(student, task, target, probe=probe, weight=10.0, n_steps=40, batch_size=16,
+                         optimizer="adam", lr=1e-2, random_state=2)
+    with torch.no_grad():
+        end = float(alignment_loss(student(probe.inputs)[0].transpose(0, 1), target))
+    assert hist.alignment_curve_.shape == (40,)
+    assert end < 0.5 * start
+
+
+def test_train_aligned_bad_inputs():
+    task, probe, target = _setup()
+    net = make_rnn("leaky", n_units=8, random_state=0, device="cpu")
+    with pytest.raises(ValueError, match="target must have the same number of conditions"):
+        train_aligned(net, task, target[:10], probe=probe, n_steps=1)
+    with pytest.raises(ValueError, match="target must have one time point per probe step"):
+        train_aligned(net, task, target[:, :-1], probe=probe, n_steps=1)
+    bad = target.copy()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="target must be finite"):
+        train_aligned(net, task, bad, probe=probe, n_steps=1)
+    with pytest.raises(ValueError, match="weight must be a finite number >= 0"):
+        train_aligned(net, task, target, probe=probe, weight=-1.0, n_steps=1)
+    with pytest.raises(ValueError, match="target has 2 conditions; an RDM correlation needs at least 3"):
+        train_aligned(net, task, target[:2], probe=probe.inputs[:, :2], metric="rdm_corr", n_steps=1)
