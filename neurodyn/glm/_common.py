@@ -210,6 +210,7 @@ def lbfgs_minimize(params: list[torch.Tensor], objective, max_iter: int, tol: fl
     ``max_iter`` iterations are used. (Near the optimum the objective changes with
     the square of the parameter error, so the gradient test is the tight one.)
 
+    ``progress(loss, n_iter)``, when given, is called after every block.
     ``value_and_grad()``, when given, returns the objective and the list of
     gradients (same order as ``params``) computed by hand, and replaces autograd.
 
@@ -253,7 +254,7 @@ def lbfgs_minimize(params: list[torch.Tensor], objective, max_iter: int, tol: fl
         prev = losses[-1]
         losses.append(loss)
         if progress is not None:
-            progress(loss)
+            progress(loss, n_iter)
         if abs(prev - loss) <= tol * max(1.0, abs(loss)) or used < opt.param_groups[0]["max_iter"]:
             converged = True
             break

@@ -253,6 +253,85 @@ def _pair_counts(log_alpha, nxt, log_transition, mask, time_chunk):
     return counts
 
 
+def _scaled_messages(emission, A, initial, mask, backward=True):
+    """Scaled forward (and backward) messages of the recursion of :func:`forward_backward`.
+
+    ``emission`` (B, T, S) holds ``exp(log_emission - max_s)``. Returns the
+    normalised forward messages (B, T, S), their normalisers (B, T) and the
+    normalised backward messages (B, T, S) (None when ``backward`` is False);
+    padded bins carry the previous message unchanged.
+
+    The recursion is sequential in time and each step is a tiny (B, S) x (S, S)
+    product, so its cost is the per-operation overhead: on the CPU it runs on numpy
+    views of the tensors (about a microsecond per operation, against several for
+    torch), elsewhere in torch. Both do the same arithmetic.
+    """
+    n_trials, n_time, n_states = emission.shape
+    full = bool(mask.all())
+    if emission.device.type == "cpu":
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # NaN norms caught by the caller
+            return _scaled_messages_numpy(emission, A, initial, mask, backward, full)
+    alphas = torch.empty_like(emission)
+    norms = torch.empty(n_trials, n_time, dtype=emission.dtype, device=emission.device)
+    alpha = initial[None] * emission[:, 0]
+    c = alpha.sum(1, keepdim=True)
+    alpha = alpha / c
+    alphas[:, 0] = alpha
+    norms[:, 0] = c[:, 0]
+    valid = mask[:, :, None]
+    for t in range(1, n_time):
+        p = torch.mm(alpha, A).mul_(emission[:, t])
+        c = p.sum(1, keepdim=True)
+        alpha = p.div_(c) if full else torch.where(valid[:, t], p.div_(c), alpha)
+        alphas[:, t] = alpha
+        norms[:, t] = c[:, 0]
+    betas = None
+    if backward:
+        betas = torch.ones_like(emission)
+        beta = betas[:, -1]
+        At = A.T
+        for t in range(n_time - 2, -1, -1):
+            q = torch.mm(emission[:, t + 1] * beta, At)
+            q = q.div_(q.sum(1, keepdim=True))
+            beta = q if full else torch.where(valid[:, t + 1], q, beta)
+            betas[:, t] = beta
+    return alphas, norms, betas
+
+
+def _scaled_messages_numpy(emission, A, initial, mask, backward, full):
+    """The CPU branch of :func:`_scaled_messages` on numpy views."""
+    em = emission.detach().numpy()
+    a_np, valid = A.detach().numpy(), mask.numpy()[:, :, None]
+    n_time = em.shape[1]
+    alphas = np.empty_like(em)
+    norms = np.empty(em.shape[:2], dtype=em.dtype)
+    alpha = initial.detach().numpy()[None] * em[:, 0]
+    c = alpha.sum(1)
+    alpha = alpha / c[:, None]
+    alphas[:, 0], norms[:, 0] = alpha, c
+    for t in range(1, n_time):
+        p = alpha @ a_np
+        p *= em[:, t]
+        c = p.sum(1)
+        p /= c[:, None]
+        alpha = p if full else np.where(valid[:, t], p, alpha)
+        alphas[:, t] = alpha
+        norms[:, t] = c
+    betas = None
+    if backward:
+        betas = np.ones_like(em)
+        beta = betas[:, -1]
+        at = np.ascontiguousarray(a_np.T)
+        for t in range(n_time - 2, -1, -1):
+            q = em[:, t + 1] * beta
+            q = q @ at
+            q /= q.sum(1)[:, None]
+            beta = q if full else np.where(valid[:, t + 1], q, beta)
+            betas[:, t] = beta
+        betas = torch.from_numpy(betas)
+    return torch.from_numpy(alphas), torch.from_numpy(norms), betas
+
+
 def forward_backward(log_emission, log_transition, log_initial, mask=None, time_chunk=1024,
                      method="auto"):
     """Posterior state marginals and expected transition counts.
@@ -327,30 +406,7 @@ def _forward_backward(log_emission, log_transition, log_initial, mask=None, time
     emission = torch.exp(log_emission - shift)            # max over states is 1
     A = torch.exp(log_transition)
     mask_f = mask.to(log_emission.dtype)
-    alphas = torch.empty_like(log_emission)
-    norms = torch.empty(n_trials, n_time, dtype=log_emission.dtype, device=log_emission.device)
-    # Sequential recursion over time (each step depends on the previous one).
-    alpha = torch.exp(log_initial)[None] * emission[:, 0]
-    c = alpha.sum(1, keepdim=True)
-    alpha = alpha / c
-    alphas[:, 0] = alpha
-    norms[:, 0] = c[:, 0]
-    full = bool(mask.all())
-    valid = mask[:, :, None]
-    for t in range(1, n_time):
-        p = torch.mm(alpha, A).mul_(emission[:, t])
-        c = p.sum(1, keepdim=True)
-        alpha = p.div_(c) if full else torch.where(valid[:, t], p.div_(c), alpha)
-        alphas[:, t] = alpha
-        norms[:, t] = c[:, 0]
-    betas = torch.ones_like(log_emission)
-    beta = betas[:, -1]
-    At = A.T
-    for t in range(n_time - 2, -1, -1):
-        q = torch.mm(emission[:, t + 1] * beta, At)
-        q = q.div_(q.sum(1, keepdim=True))
-        beta = q if full else torch.where(valid[:, t + 1], q, beta)
-        betas[:, t] = beta
+    alphas, norms, betas = _scaled_messages(emission, A, torch.exp(log_initial), mask)
     tiny = _tiny(log_emission.dtype)
     bad = ~torch.isfinite(norms) | (norms <= tiny)
     if bool((bad & mask).any()) or not bool(torch.isfinite(betas).all()):
@@ -394,18 +450,7 @@ def _log_marginal_likelihood(log_emission, log_transition, log_initial, mask=Non
     emission = torch.exp(log_emission - shift)
     A = torch.exp(log_transition)
     mask_f = mask.to(log_emission.dtype)
-    alpha = torch.exp(log_initial)[None] * emission[:, 0]
-    c = alpha.sum(1, keepdim=True)
-    alpha = alpha / c
-    norms = [c]
-    full = bool(mask.all())
-    valid = mask[:, :, None]
-    for t in range(1, log_emission.shape[1]):
-        p = torch.mm(alpha, A).mul_(emission[:, t])
-        c = p.sum(1, keepdim=True)
-        alpha = p.div_(c) if full else torch.where(valid[:, t], p.div_(c), alpha)
-        norms.append(c)
-    norms = torch.cat(norms, 1)
+    _, norms, _ = _scaled_messages(emission, A, torch.exp(log_initial), mask, backward=False)
     if bool(((~torch.isfinite(norms) | (norms <= _tiny(log_emission.dtype))) & mask).any()):
         # normalised logsumexp recursion, log-likelihood accumulated in float64
         alpha = log_initial[None, :] + log_emission[:, 0]
@@ -449,6 +494,35 @@ def _viterbi(log_emission, log_transition, log_initial, mask=None):
     """:func:`viterbi` without input checks."""
     mask = _default_mask(log_emission, mask)
     n_trials, n_time, n_states = log_emission.shape
+    if log_emission.device.type == "cpu":  # tiny steps: numpy's per-operation cost is lower
+        em = log_emission.detach().numpy()
+        log_a = log_transition.detach().numpy()
+        valid = mask.numpy()
+        full = bool(valid.all())
+        score = log_initial.detach().numpy()[None, :] + em[:, 0]
+        back_np = np.zeros((n_trials, n_time, n_states), dtype=np.int64)
+        ident = np.broadcast_to(np.arange(n_states), (n_trials, n_states))
+        rows = np.arange(n_trials)[:, None]
+        for t in range(1, n_time):
+            cand = score[:, :, None] + log_a[None]
+            arg = cand.argmax(1)
+            best = cand[rows, arg, np.arange(n_states)[None]]
+            if full:
+                score = best + em[:, t]
+                back_np[:, t] = arg
+            else:
+                v = valid[:, t, None]
+                score = np.where(v, best + em[:, t], score)
+                back_np[:, t] = np.where(v, arg, ident)
+        score = torch.from_numpy(np.ascontiguousarray(score))
+        log_prob, state = score.max(dim=1)
+        path_np = np.empty((n_trials, n_time), dtype=np.int64)
+        st = state.numpy().copy()
+        path_np[:, -1] = st
+        for t in range(n_time - 1, 0, -1):
+            st = back_np[np.arange(n_trials), t, st]
+            path_np[:, t - 1] = st
+        return torch.from_numpy(path_np).masked_fill(~mask, -1), log_prob
     score = log_initial[None, :] + log_emission[:, 0]
     back = torch.zeros(n_trials, n_time, n_states, dtype=torch.long, device=log_emission.device)
     identity = torch.arange(n_states, device=log_emission.device).expand(n_trials, n_states)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from .._torch import TorchEstimatorMixin
@@ -70,9 +73,10 @@ class PoissonGLM(TorchEstimatorMixin, BaseEstimator):
         that stops the optimiser (it also stops once the largest gradient entry is
         below 1e-9).
     device, dtype, random_state, verbose
-        See :class:`neurodyn._torch.TorchEstimatorMixin`; ``verbose`` prints
-        the objective per L-BFGS block. ``dtype`` is float32 or float64: in
-        float32 the objective is still accumulated in float64, and the fit gives
+        See :class:`neurodyn._torch.TorchEstimatorMixin`; ``verbose`` shows a
+        tqdm bar over the L-BFGS iterations with the objective. A fit that stops
+        at ``max_iter`` warns (:class:`sklearn.exceptions.ConvergenceWarning`).
+        ``dtype`` is float32 or float64: in float32 the objective is still accumulated in float64, and the fit gives
         the float64 couplings and intercepts within 1e-4 on a small problem (5
         neurons, 1800 bins; see the tests). Counts above ``2**24`` (float32) or
         ``2**53`` (float64) are refused, as they are not exact.
@@ -173,6 +177,10 @@ class PoissonGLM(TorchEstimatorMixin, BaseEstimator):
         self.intercept_ = self._numpy(bias)
         self.mean_rate_ = self._numpy(mean_rate)
         self.n_features_in_ = n_neurons
+        if not self.converged_:
+            warnings.warn(f"PoissonGLM: L-BFGS stopped at max_iter={self.max_iter} before the "
+                          f"objective's relative change fell below tol={self.tol:g}; raise max_iter",
+                          ConvergenceWarning, stacklevel=2)
         return self
 
     def _log_prob(self, batch):
@@ -280,9 +288,21 @@ def fit_glm_parameters(counts, feats, link, *, alpha=0.0, max_iter=1000, tol=1e-
     def objective():
         return value_and_grad()[0]
 
-    progress = (lambda loss: print(f"[PoissonGLM] objective {loss:.8f}")) if verbose else None
-    losses, n_iter, converged = lbfgs_minimize([W, b], objective, max_iter, tol, progress=progress,
-                                               value_and_grad=value_and_grad)
+    bar = progress = None
+    if verbose:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=max_iter, desc="PoissonGLM L-BFGS")
+
+        def progress(loss, n_done):
+            bar.update(n_done - bar.n)
+            bar.set_postfix(objective=f"{loss:.8f}")
+    try:
+        losses, n_iter, converged = lbfgs_minimize([W, b], objective, max_iter, tol,
+                                                   progress=progress,
+                                                   value_and_grad=value_and_grad)
+    finally:
+        if bar is not None:
+            bar.close()
     if estimator is not None:
         estimator.loss_curve_ = losses
         estimator.n_iter_ = n_iter

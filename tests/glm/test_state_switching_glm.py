@@ -83,8 +83,12 @@ def test_plain_model_recovers_states_coupling_and_beats_single_glm():
 
 
 def test_em_objective_never_decreases_with_exact_m_step():
+    d = _data()
     for prior in ("none", "gaussian"):
-        losses = np.array(_fitted(prior).loss_curve_)
+        # one start (n_init=1): the default screens starts first, so its final run is short
+        model = StateSwitchingGLM(n_states=2, prior=prior, link="sigmoid", random_state=0,
+                                  n_init=1, device="cpu").fit(d.counts[:4])
+        losses = np.array(model.loss_curve_)
         assert len(losses) >= 3
         assert np.all(np.diff(losses) <= 1e-6 * np.abs(losses[1:])), prior
 
@@ -274,6 +278,8 @@ def test_gumbel_softmax_update_of_the_paper_still_gives_hard_classes():
     d = _data()
     model = StateSwitchingGLM(n_states=2, prior="onehot", onehot_update="gumbel", link="sigmoid",
                               random_state=0, adam_steps=50, max_iter=5, device="cpu").fit(d.counts[:4])
+    # state labels are arbitrary: match them to the generator's before comparing adjacencies
+    model.reorder_states(align_states(d.states[:4], model.predict(d.counts[:4]), 2))
     assert set(np.unique(model.adjacency_)) <= {-1, 0, 1}
     np.testing.assert_array_equal(np.sign(model.coupling_), model.adjacency_)
     assert np.mean(model.adjacency_ == d.adjacency) >= 0.7
