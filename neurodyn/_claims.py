@@ -71,9 +71,9 @@ def holds(measured: float, baseline: float, rule: str, margin: float = 0.0) -> b
 
 def _rule_text(rule: str, margin: float) -> str:
     if rule == "within":
-        return f"abs(measured - baseline) <= {margin:g}"
+        return f"abs(measured - baseline) <= {margin:.3g}"
     sign = "+" if rule in (">", ">=") else "-"
-    return f"{rule} baseline" + (f" {sign} {margin:g}" if margin else "")
+    return f"{rule} baseline" + (f" {sign} {margin:.3g}" if margin else "")
 
 
 @dataclass

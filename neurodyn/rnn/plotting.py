@@ -90,12 +90,13 @@ def plot_retention(ns: Sequence[int], accuracies: Mapping[str, Any], ax=None):
     fig, ax = _axes(ax)
     for label, acc in accuracies.items():
         ax.plot(ns, acc, marker="o", label=label)
-    ax.axhline(0.5, color="0.6", ls="--", lw=1, label="chance")
+    if not any(line.get_label() == "chance" for line in ax.get_lines()):  # once per Axes
+        ax.axhline(0.5, color="0.6", ls="--", lw=1, label="chance")
     ax.set_xlabel("N")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_ylabel("accuracy")
     ax.set_ylim(0.4, 1.02)
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, loc="best")
     return fig, ax
 
 
