@@ -140,8 +140,10 @@ def _refine(X64: torch.Tensor, Y64: torch.Tensor, coef: torch.Tensor, lam: torch
     of the normal equations ``r_j = X^T (y_j - X b_j) - alpha_j b_j`` in float64 and
     corrects ``b_j`` by ``(X^T X + alpha_j I)^{-1} r_j`` applied through the same
     (float32) spectrum, ``X^T U diag(1 / (lambda (lambda + alpha_j))) U^T X``, which
-    multiplies the error by about ``cond(X)^2 * eps_32`` per step. Directions outside
-    the data's span stay out (the minimum-norm solution).
+    multiplies the error by about ``cond(X)^2 * eps_32`` per step (more for the
+    smallest directions, whose float32 eigenvectors are less accurate: on a design with
+    condition number 100 the relative error goes 6e-5, 1e-5, 1e-9 over two steps).
+    Directions outside the data's span stay out (the minimum-norm solution).
     """
     lam64 = lam.to(torch.float64)
     V = XtU.to(torch.float64)  # X^T U = V diag(s)

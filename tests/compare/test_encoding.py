@@ -228,3 +228,16 @@ def test_leave_one_out_errors_of_a_nearly_interpolating_fit(fit_intercept, shape
             ref[a] += ((X[i] - mx) @ coef + my - Y[i]) ** 2
     ref /= n
     np.testing.assert_allclose(out["cv_errors"], ref, rtol=1e-6)
+
+
+def test_float32_ridge_coefficients_are_refined_to_the_float64_answer():
+    """The float32 path solves through the float32 Gram spectrum (error ~ cond^2 eps_32 = 6e-5
+    relative here) and refines in float64; the reference is numpy's float64 solve."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 20)) * np.logspace(0, -2, 20)  # condition number ~100
+    Y = X @ rng.standard_normal((20, 3)) + 0.1 * rng.standard_normal((60, 3))
+    Xc, Yc = X - X.mean(0), Y - Y.mean(0)
+    exact = np.linalg.solve(Xc.T @ Xc + 1e-3 * np.eye(20), Xc.T @ Yc)
+    out = ridge_cv(X, Y, alphas=[1e-3], device="cpu", dtype="float32")
+    assert np.abs(out["coef"] - exact).max() < 1e-7 * np.abs(exact).max()
+    np.testing.assert_allclose(out["intercept"], Y.mean(0) - X.mean(0) @ exact, atol=1e-8)
