@@ -87,7 +87,9 @@ def _kernel(name: str):
     raise ValueError(f"unknown kernel {name!r}")
 
 
-def _time_part(part: str) -> float:
+def _time_part(part: str) -> tuple:
+    """(wall seconds, CPU seconds of this process) of one run of ``part``."""
+    c0 = time.process_time()
     if part in DEMO_PARTS:
         from neurodyn.cli import run_demo
 
@@ -96,16 +98,16 @@ def _time_part(part: str) -> float:
         result = summary["parts"][part]
         if result["status"] != "ok":
             raise SystemExit(f"demo part {part} failed: {result.get('error')}")
-        return float(result["seconds"])
+        return float(result["seconds"]), time.process_time() - c0
     fn = _kernel(part)
     fn()  # warm-up (first-call allocations, lazy imports)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     fn()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def _child(parts: list) -> None:
-    """Time ``parts`` in this (fresh) process; print ``{part: seconds}`` as the last line."""
+    """Time ``parts`` in this (fresh) process; print ``{part: [wall, cpu]}`` as the last line."""
     import matplotlib
 
     import neurodyn._torch  # noqa: F401 - first, so that the OpenMP settings precede torch
@@ -154,7 +156,7 @@ def main(argv=None) -> int:
         env[key] = value
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start, {args.hogs} hogs, "
           f"{args.repeats} repeats, env {args.env or 'as shipped'}", flush=True)
-    times: dict = {p: {"idle": [], "busy": []} for p in args.parts}
+    times: dict = {p: {"idle": [], "busy": [], "idle_cpu": [], "busy_cpu": []} for p in args.parts}
     for rep in range(args.repeats):
         for state in (("idle", "busy") if rep % 2 == 0 else ("busy", "idle")):
             procs = _hogs(args.hogs) if state == "busy" else []
@@ -163,19 +165,29 @@ def main(argv=None) -> int:
             finally:
                 _stop(procs)
             for part in args.parts:
-                times[part][state].append(got[part])
+                times[part][state].append(got[part][0])
+                times[part][state + "_cpu"].append(got[part][1])
         for part in args.parts:
             print(f"  repeat {rep + 1}: {part:<16} idle {times[part]['idle'][-1]:7.2f} s   "
                   f"busy {times[part]['busy'][-1]:7.2f} s", flush=True)
-    print(f"\n{'part':<16} {'idle median (min-max)':>24} {'busy median (min-max)':>24} {'slow-down':>10}")
+    # CPU time / wall time: about the threads' share of the cores when they compute; a CPU
+    # time that grows when busy means threads that spin (wait actively) for each other
+    print(f"\n{'part':<16} {'idle median (min-max)':>24} {'busy median (min-max)':>24} {'slow-down':>10} "
+          f"{'CPU s idle/busy':>16}")
     worst = 0.0
     for part in args.parts:
         idle, busy = times[part]["idle"], times[part]["busy"]
         ratio = statistics.median(busy) / statistics.median(idle)
         worst = max(worst, ratio)
         flag = "" if ratio <= args.target else f"  above {args.target:g}x"
+        cpu = f"{statistics.median(times[part]['idle_cpu']):.2f}/{statistics.median(times[part]['busy_cpu']):.2f}"
         print(f"{part:<16} {statistics.median(idle):8.2f} s ({min(idle):5.2f}-{max(idle):5.2f}) "
-              f"{statistics.median(busy):8.2f} s ({min(busy):5.2f}-{max(busy):5.2f}) {ratio:9.1f}x{flag}")
+              f"{statistics.median(busy):8.2f} s ({min(busy):5.2f}-{max(busy):5.2f}) {ratio:9.1f}x {cpu:>16}{flag}")
+    idle_total = sum(statistics.median(times[p]["idle"]) for p in args.parts if p in DEMO_PARTS)
+    busy_total = sum(statistics.median(times[p]["busy"]) for p in args.parts if p in DEMO_PARTS)
+    if idle_total:
+        print(f"{'demo parts, sum':<16} {idle_total:8.2f} s {'':13} {busy_total:8.2f} s {'':13} "
+              f"{busy_total / idle_total:9.1f}x")
     print(f"\nlargest slow-down {worst:.1f}x (target {args.target:g}x); load average {os.getloadavg()[0]:.1f} at end")
     if args.json:
         with open(args.json, "w") as fh:
