@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 
 _SOURCES = {
-    "compare": ("plot_score_matrix", "plot_score_vs_time", "plot_encoding_scores"),
+    "compare": ("plot_score_matrix", "plot_score_vs_time", "plot_encoding_scores", "plot_cka_matrix"),
     "connectome": ("plot_component", "plot_components", "plot_rank_sweep", "plot_community_graph"),
     "glm": ("plot_states", "plot_coupling", "plot_model_selection"),
     "graph": ("plot_feature_map", "plot_surface_feature_map", "plot_degree_triangles",
