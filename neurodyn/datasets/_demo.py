@@ -154,8 +154,9 @@ def _simulated(out_dir: Path, quick: bool) -> tuple[dict, dict, list[str]]:
     est = counts.sum(axis=0) / duration
     fig = Figure(figsize=(5, 4), layout="constrained")
     ax = fig.add_subplot()
-    ax.plot(true_rates, est, "o")
-    ax.plot([0, 5.5], [0, 5.5], "k--", lw=0.8)
+    ax.plot(true_rates, est, "o", label="neuron")
+    ax.plot([0, 5.5], [0, 5.5], "k--", lw=0.8, label="identity (perfect recovery)")
+    ax.legend(frameon=False, loc="upper left")
     ax.set(xlabel="true rate (Hz)", ylabel="rate from binned counts (Hz)",
            title="Simulated Poisson spike trains (binning check)")
     fig.savefig(out_dir / "simulated_rates.png", dpi=90)
