@@ -29,6 +29,7 @@ from .analysis import (
     variance_dimension,
     weight_change,
 )
+from .attractors import lorenz63, power_spectrum_distance, state_space_divergence
 from .cells import CELLS, DiagonalSSM, LinearAttentionRNN, diagonal_scan, make_rnn
 from .fit_dynamics import DynamicsRNN, fit_dynamics
 from .models import MODEL_PRESETS, GatedRNN, LeakyRNN, Recording, effective_rank, low_rank_matrix
@@ -52,6 +53,9 @@ __all__ = [
     "DiagonalSSM",
     "LinearAttentionRNN",
     "diagonal_scan",
+    "lorenz63",
+    "state_space_divergence",
+    "power_spectrum_distance",
     "Recording",
     "low_rank_matrix",
     "effective_rank",
