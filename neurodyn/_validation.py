@@ -282,9 +282,19 @@ def check_labels(labels: Any, name: str = "y", *, n_samples: int | None = None,
         raise ValueError(f"{name} is empty")
     if n_samples is not None and arr.shape[0] != n_samples:
         raise ValueError(f"{name} must have {n_samples} entries to match the data; got {arr.shape[0]}")
+    if arr.dtype.kind == "c":
+        raise TypeError(f"{name} must hold class labels (integers or strings); got complex values")
     if arr.dtype.kind == "f" and np.isnan(arr).any():
         raise ValueError(f"{name} must not contain NaN labels")
-    classes, counts = np.unique(arr, return_counts=True)
+    if arr.dtype.kind == "f" and np.isinf(arr).any():
+        raise ValueError(f"{name} must not contain Inf labels")
+    if arr.dtype == object and any(v is None for v in arr.tolist()):
+        raise ValueError(f"{name} must not contain None labels")
+    try:
+        classes, counts = np.unique(arr, return_counts=True)
+    except TypeError as exc:
+        raise TypeError(f"{name} must hold labels of one comparable type (all numbers or all "
+                        f"strings); got a mix ({exc})") from exc
     if classes.size < min_classes:
         raise ValueError(f"{name} must contain at least {min_classes} classes; got {classes.size} "
                          f"({classes.tolist()[:10]})")

@@ -129,12 +129,21 @@ def pool_rdms(rdms: Any, method: str = "cosine") -> np.ndarray:
 
     cosine and cosine_cov: RDMs scaled to unit root-mean-square then averaged;
     corr and corr_cov: z-scored then averaged (shifted to a positive minimum);
-    spearman, rho-a, tau-a, tau-b: average ranks. NaN positions (shared by all
-    RDMs) stay NaN.
+    spearman, rho-a, tau-a, tau-b: average ranks. NaN positions must be shared
+    by all RDMs and stay NaN; NaN in some RDMs only is refused.
     """
     check_in(method, "method", COMPARE_METHODS)
     v, form = as_rdm_vectors(rdms, "rdms")
-    keep = ~np.isnan(v).any(0)
+    nan = np.isnan(v)
+    keep = ~nan.any(0)
+    partial = nan.any(0) & ~nan.all(0)
+    if partial.any():
+        j = int(np.flatnonzero(partial)[0])
+        i = int(np.flatnonzero(nan[:, j])[0])
+        raise ValueError(
+            f"rdms must have their missing (NaN) entries at the same positions in every RDM to be "
+            f"pooled; entry {j} is NaN in RDM {i} but not in all {v.shape[0]} RDMs "
+            f"({int(partial.sum())} such entries)")
     if keep.sum() < 2:
         raise ValueError(f"rdms need at least 2 entries that are not NaN in every RDM; got {int(keep.sum())}")
     out = np.full(v.shape[1], np.nan)

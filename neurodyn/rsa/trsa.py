@@ -215,7 +215,11 @@ def _int_labels(labels: Any, name: str, n: int, n_values: int | None) -> np.ndar
         raise ValueError(f"{name} must have {n} entries to match features; got {arr.shape[0]}")
     hi = n_values if n_values is not None else np.iinfo(np.int64).max
     if arr.min() < 0 or arr.max() >= hi:
-        raise ValueError(f"{name} must hold indices in [0, {hi}); got range [{arr.min()}, {arr.max()}]")
+        bound = f"n_classes={hi}" if name == "classes" else f"{hi}"
+        raise ValueError(f"{name} must hold indices in [0, {hi}) ({bound}); got range "
+                         f"[{arr.min()}, {arr.max()}]" + (
+                             "; n_classes is smaller than the number of classes"
+                             if name == "classes" and arr.max() >= hi else ""))
     return arr.astype(np.int64)
 
 

@@ -47,20 +47,7 @@ MUST_FAIL_VARIANTS = {"nan", "inf", "empty", "complex", "str", "object"}
 
 # Cases that fail today because the owning subpackage is being fixed (issue 13).
 # Each id is "<callable>[#k]|<where>|<argument>|<variant>"; see ``_case_id``.
-KNOWN_FAILURES: dict[str, str] = {
-    'rsa.TopologicalRSA|fit|regions|complex': 'rsa.TopologicalRSA(regions=complex): accepted silently',
-    'rsa.TopologicalRSA|fit|regions|inf': 'rsa.TopologicalRSA(regions=inf): accepted silently',
-    'rsa.TopologicalRSA|fit|regions|object': "rsa.TopologicalRSA(regions=object): TypeError does not name 'regions': '<' not supported between instances of 'int' and 'NoneType'",
-    'rsa.TopologicalRSA|score|regions|complex': 'rsa.TopologicalRSA.score(regions=complex): accepted silently',
-    'rsa.TopologicalRSA|score|regions|inf': 'rsa.TopologicalRSA.score(regions=inf): accepted silently',
-    'rsa.TopologicalRSA|score|regions|object': "rsa.TopologicalRSA.score(regions=object): TypeError does not name 'regions': '<' not supported between instances of 'int' and 'NoneType'",
-    'rsa.geotopological_grid|call|regions|complex': 'rsa.geotopological_grid(regions=complex): accepted silently',
-    'rsa.geotopological_grid|call|regions|inf': 'rsa.geotopological_grid(regions=inf): accepted silently',
-    'rsa.geotopological_grid|call|regions|object': "rsa.geotopological_grid(regions=object): TypeError does not name 'regions': '<' not supported between instances of 'int' and 'NoneType'",
-    'rsa.loso_nearest_centroid|param|n_classes|1': "rsa.loso_nearest_centroid(n_classes=1): ValueError does not name 'n_classes': classes must hold indices in [0, 1); got range [0, 1]",
-    'rsa.pool_rdms|call|rdms|nan': 'rsa.pool_rdms(rdms=nan): silent NaN/Inf in result',
-    'rsa.pool_rdms|call|rdms|object': 'rsa.pool_rdms(rdms=object): silent NaN/Inf in result',
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 # ------------------------------------------------------------------------------ helpers

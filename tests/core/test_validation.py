@@ -214,3 +214,14 @@ def test_transposed_timeseries_warns_only_when_asked():
         _warnings.simplefilter("error")
         check_timeseries(x, "X")
         check_timeseries(x.T, "X", warn_transposed=True)
+
+
+@pytest.mark.parametrize("labels, err, match", [
+    (np.array([1 + 1j, 2 + 0j, 1 + 1j]), TypeError, "regions must hold class labels .* complex"),
+    (np.array([0.0, np.inf, 0.0]), ValueError, "regions must not contain Inf labels"),
+    (np.array([0, None, 1], dtype=object), ValueError, "regions must not contain None labels"),
+    (np.array([0, "a", 1], dtype=object), TypeError, "regions must hold labels of one comparable type"),
+])
+def test_check_labels_refuses_unusable_labels(labels, err, match):
+    with pytest.raises(err, match=match):
+        check_labels(labels, "regions")

@@ -217,3 +217,19 @@ def test_vectorised_bootstrap_many_rdms_path_matches():
     for b in range(5):
         sample = subsample_patterns(data[rdm_idx[b]], pat_idx[b])
         np.testing.assert_allclose(nc[b], noise_ceiling(sample, "corr", groups=rdm_idx[b]), rtol=0, atol=1e-12)
+
+
+def test_pool_rdms_refuses_nan_in_some_rdms_only():
+    """A NaN in one RDM used to turn that entry of the pooled RDM into NaN silently."""
+    from neurodyn.rsa import pool_rdms
+
+    rng = np.random.default_rng(0)
+    rdms = rng.random((3, 15))
+    shared = rdms.copy()
+    shared[:, 4] = np.nan
+    pooled = pool_rdms(shared, "cosine")
+    assert np.isnan(pooled[4]) and np.isfinite(np.delete(pooled, 4)).all()
+    partial = rdms.copy()
+    partial[1, 7] = np.nan
+    with pytest.raises(ValueError, match="entry 7 is NaN in RDM 1 but not in all 3 RDMs"):
+        pool_rdms(partial, "cosine")

@@ -228,3 +228,13 @@ def test_plot_accuracy_vs_noise_draws_one_line_per_family_and_the_chance_level()
     chance = [line for line in ax.get_lines() if line.get_label() == "chance"]
     np.testing.assert_array_equal(chance[0].get_ydata(), [0.2, 0.2])
     assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == ["chance", "rdm", "topology"]
+
+
+def test_loso_nearest_centroid_names_n_classes_when_too_small():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 5))
+    cls = np.tile([0, 1, 2], 4)
+    subj = np.repeat(np.arange(4), 3)
+    with pytest.raises(ValueError, match=r"classes must hold indices in \[0, 2\) \(n_classes=2\).*"
+                                         r"n_classes is smaller than the number of classes"):
+        loso_nearest_centroid(x[None], cls, subj, 2)
