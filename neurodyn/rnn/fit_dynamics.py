@@ -12,7 +12,13 @@ replaces the observed part of the state by the data (classical teacher
 forcing) and ``gamma = 0`` lets the network run freely. Forcing keeps the
 gradients of chaotic or long sequences bounded; ``gamma`` is annealed from
 ``forcing`` to ``forcing_end`` so that the final network also runs well on its
-own. The fitted model's free-running activity (:meth:`DynamicsRNN.simulate`)
+own, or, with ``forcing="adaptive"``, set from the network's own Jacobians
+(adaptive GTF, Hess et al. 2023): every ``adapt_every`` steps
+``gamma = max(0, 1 - 1 / G)`` with ``G`` the geometric mean of the spectral norms
+``||dF/dh||`` of the model's step along the forced training trajectories, the
+smallest forcing under which the forced Jacobian products ``((1 - gamma) J)``
+cannot grow (in the observed subspace: the forcing acts through the read-out).
+The fitted model's free-running activity (:meth:`DynamicsRNN.simulate`)
 can then be compared with the recording by any estimator of the package.
 """
 
@@ -72,8 +78,13 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
     tau_init : float
         Initial single-unit time constant (in samples); trainable when ``train_tau``.
     train_tau : bool
-    forcing, forcing_end : float in [0, 1]
-        Forcing strength ``gamma`` at the first and last epoch (linear schedule).
+    forcing : float in [0, 1] or "adaptive"
+        Forcing strength ``gamma`` at the first epoch (linear schedule to ``forcing_end``), or
+        ``"adaptive"``: ``gamma = max(0, 1 - 1/G)`` from the Jacobians (see the module notes).
+    forcing_end : float in [0, 1]
+        Forcing strength at the last epoch (ignored when ``forcing="adaptive"``).
+    adapt_every : int
+        Steps between two estimates of the adaptive ``gamma`` (``forcing="adaptive"``).
     seq_len : int
         Length of the training subsequences (time steps per backpropagation window).
     batch_size : int
@@ -101,6 +112,8 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
         The fitted network; head 0 is the linear read-out ``B h + c``.
     loss_curve_ : ndarray (n_iter_,)
         Forced one-step prediction error per gradient step (standardised units).
+    forcing_curve_ : ndarray (n_iter_,)
+        The forcing strength ``gamma`` used at every gradient step.
     n_iter_ : int
     converged_ : bool
     mean_, scale_ : ndarray (n_channels,)
@@ -122,7 +135,7 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
                  seq_len: int = 30, batch_size: int = 32, n_epochs: int = 300, lr: float = 1e-2,
                  grad_clip: float = 5.0, standardize: bool = True, tol: float = 0.0,
                  random_state: Any = None, device: Any = "auto", dtype: Any = "float32",
-                 verbose: bool = False):
+                 verbose: bool = False, adapt_every: int = 10):
         self.n_units = n_units
         self.nonlinearity = nonlinearity
         self.tau_init = tau_init
@@ -140,6 +153,7 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
         self.device = device
         self.dtype = dtype
         self.verbose = verbose
+        self.adapt_every = adapt_every
 
     # ------------------------------------------------------------------ validation
     def _check_params(self) -> None:
@@ -148,8 +162,12 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
         check_positive_int(self.batch_size, "batch_size")
         check_positive_int(self.n_epochs, "n_epochs", minimum=0)
         check_in(self.nonlinearity, "nonlinearity", ("tanh", "relu"))
-        for name in ("forcing", "forcing_end"):
-            check_probability(getattr(self, name), name)
+        if not (isinstance(self.forcing, str) and self.forcing == "adaptive"):
+            if isinstance(self.forcing, str):
+                raise ValueError(f"forcing must be a number in [0, 1] or 'adaptive'; got {self.forcing!r}")
+            check_probability(self.forcing, "forcing")
+        check_probability(self.forcing_end, "forcing_end")
+        check_positive_int(self.adapt_every, "adapt_every")
         check_scalar(self.tau_init, "tau_init", low=0.0, low_inclusive=False)
         check_scalar(self.lr, "lr", low=0.0, high=1e6, low_inclusive=False)
         check_scalar(self.grad_clip, "grad_clip", low=0.0, low_inclusive=False, allow_none=True)
@@ -225,11 +243,19 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
             from tqdm.auto import tqdm
             epochs = tqdm(epochs, desc="fit_dynamics")
         n_ep = max(int(self.n_epochs) - 1, 1)
+        adaptive = isinstance(self.forcing, str)
+        gammas: list[float] = []
+        gamma = 1.0
         for ep in epochs:
-            gamma = float(self.forcing) + (float(self.forcing_end) - float(self.forcing)) * ep / n_ep
             pick = rng.integers(0, len(starts), size=int(self.batch_size))
             seg = torch.stack([data[starts[k][0]][starts[k][1]:starts[k][1] + L + 1] for k in pick], 1)
             useg = torch.stack([drive[starts[k][0]][starts[k][1]:starts[k][1] + L + 1] for k in pick], 1)
+            if adaptive:
+                if ep % int(self.adapt_every) == 0:
+                    gamma = self._adaptive_gamma(seg, useg, gamma)
+            else:
+                gamma = float(self.forcing) + (float(self.forcing_end) - float(self.forcing)) * ep / n_ep
+            gammas.append(gamma)
             loss = self._forced_loss(seg, useg, gamma)
             gradient_step(model, opt, loss, None if self.grad_clip is None else float(self.grad_clip))
             losses.append(float(loss.detach()))
@@ -239,8 +265,41 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
                     self.converged_ = True
                     break
         self.loss_curve_ = np.asarray(losses)
+        self.forcing_curve_ = np.asarray(gammas, dtype=float)
         self.n_iter_ = len(losses)
         return self
+
+    def jacobian_growth(self, seg: torch.Tensor, useg: torch.Tensor, gamma: float,
+                        max_states: int = 256) -> float:
+        """Geometric mean ``G`` of ``||dF/dh||_2`` along the trajectories forced with ``gamma``.
+
+        ``seg``/``useg``: standardised observations and inputs ``(L + 1, batch, .)``; at most
+        ``max_states`` visited states (evenly spread) enter the mean.
+        """
+        model = self.model_
+        B, c, B_pinv = self._readout_parts()
+        with torch.no_grad():
+            h = _force(torch.zeros(seg.shape[1], model.n_units, device=seg.device, dtype=seg.dtype),
+                       seg[0], B, c, B_pinv, 1.0)
+            visited, inputs = [], []
+            # the forced update is nonlinear and sequential
+            for t in range(1, seg.shape[0]):
+                visited.append(h)
+                inputs.append(useg[t])
+                h = _force(model.step(h, useg[t]), seg[t], B, c, B_pinv, gamma)
+            hs, us = torch.cat(visited), torch.cat(inputs)
+            keep = torch.linspace(0, hs.shape[0] - 1, min(max_states, hs.shape[0]), device=hs.device).long()
+            hs, us = hs[keep], us[keep]
+        jac = torch.func.vmap(torch.func.jacrev(lambda hh, uu: model.step(hh[None], uu[None])[0]))(hs, us)
+        norms = torch.linalg.matrix_norm(jac.detach().to(torch.float64), ord=2)
+        return float(torch.exp(torch.log(norms.clamp(min=1e-300)).mean()))
+
+    def _adaptive_gamma(self, seg: torch.Tensor, useg: torch.Tensor, gamma: float) -> float:
+        """``max(0, 1 - 1/G)`` (Hess et al. 2023), G along trajectories forced with the current gamma."""
+        growth = self.jacobian_growth(seg, useg, gamma)
+        if not np.isfinite(growth):
+            raise ValueError("the model's Jacobians are not finite; lower lr or use grad_clip")
+        return float(min(1.0, max(0.0, 1.0 - 1.0 / growth))) if growth > 0 else 0.0
 
     def _readout_parts(self):
         head = self.model_.heads[0]
