@@ -30,7 +30,7 @@ from .analysis import (
     weight_change,
 )
 from .attractors import lorenz63, power_spectrum_distance, state_space_divergence
-from .cells import CELLS, DiagonalSSM, LinearAttentionRNN, diagonal_scan, make_rnn
+from .cells import CELLS, DiagonalSSM, LinearAttentionRNN, make_rnn
 from .fit_dynamics import DynamicsRNN, fit_dynamics
 from .models import MODEL_PRESETS, GatedRNN, LeakyRNN, Recording, effective_rank, low_rank_matrix
 from .tasks import NDelayedMatch, NParity, PerceptualDecision
@@ -52,7 +52,6 @@ __all__ = [
     "CELLS",
     "DiagonalSSM",
     "LinearAttentionRNN",
-    "diagonal_scan",
     "lorenz63",
     "state_space_divergence",
     "power_spectrum_distance",

@@ -31,7 +31,13 @@ from typing import Any
 import numpy as np
 
 from .._torch import check_random_state
-from .._validation import check_array, check_finite, check_positive_int, check_scalar
+from .._validation import (
+    check_array,
+    check_finite,
+    check_positive_int,
+    check_scalar,
+    check_timeseries,
+)
 
 __all__ = ["lorenz63", "state_space_divergence", "power_spectrum_distance"]
 
@@ -103,16 +109,15 @@ def lorenz63(n_steps: int = 5000, dt: float = 0.01, sigma: float = 10.0, rho: fl
 
 
 def _pair(x_true: Any, x_gen: Any, min_timepoints: int) -> tuple[np.ndarray, np.ndarray]:
-    a = np.asarray(check_array(x_true, "x_true", ndim=2, dims="(n_timepoints, n_channels)"), dtype=float)
-    b = np.asarray(check_array(x_gen, "x_gen", ndim=2, dims="(n_timepoints, n_channels)"), dtype=float)
+    a = check_timeseries(x_true, "x_true", min_timepoints=min_timepoints, allow_constant=True,
+                         dims="(n_timepoints, n_channels)", warn_transposed=True)
+    b = check_timeseries(x_gen, "x_gen", min_timepoints=min_timepoints, allow_constant=True,
+                         dims="(n_timepoints, n_channels)", warn_transposed=True)
     check_finite(a, "x_true")
     check_finite(b, "x_gen")
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"x_gen must have the channels of x_true ({a.shape[1]}); got {b.shape[1]}")
-    for arr, name in ((a, "x_true"), (b, "x_gen")):
-        if arr.shape[0] < min_timepoints:
-            raise ValueError(f"{name} must have at least {min_timepoints} time points; got {arr.shape[0]}")
-    return a, b
+    return np.asarray(a, dtype=float), np.asarray(b, dtype=float)
 
 
 def state_space_divergence(x_true: Any, x_gen: Any, n_bins: int = 30, smoothing: float = 1e-4) -> float:
@@ -163,7 +168,7 @@ def state_space_divergence(x_true: Any, x_gen: Any, n_bins: int = 30, smoothing:
     return float(np.sum(p[keep] * np.log(p[keep] / q[keep])))
 
 
-def _smoothed_spectrum(x: np.ndarray, n_fft: int, sigma: float) -> np.ndarray:
+def _smoothed_spectrum(x: np.ndarray, n_fft: int, sigma: float, name: str) -> np.ndarray:
     x = x - x.mean(0)
     peak = np.abs(x).max(0)
     x = x / np.where(peak > 0, peak, 1.0)  # scale-free: the spectrum is normalised anyway
@@ -175,7 +180,8 @@ def _smoothed_spectrum(x: np.ndarray, n_fft: int, sigma: float) -> np.ndarray:
         spec = np.stack([np.convolve(np.pad(s, half, mode="reflect"), k, mode="valid") for s in spec.T], 1)
     tot = spec.sum(0)
     if np.any(tot <= 0):
-        raise ValueError("a channel is constant; its power spectrum is undefined")
+        bad = np.flatnonzero(tot <= 0).tolist()
+        raise ValueError(f"{name} has constant channels {bad[:10]}; their power spectrum is undefined")
     return spec / tot
 
 
@@ -200,7 +206,7 @@ def power_spectrum_distance(x_true: Any, x_gen: Any, smoothing: float = 2.0) -> 
     a, b = _pair(x_true, x_gen, 4)
     smoothing = check_scalar(smoothing, "smoothing", low=0.0, high=1e6)
     n_fft = max(a.shape[0], b.shape[0])
-    p = _smoothed_spectrum(a, n_fft, smoothing)
-    q = _smoothed_spectrum(b, n_fft, smoothing)
+    p = _smoothed_spectrum(a, n_fft, smoothing, "x_true")
+    q = _smoothed_spectrum(b, n_fft, smoothing, "x_gen")
     bc = np.clip(np.sqrt(p * q).sum(0), 0.0, 1.0)
     return float(np.mean(np.sqrt(1.0 - bc)))

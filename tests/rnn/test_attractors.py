@@ -76,7 +76,7 @@ def test_bad_inputs():
         state_space_divergence(np.ones((10, 8)) + np.arange(80).reshape(10, 8), np.ones((10, 8)), n_bins=30)
     with pytest.raises(ValueError, match="n_bins"):
         state_space_divergence(a, a, n_bins=1)
-    with pytest.raises(ValueError, match="constant"):
+    with pytest.raises(ValueError, match="x_gen has constant channels"):
         power_spectrum_distance(a, np.ones((100, 3)))
     with pytest.raises(ValueError, match="dt"):
         lorenz63(10, dt=0.0)

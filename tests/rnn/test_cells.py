@@ -14,11 +14,11 @@ from neurodyn.rnn import (
     LeakyRNN,
     LinearAttentionRNN,
     NParity,
-    diagonal_scan,
     evaluate,
     make_rnn,
     train_curriculum,
 )
+from neurodyn.rnn.cells import diagonal_scan
 
 F64 = torch.float64
 
