@@ -131,12 +131,16 @@ def run_demo(out_dir: Path, quick: bool = False, data_home: Path | None = None) 
     result, figures = _planted(out_dir, quick)
     summary = {"planted": result}
     if data_home is not None:
+        from neurodyn.datasets import dataset_status
+
         data_home = Path(data_home)
-        if (data_home / "nbr_frontal2d_adhd").is_dir():
+        # complete data sets only: a partial folder must not turn the part into a failure
+        found = {name for name, status in dataset_status(data_home).items() if status.startswith("found")}
+        if "nbr_frontal2d_adhd" in found:
             res, figs = _frontal2d(out_dir, data_home, quick)
             summary["frontal2d"] = res
             figures += figs
-        if not quick and (data_home / "brainspace_fsa5_rest").is_dir():
+        if not quick and "brainspace_fsa5_rest" in found:
             res, figs = _fsa5(out_dir, data_home)
             summary["fsa5"] = res
             figures += figs

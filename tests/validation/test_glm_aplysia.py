@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from neurodyn.datasets import dataset_status
+
 DATA = Path(os.environ.get("NEURODYN_DATA",
                            Path(__file__).resolve().parents[2].parent / "shared" / "data"))
 FOLDER = DATA / "aplysia_pedal_bruno2017" / "Spikes"
@@ -14,8 +16,9 @@ FOLDER = DATA / "aplysia_pedal_bruno2017" / "Spikes"
 def _runs(n_keep=20, bin_width=0.1):
     from scipy.io import loadmat
 
-    if not FOLDER.is_dir():
-        pytest.skip(f"Aplysia spike data not found under {FOLDER} (set NEURODYN_DATA)")
+    status = dataset_status(DATA)["aplysia_pedal_bruno2017"]
+    if not status.startswith("found"):
+        pytest.skip(f"Aplysia spike data not usable under {DATA}: {status} (set NEURODYN_DATA)")
     runs = []
     for k in (1, 2, 3):
         spks = loadmat(FOLDER / f"Jun0214da0{k}.mat")["spks"]

@@ -12,6 +12,7 @@ import scipy.io
 import scipy.sparse as sp
 
 from neurodyn._validation import LayoutWarning
+from neurodyn.datasets import dataset_status
 from neurodyn.graph import (
     FeatureMask,
     FunctionalGraph,
@@ -27,10 +28,11 @@ DATA = Path(os.environ.get("NEURODYN_DATA", Path(__file__).resolve().parents[2].
 
 
 def _need(folder):
-    path = DATA / folder
-    if not path.is_dir():
-        pytest.skip(f"shared data folder {folder!r} not found under {DATA} (set NEURODYN_DATA)")
-    return path
+    # complete, not merely present: a partial data home skips instead of failing
+    status = dataset_status(DATA).get(folder, "unknown data set")
+    if not status.startswith("found"):
+        pytest.skip(f"shared data set {folder!r} not usable under {DATA}: {status} (set NEURODYN_DATA)")
+    return DATA / folder
 
 
 def _nx_counts(A):
