@@ -44,7 +44,7 @@ calibrate: install-dev
 # tutorials are not executed (plot_gallery False); SPHINXOPTS="-D plot_gallery=1" runs them.
 SPHINXOPTS ?=
 docs: install
-	@$(PY) -c "import sphinx, sphinx_gallery, numpydoc" 2>/dev/null || $(PIP) install --quiet sphinx sphinx-gallery numpydoc
+	@$(PY) -c "import sphinx, sphinx_gallery, numpydoc" 2>/dev/null || $(PIP) install --quiet -e ".[docs]"
 	MPLBACKEND=Agg $(PY) -m sphinx -b html -q $(SPHINXOPTS) docs docs/_build/html
 	@echo "docs written to docs/_build/html/index.html"
 
