@@ -15,6 +15,7 @@ computes it, and the coefficients for every target follow from the same decompos
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -327,8 +328,15 @@ def _check_enough(n: int, cv: int | None, name: str = "cv") -> None:
                              f"(two per fold); got {n}")
 
 
+class ConstantColumnWarning(RuntimeWarning):
+    """A correlation was requested for a constant column; it is undefined (NaN)."""
+
+
 def pearson_r_columns(A: Any, B: Any) -> np.ndarray:
-    """Pearson correlation between matching columns of ``A`` and ``B`` (NaN for constant columns).
+    """Pearson correlation between matching columns of ``A`` and ``B``.
+
+    A constant column has no correlation: its entry is NaN and a
+    :class:`ConstantColumnWarning` lists the columns (as scipy's ``pearsonr`` does).
 
     Parameters
     ----------
@@ -352,7 +360,15 @@ def pearson_r_columns(A: Any, B: Any) -> np.ndarray:
         raise ValueError(f"A and B must have the same shape; got {ts[0].shape} and {ts[1].shape}")
     if ts[0].shape[0] < 2:
         raise ValueError(f"A and B need at least 2 samples (rows); got {ts[0].shape[0]}")
-    return _pearson(to_tensor(ts[0]), to_tensor(ts[1])).cpu().numpy()
+    r = _pearson(to_tensor(ts[0]), to_tensor(ts[1])).cpu().numpy()
+    undefined = np.isnan(r)
+    if undefined.any():
+        cols = np.flatnonzero(undefined)
+        shown = ", ".join(str(int(c)) for c in cols[:10]) + (", ..." if cols.size > 10 else "")
+        warnings.warn(f"pearson_r_columns: {cols.size} column(s) of A or B are constant "
+                      f"(columns [{shown}]); their correlation is undefined and returned as NaN",
+                      ConstantColumnWarning, stacklevel=2)
+    return r
 
 
 def _pearson(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -241,3 +241,17 @@ def test_float32_ridge_coefficients_are_refined_to_the_float64_answer():
     out = ridge_cv(X, Y, alphas=[1e-3], device="cpu", dtype="float32")
     assert np.abs(out["coef"] - exact).max() < 1e-7 * np.abs(exact).max()
     np.testing.assert_allclose(out["intercept"], Y.mean(0) - X.mean(0) @ exact, atol=1e-8)
+
+
+def test_pearson_r_columns_warns_for_constant_columns():
+    from neurodyn.compare.encoding import ConstantColumnWarning, pearson_r_columns
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(20, 3))
+    b = rng.normal(size=(20, 3))
+    b[:, 1] = 4.0
+    with pytest.warns(ConstantColumnWarning, match=r"1 column\(s\) of A or B are constant \(columns \[1\]\)"):
+        r = pearson_r_columns(a, b)
+    assert np.isnan(r[1])
+    for j in (0, 2):
+        assert r[j] == pytest.approx(np.corrcoef(a[:, j], b[:, j])[0, 1], abs=1e-12)
