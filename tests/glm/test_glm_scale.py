@@ -89,7 +89,7 @@ def test_inexact_newton_m_step_reaches_the_exact_em_fixed_point(prior, monkeypat
     # whose M-step is L-BFGS run to tol=1e-12 (the previous implementation)
     d = _data()
     kw = dict(n_states=2, prior=prior, link="sigmoid", random_state=0, device="cpu",
-              max_iter=300, tol=1e-10, alpha=1e-3)
+              max_iter=300, tol=1e-10, alpha=1e-3, n_init=1)  # one start: the same path
     newton = StateSwitchingGLM(**kw).fit(d.counts)
     monkeypatch.setattr(_switching, "_NEWTON_MAX_DIM", 0)
     exact = StateSwitchingGLM(**kw).fit(d.counts)
@@ -190,3 +190,19 @@ def test_index_subsets_give_the_copied_subsets_statistics(link):
     indexed = glm_statistics(index_subsets(counts, feats, gamma), W, b, link, chunk=50)
     for x, y in zip(copied, indexed, strict=True):
         np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("link", ["softplus", "exp"])
+def test_observed_curvature_is_the_autograd_hessian_for_log_concave_links(link):
+    counts, feats, gamma, W = _subsets(link, n=40, n_neurons=2, dim=3)
+    subsets = state_subsets(counts, feats, gamma)
+    b = torch.full((1, 2), 0.3, dtype=torch.float64)
+    h_ww = glm_statistics(subsets, W, b, link, observed=True)[3]
+    for s, (c, f, w) in enumerate(subsets):
+        for n in range(2):
+            def value(row, s=s, n=n, c=c, f=f, w=w):
+                u = f @ row + b[0, n]
+                from neurodyn.glm._emission import poisson_log_prob
+                return -(w * poisson_log_prob(c[:, n], u, link, log_factorial=0.0)).sum()
+            ref = torch.autograd.functional.hessian(value, W[s, n].clone())
+            np.testing.assert_allclose(h_ww[s, n].numpy(), ref.numpy(), rtol=1e-9, atol=1e-12)
