@@ -161,9 +161,22 @@ class TrialBatch:
         return int(self.lengths.sum())
 
     def flat(self):
-        """Valid bins only: counts (M, N), features (M, D), log-factorials (M, N)."""
-        m = self.mask
-        return self.counts[m], self.features[m], self.log_factorial[m]
+        """Valid bins only: counts (M, N), features (M, D), log-factorials (M, N).
+
+        Formed once and kept (every E-step reads them; a copy per call would double
+        the design matrix's memory at each iteration). Without padding they are
+        views of the padded tensors.
+        """
+        cached = self.__dict__.get("_flat")
+        if cached is None:
+            m = self.mask
+            if bool(m.all()):
+                flat = lambda t: t.reshape(-1, t.shape[-1])  # noqa: E731
+            else:
+                flat = lambda t: t[m]  # noqa: E731
+            cached = (flat(self.counts), flat(self.features), flat(self.log_factorial))
+            self.__dict__["_flat"] = cached
+        return cached
 
 
 def unpad_trials(arr: np.ndarray, lengths, X):
