@@ -568,6 +568,20 @@ def _registry() -> dict[str, Entry | list[Entry]]:
 
     # -- rnn ---------------------------------------------------------------------------------
     rnnp = dict(n_units=6, seq_len=5, batch_size=2, n_epochs=2, device="cpu", random_state=0)
+    R["rnn.make_rnn"] = Entry(lambda: dict(cell="ssm", n_units=4, random_state=0, device="cpu"),
+                              bad=dict(cell=["nope"], n_units=[0]))
+    R["rnn.DiagonalSSM"] = Entry(lambda: dict(n_units=4, random_state=0, device="cpu"), invoke=construct,
+                                 bad=dict(n_units=[0], readout=["nope"]))
+    R["rnn.LinearAttentionRNN"] = Entry(lambda: dict(n_units=4, n_features=2, random_state=0, device="cpu"),
+                                        invoke=construct, bad=dict(n_features=[0]))
+    R["rnn.lorenz63"] = Entry(lambda: dict(n_steps=20, burn_in=5, random_state=0),
+                              bad=dict(n_steps=[0], dt=[0.0, 2.0]))
+    R["rnn.state_space_divergence"] = Entry(
+        lambda: dict(x_true=series(40, 2), x_gen=series(40, 2, seed=1), n_bins=5),
+        timeseries=("x_true", "x_gen"), bad=dict(n_bins=[1]), check=nonneg)
+    R["rnn.power_spectrum_distance"] = Entry(
+        lambda: dict(x_true=series(40, 2), x_gen=series(40, 2, seed=1)),
+        timeseries=("x_true", "x_gen"), check=in_unit)
     R["rnn.DynamicsRNN"] = Entry(lambda: dict(X=series(40, 3)), params=rnnp, methods=("score",),
                                  timeseries=("X",),
                                  bad=dict(n_units=[0], forcing=[1.5, -0.1], seq_len=[0],
@@ -707,6 +721,13 @@ def _registry() -> dict[str, Entry | list[Entry]]:
                      methods=("rsa", "cka"), cv=None, random_state=0, device="cpu"),
         bad=dict(methods=[("nope",)], confidence=[1.5]), nonfinite_ok=True)
 
+    R["compare.alignment_loss"] = Entry(lambda: dict(states=series(10, 3), target=series(10, 4, seed=1)),
+                                        bad=dict(metric=["nope"]))
+
+    def aligned():
+        probe = task().sample(8)
+        return dict(net=net(), task=task(), target=net(6).record(probe).states, probe=probe, n_steps=2)
+    R["compare.train_aligned"] = Entry(aligned, bad=dict(weight=[-1.0]))
     R["compare.method_range"] = Entry(lambda: dict(method="cka"), bad=dict(method=["nope"]),
                                       check=lambda r, kw: r[0] < r[1])
     # -- datasets ----------------------------------------------------------------------------
