@@ -521,6 +521,14 @@ def find_fixed_points(net: Any, initial_states: Any, inputs: Any = None, n_iter:
     for p in net.parameters():
         p.requires_grad_(False)
     try:
+        with torch.no_grad():
+            q0 = 0.5 * ((net.step(h, xb) - h) ** 2).sum(-1)
+        if not bool(torch.isfinite(q0).all()):
+            bad = int(torch.nonzero(~torch.isfinite(q0))[0, 0])
+            raise ValueError(
+                f"initial_states[{bad}] is too large for the network in {net.dtype_}: the speed "
+                f"0.5 ||F(h) - h||^2 overflows (max |h| = {float(np.abs(h0).max()):.3g}); start from "
+                f"states the network visits, e.g. recorded states")
         for it in range(1, n_iter + 1):
             q = 0.5 * ((net.step(h, xb) - h) ** 2).sum(-1)
             if bool((q < tol).all()):

@@ -726,7 +726,8 @@ def _registry() -> dict[str, Entry | list[Entry]]:
 
     def aligned():
         probe = task().sample(8)
-        return dict(net=net(), task=task(), target=net(6).record(probe).states, probe=probe, n_steps=2)
+        return dict(net=net(), task=task(), target=net(6).record(probe).states, probe=probe, n_steps=2,
+                    random_state=0)
     R["compare.train_aligned"] = Entry(aligned, bad=dict(weight=[-1.0]))
     R["compare.method_range"] = Entry(lambda: dict(method="cka"), bad=dict(method=["nope"]),
                                       check=lambda r, kw: r[0] < r[1])

@@ -197,3 +197,26 @@ def test_geometry_metrics_are_scale_invariant(seed, exponent):
     assert R.weight_change(a * s, b * s, relative=True) == pytest.approx(
         np.linalg.norm(b - a) / np.linalg.norm(a), rel=1e-9)
     assert R.effective_rank(a * s) == pytest.approx(R.effective_rank(a), rel=1e-9)
+
+
+def test_low_rank_matrix_is_scale_equivariant_at_extreme_scales():
+    """Entries near 1e+-300 used to give NaN (the SVD and norms overflowed)."""
+    from neurodyn.rnn import low_rank_matrix
+
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(6, 5))
+    ref = low_rank_matrix(w, 2)
+    u, s, vt = np.linalg.svd(w, full_matrices=False)
+    trunc = (u[:, :2] * s[:2]) @ vt[:2]
+    np.testing.assert_allclose(ref, trunc * np.linalg.norm(w) / np.linalg.norm(trunc), rtol=1e-12)
+    for scale in (1e-300, 1e300):
+        np.testing.assert_allclose(low_rank_matrix(w * scale, 2), ref * scale, rtol=1e-12)
+
+
+def test_find_fixed_points_refuses_states_whose_speed_overflows():
+    from neurodyn.rnn import LeakyRNN, find_fixed_points
+
+    net = LeakyRNN(n_units=8, n_inputs=1, random_state=0, device="cpu")
+    h0 = np.full((3, 8), 1e300)
+    with pytest.raises(ValueError, match=r"initial_states\[0\] is too large .* overflows"):
+        find_fixed_points(net, h0, n_iter=5)
