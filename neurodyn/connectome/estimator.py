@@ -192,6 +192,22 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
     Dyballa, L., Lang, S., Haslund-Gourley, A., Yemini, E., Zucker, S. W. (2024).
     Learning dynamic representations of the functional connectome in
     neurobiological networks. ICLR 2024, arXiv:2402.14102.
+
+    Examples
+    --------
+    >>> from neurodyn.connectome import DynamicConnectome
+    >>> from neurodyn.datasets.simulate import dynamic_connectome
+    >>> sim = dynamic_connectome(n_animals=3, n_neurons=12, n_timepoints=400,
+    ...                          community_sizes=(4, 4), windows=((40, 180), (220, 360)),
+    ...                          random_state=0)
+    >>> sim["traces"].shape  # (n_animals, n_timepoints, n_units)
+    (3, 400, 12)
+    >>> dc = DynamicConnectome(n_components=2, window=40, step=20, n_restarts=3,
+    ...                        random_state=0, device="cpu").fit(sim["traces"])
+    >>> dc.pair_factors_.shape, dc.time_factors_.shape, dc.animal_factors_.shape
+    ((66, 2), (19, 2), (3, 2))
+    >>> sorted(np.flatnonzero(m).tolist() for m in dc.motif_nodes_)  # the planted communities
+    [[0, 1, 2, 3], [4, 5, 6, 7]]
     """
 
     def __init__(self, n_components=4, *, affinity="derivative_corr", window=40, step=20,
