@@ -908,6 +908,18 @@ class NonnegativeCP(TorchEstimatorMixin, BaseEstimator):
     Williams, A. H. et al. (2018). Unsupervised discovery of demixed,
     low-dimensional neural dynamics across multiple timescales through tensor
     component analysis. Neuron 98(6):1099-1115.
+
+    Examples
+    --------
+    >>> from neurodyn.connectome import NonnegativeCP
+    >>> rng = np.random.default_rng(0)
+    >>> A, B, C = rng.random((10, 2)), rng.random((8, 2)), rng.random((6, 2))
+    >>> X = np.einsum("ir,jr,kr->ijk", A, B, C)  # an exact rank-2 non-negative tensor
+    >>> cp = NonnegativeCP(n_components=2, n_restarts=3, random_state=0, device="cpu").fit(X)
+    >>> [f.shape for f in cp.factors_], cp.weights_.shape
+    ([(10, 2), (8, 2), (6, 2)], (2,))
+    >>> bool(cp.reconstruction_error_ < 1e-3)
+    True
     """
 
     def __init__(self, n_components=4, *, solver="hals", init="random", n_restarts=10,
