@@ -339,6 +339,20 @@ class TopologicalRSA(BaseEstimator):
     ----------
     Lin, B. & Kriegeskorte, N. (2023). The topology and geometry of neural
     representations. arXiv:2309.11028.
+
+    Examples
+    --------
+    >>> from neurodyn.rsa import TopologicalRSA
+    >>> from neurodyn.datasets.simulate import make_layer_rdms
+    >>> sim = make_layer_rdms(n_layers=3, n_subjects=4, n_stimuli=12, random_state=0)
+    >>> sim["rdms"].shape  # (n_rdms, n_pairs): 3 layers x 4 subjects, 12 stimuli
+    (12, 66)
+    >>> trsa = TopologicalRSA(n_draws=5, n_bootstrap=0, random_state=0)
+    >>> trsa = trsa.fit(sim["rdms"], sim["layers"], sim["subjects"])
+    >>> round(trsa.accuracy_, 2), trsa.classes_.tolist()  # LOSO accuracy; chance is 1/3
+    (1.0, [0, 1, 2])
+    >>> trsa.predict(sim["rdms"][:3]).tolist()  # the layers of subject 0's RDMs
+    [0, 1, 2]
     """
 
     def __init__(self, family: str = "topology", lower: float | None = None, upper: float | None = None,
