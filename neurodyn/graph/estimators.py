@@ -89,6 +89,23 @@ class FunctionalGraph(BaseEstimator):
     ----------
     S. Dey, A. R. Rao, M. Shah (2012). Exploiting the brain's network structure in
     identifying ADHD subjects. Front. Syst. Neurosci. 6:75.
+
+    Examples
+    --------
+    >>> from neurodyn.graph import FunctionalGraph
+    >>> rng = np.random.default_rng(0)
+    >>> z = rng.standard_normal((200, 2))  # two shared signals, each driving 3 units
+    >>> X = np.repeat(z, 3, axis=1) + 0.5 * rng.standard_normal((200, 6))  # (n_timepoints, n_units)
+    >>> g = FunctionalGraph(threshold=0.5, device="cpu").fit(X)
+    >>> g.adjacency_.toarray().astype(int)
+    array([[0, 1, 1, 0, 0, 0],
+           [1, 0, 1, 0, 0, 0],
+           [1, 1, 0, 0, 0, 0],
+           [0, 0, 0, 0, 1, 1],
+           [0, 0, 0, 1, 0, 1],
+           [0, 0, 0, 1, 1, 0]])
+    >>> g.n_edges_, round(g.density_, 2)
+    (6, 0.4)
     """
 
     def __init__(self, threshold=None, density=None, absolute=False, zero_variance="drop",
@@ -300,6 +317,21 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
     ----------
     S. Dey, A. R. Rao, M. Shah (2012). Exploiting the brain's network structure in
     identifying ADHD subjects. Front. Syst. Neurosci. 6:75.
+
+    Examples
+    --------
+    >>> from neurodyn.graph import GraphFeatures
+    >>> rng = np.random.default_rng(0)
+    >>> z = rng.standard_normal((4, 100, 2))  # 4 subjects, two shared signals each
+    >>> X = np.repeat(z, 3, axis=2) + 0.5 * rng.standard_normal((4, 100, 6))
+    >>> X.shape  # (n_subjects, n_timepoints, n_units)
+    (4, 100, 6)
+    >>> gf = GraphFeatures(threshold=0.5, device="cpu")
+    >>> F = gf.fit_transform(X)
+    >>> F.shape  # one row per subject: degree and triangles of 6 nodes
+    (4, 12)
+    >>> gf.feature_names_[[0, 6]].tolist(), F[0].tolist()
+    (['degree_0', 'triangles_0'], [2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
     """
 
     def __init__(self, threshold=None, density=None, absolute=False,
