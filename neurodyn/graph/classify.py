@@ -177,6 +177,17 @@ class FeatureMask(SelectorMixin, BaseEstimator):
     ----------
     S. Dey, A. R. Rao, M. Shah (2012). Exploiting the brain's network structure in
     identifying ADHD subjects. Front. Syst. Neurosci. 6:75.
+
+    Examples
+    --------
+    >>> from neurodyn.graph import FeatureMask
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 20)  # two classes of 20 rows
+    >>> X = rng.standard_normal((40, 10))
+    >>> X[:, [2, 7]] += 2.0 * y[:, None]  # columns 2 and 7 separate the classes
+    >>> mask = FeatureMask(n_voxels=2).fit(X, y)
+    >>> np.flatnonzero(mask.get_support()).tolist(), mask.transform(X).shape
+    ([2, 7], (40, 2))
     """
 
     def __init__(self, statistic="ttest", n_voxels=1000, alpha=None):
