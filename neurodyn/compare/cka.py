@@ -451,6 +451,18 @@ class LinearCKA(_CKABase):
     ----------
     Kornblith et al. (2019), ICML. Williams et al. (2021), Generalized shape
     metrics on neural representations, NeurIPS.
+
+    Examples
+    --------
+    >>> from neurodyn.compare import LinearCKA
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((50, 8))  # (n_conditions, n_units)
+    >>> Q, _ = np.linalg.qr(rng.standard_normal((8, 8)))  # a random rotation
+    >>> cka = LinearCKA(device="cpu").fit(X, 3.0 * X @ Q)
+    >>> round(float(cka.similarity_), 2)  # blind to rotation and scale
+    1.0
+    >>> bool(cka.score(X, rng.standard_normal((50, 8))) < 0.3)  # an unrelated representation
+    True
     """
 
     _kernel = "linear"
@@ -480,6 +492,18 @@ class RBFCKA(_CKABase):
     References
     ----------
     Kornblith et al. (2019), ICML.
+
+    Examples
+    --------
+    >>> from neurodyn.compare import RBFCKA
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((50, 8))  # (n_conditions, n_units)
+    >>> Q, _ = np.linalg.qr(rng.standard_normal((8, 8)))  # a random rotation
+    >>> cka = RBFCKA(device="cpu").fit(X, 3.0 * X @ Q)  # bandwidth: the median distance
+    >>> round(float(cka.similarity_), 2)  # blind to rotation and scale
+    1.0
+    >>> bool(cka.score(X, rng.standard_normal((50, 8))) < 0.5)  # an unrelated representation
+    True
     """
 
     _kernel = "rbf"
