@@ -295,6 +295,19 @@ class ShapeMetric(TorchEstimatorMixin, BaseEstimator):
     ----------
     Williams, Kunz, Kornblith & Linderman (2021). Generalized shape metrics on
     neural representations. NeurIPS.
+
+    Examples
+    --------
+    >>> from neurodyn.compare import ShapeMetric
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((60, 5))  # (n_conditions, n_units)
+    >>> Q, _ = np.linalg.qr(rng.standard_normal((5, 5)))  # a random rotation
+    >>> Y = X @ Q + 0.05 * rng.standard_normal((60, 5))
+    >>> metric = ShapeMetric(alpha=1.0, device="cpu").fit(X[:40], Y[:40])  # train conditions
+    >>> round(float(metric.score(X[40:], Y[40:])), 2)  # held-out angular distance (radians)
+    0.04
+    >>> bool(metric.score(X[40:], rng.standard_normal((20, 5))) > 1.0)  # unrelated: near pi/2
+    True
     """
 
     def __init__(self, alpha: float = 1.0, score_method: str = "angular",
