@@ -431,6 +431,18 @@ class EncodingModel(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
     object recognition is most brain-like? bioRxiv 407007. Yamins et al. (2014).
     Performance-optimized hierarchical models predict neural responses in
     higher visual cortex. PNAS 111:8619-8624.
+
+    Examples
+    --------
+    >>> from neurodyn.compare import EncodingModel
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((100, 6))  # model features (n_conditions, n_features)
+    >>> y = X @ rng.standard_normal((6, 3)) + 0.5 * rng.standard_normal((100, 3))  # 3 targets
+    >>> enc = EncodingModel(random_state=0, device="cpu").fit(X[:70], y[:70])
+    >>> enc.coef_.shape, enc.alpha_.shape, enc.predict(X[70:]).shape
+    ((6, 3), (3,), (30, 3))
+    >>> round(enc.score(X[70:], y[70:]), 2)  # median held-out Pearson r
+    0.99
     """
 
     def __init__(self, alphas: Any = "auto", cv: int | None = None, fit_intercept: bool = True,
