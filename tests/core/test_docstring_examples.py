@@ -34,11 +34,10 @@ if "_api_registry" not in sys.modules:
 
 ESTIMATORS = {name: obj for name, obj in reg.public_callables().items() if reg.is_estimator(obj)}
 
-_PENDING_REASON = "example added after the glm/rnn work lands"
+_PENDING_REASON = "example added after the glm work lands"
 PENDING = {
     "glm.PoissonGLM": _PENDING_REASON,
     "glm.StateSwitchingGLM": _PENDING_REASON,
-    "rnn.DynamicsRNN": _PENDING_REASON,
 }
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
