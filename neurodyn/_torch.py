@@ -468,9 +468,13 @@ def _one_blas_thread():
     return _blas_limit(1)
 
 
-def map_blas_workers(fn, items: Sequence, n_workers: int | None = None) -> list:
+def map_blas_workers(fn, items: Sequence, n_workers: int | None = None, work: float | None = None) -> list:
     """``[fn(item) for item in items]`` on ``n_workers`` threads (default: the process's
     :func:`thread_budget`), each with a single-threaded numpy BLAS and one torch thread.
+
+    With ``work`` (multiply-adds per item) below :data:`SMALL_WORK` the items run in a
+    plain loop on one BLAS thread: starting and joining pool threads costs more than
+    items that small take (beside busy processes, 4x the work for ~2 ms calls).
 
     For many small independent products (per-subject Gram matrices of ~100 x 1000
     blocks) one BLAS call per core beats multi-threaded BLAS inside each call,
@@ -480,6 +484,9 @@ def map_blas_workers(fn, items: Sequence, n_workers: int | None = None) -> list:
     """
     items = list(items)
     n = min(int(n_workers or thread_budget()), len(items))
+    if work is not None and work < SMALL_WORK and n > 1:
+        with thread_policy(n_threads=1):
+            return [fn(item) for item in items]
     if n <= 1:
         return [fn(item) for item in items]
     from concurrent.futures import ThreadPoolExecutor

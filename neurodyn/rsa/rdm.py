@@ -1108,7 +1108,8 @@ def _crossnobis_balanced_blas(x, cond_idx, fold_idx, n_cond, n_folds, lam, chol,
 
     # one subject per thread, whitening included, each on a single-threaded BLAS: no thread
     # of one product waits for another (that wait cost 5-30x beside busy processes)
-    out = np.stack(map_blas_workers(one, range(n_sub)))
+    work = n_folds * n_cond * n_ch * (n_cond + (0 if chol_c is None else n_ch / 2))  # per subject
+    out = np.stack(map_blas_workers(one, range(n_sub), work=work))
     out /= n_folds * (n_folds - 1) * n_ch
     return out
 

@@ -312,3 +312,18 @@ def test_openmp_wait_policy_is_passive_only_when_the_user_did_not_choose(env, to
     out = subprocess.run([sys.executable, "-c", code], env={**base, **env}, capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == [str(expected), str(expected == "PASSIVE" and not env)]
+
+
+def test_map_blas_workers_runs_small_items_in_a_loop_on_one_thread(four_cores):
+    import threading
+
+    from neurodyn._torch import SMALL_WORK, map_blas_workers
+
+    main = threading.get_ident()
+    seen = map_blas_workers(lambda i: (i * i, threading.get_ident(), torch.get_num_threads()), range(5),
+                            n_workers=2, work=SMALL_WORK / 100)
+    assert [v for v, _, _ in seen] == [0, 1, 4, 9, 16]
+    assert all(tid == main and t == 1 for _, tid, t in seen)  # no pool, one thread
+    assert torch.get_num_threads() == 4
+    big = map_blas_workers(lambda i: threading.get_ident(), range(4), n_workers=2, work=SMALL_WORK * 100)
+    assert main not in big  # large items still go to the pool
