@@ -42,7 +42,8 @@ def _registry():
     em, A, pi = _hmm_args()
     X = d.counts
     hmm = {}
-    for name in ("forward_backward", "forward_backward_scan", "viterbi", "log_marginal_likelihood"):
+    for name in ("forward_backward", "forward_backward_scan", "viterbi", "log_marginal_likelihood",
+                 "filtered_probabilities", "predicted_probabilities"):
         fn = getattr(glm, name)
         hmm[name] = [
             ("log_emission", lambda v, fn=fn: fn(v, A, pi), em),
