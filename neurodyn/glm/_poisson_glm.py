@@ -102,6 +102,19 @@ class PoissonGLM(TorchEstimatorMixin, BaseEstimator):
     complete neuronal population. Nature 454, 995-999 (2008).
     C. Li, S. H. Kim, C. Rodgers, H. Choi, A. Wu. One-hot Generalized Linear Model
     for Switching Brain State Discovery. ICLR 2024.
+
+    Examples
+    --------
+    >>> from neurodyn.datasets.simulate import hmm_glm
+    >>> from neurodyn.glm import PoissonGLM
+    >>> sim = hmm_glm(n_neurons=6, n_states=1, n_timepoints=600, n_trials=3, random_state=0)
+    >>> sim.counts.shape                       # (n_trials, n_timepoints, n_neurons)
+    (3, 600, 6)
+    >>> model = PoissonGLM(n_lags=3, device="cpu").fit(sim.counts)
+    >>> model.coupling_.shape
+    (6, 6)
+    >>> bool(model.bits_per_spike(sim.counts) > 0)   # better than each neuron's mean rate
+    True
     """
 
     def __init__(self, link="softplus", n_lags=5, basis="exp", decay=1.0, time_span=None,

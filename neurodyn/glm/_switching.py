@@ -336,6 +336,18 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
     C. J. Maddison, A. Mnih, Y. W. Teh. The Concrete distribution. ICLR 2017.
     T. J. Mitchell, J. J. Beauchamp. Bayesian variable selection in linear
     regression. JASA 83(404), 1023-1032 (1988) (spike-and-slab priors).
+
+    Examples
+    --------
+    >>> from neurodyn.datasets.simulate import hmm_glm
+    >>> from neurodyn.glm import StateSwitchingGLM, state_accuracy
+    >>> sim = hmm_glm(n_neurons=6, n_states=2, n_timepoints=400, n_trials=3, random_state=0)
+    >>> model = StateSwitchingGLM(n_states=2, n_lags=3, random_state=0, device="cpu")
+    >>> states = model.fit(sim.counts).predict(sim.counts)   # Viterbi paths (n_trials, n_timepoints)
+    >>> model.adjacency_.shape, model.transition_matrix_.shape
+    ((2, 6, 6), (2, 2))
+    >>> bool(state_accuracy(states, sim.states) > 0.9)
+    True
     """
 
     # elements of the (bins x states x neurons) blocks formed at once (E-step emissions,

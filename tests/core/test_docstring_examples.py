@@ -36,8 +36,6 @@ ESTIMATORS = {name: obj for name, obj in reg.public_callables().items() if reg.i
 
 _PENDING_REASON = "example added after the glm work lands"
 PENDING = {
-    "glm.PoissonGLM": _PENDING_REASON,
-    "glm.StateSwitchingGLM": _PENDING_REASON,
 }
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
