@@ -11,6 +11,11 @@ Scikit-learn-style estimators over a shared torch core (CPU or CUDA with ``devic
 - :mod:`neurodyn.datasets` — loaders for public data and ground-truth simulators
 """
 
+from ._openmp import apply_default_wait_policy as _apply_default_wait_policy
+
+# before any submodule loads torch: idle OpenMP threads sleep instead of spinning
+_apply_default_wait_policy()
+
 __version__ = "0.1.0"
 
 CAPABILITIES = ("connectome", "glm", "rsa", "graph", "rnn", "compare")

@@ -18,32 +18,13 @@ import contextlib
 import functools
 import numbers
 import os
-import sys
 from collections.abc import Sequence
 from typing import Any
 
+from ._openmp import apply_default_wait_policy  # torch-free, before torch
 
-def _default_openmp_wait_policy() -> bool:
-    """Make idle OpenMP threads sleep (``OMP_WAIT_POLICY=PASSIVE``) unless the user chose.
-
-    torch's OpenMP threads otherwise spin-wait between parallel regions; when other
-    processes hold the cores, a spinning thread steals the time slice its partner needs
-    and a loop of small operations runs 10-100x slower (measured: 3000 small products
-    151 s on 2 threads beside two busy processes, 2.1 s with a passive policy). The
-    OpenMP runtime reads the variable once, when torch loads it, so this only acts when
-    neurodyn is imported before torch; it is left alone when ``OMP_WAIT_POLICY``,
-    ``GOMP_SPINCOUNT`` or ``KMP_BLOCKTIME`` is set. Returns whether it was set here.
-    """
-    if any(v in os.environ for v in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")):
-        return False
-    if "torch" in sys.modules:  # the runtime has read its settings already
-        return False
-    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-    return True
-
-
-#: whether importing this module set ``OMP_WAIT_POLICY=PASSIVE`` (before torch loaded)
-OPENMP_WAIT_POLICY_SET = _default_openmp_wait_policy()
+#: whether neurodyn set ``OMP_WAIT_POLICY=PASSIVE`` (before torch loaded)
+OPENMP_WAIT_POLICY_SET = apply_default_wait_policy()
 
 import numpy as np  # noqa: E402 - after the OpenMP settings, which must precede torch
 import torch  # noqa: E402

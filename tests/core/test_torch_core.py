@@ -327,3 +327,18 @@ def test_map_blas_workers_runs_small_items_in_a_loop_on_one_thread(four_cores):
     assert torch.get_num_threads() == 4
     big = map_blas_workers(lambda i: threading.get_ident(), range(4), n_workers=2, work=SMALL_WORK * 100)
     assert main not in big  # large items still go to the pool
+
+
+def test_any_neurodyn_import_sets_the_wait_policy_before_torch_loads():
+    """``import neurodyn.rnn`` loads torch through rnn.models; the policy must already be set."""
+    import os
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")}
+    code = ("import os, sys\nimport neurodyn.rnn\nimport neurodyn._torch as nt\n"
+            "print(os.environ.get('OMP_WAIT_POLICY'), nt.OPENMP_WAIT_POLICY_SET, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], env=base, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["PASSIVE", "True", "True"]
