@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._parallel import check_n_jobs, n_workers, parallel_map
 from .._torch import check_random_state
 from .._validation import check_array, check_finite, check_in, check_positive_int, check_scalar
 from ._inputs import as_scaled_batch, resolve
@@ -104,6 +105,30 @@ def _check_metric(metric: Any) -> None:
                         f"got {type(metric).__name__}")
 
 
+def _index_blocks(n_samples: int, n_jobs: int | None) -> list[slice]:
+    """Consecutive blocks of sample indices: one sample per block serially, else about
+    eight blocks per worker (a sample's value does not depend on its block)."""
+    workers = n_workers(n_jobs)
+    step = 1 if workers <= 1 else max(1, -(-n_samples // (8 * workers)))
+    return [slice(a, min(a + step, n_samples)) for a in range(0, n_samples, step)]
+
+
+def _bootstrap_block(block: tuple, metric: Callable, X: Any, Y: Any, device: Any, dtype: Any) -> list:
+    """Values of ``metric`` on a block of resamples ``(cond_idx, subj_idx or None)``."""
+    cond_idx, subj_idx = block
+    vals = []
+    for b in range(cond_idx.shape[0]):
+        ci = cond_idx[b]
+        Yb = Y[subj_idx[b]].mean(0) if subj_idx is not None else Y
+        vals.append(np.asarray(_evaluate(metric, X[ci], Yb[ci], device, dtype), dtype=float))
+    return vals
+
+
+def _permutation_block(perms: np.ndarray, metric: Callable, X: Any, Y: Any) -> list:
+    """Values of ``metric(X, Y[p])`` for a block of permutations ``p``."""
+    return [np.asarray(metric(X, Y[p]), dtype=float) for p in perms]
+
+
 def bootstrap_interval(estimate: Any, samples: Any, confidence: float = 0.95):
     return _interval(estimate, samples, confidence, allow_nan=False)
 
@@ -158,7 +183,8 @@ def _interval(estimate: Any, samples: Any, confidence: float, allow_nan: bool):
 
 def bootstrap_metric(metric: str | Callable, X: Any, Y: Any, *, n_bootstrap: int = 1000,
                      resample: str = "conditions", confidence: float = 0.95,
-                     random_state: Any = None, device: Any = "auto", dtype: Any = None) -> dict:
+                     random_state: Any = None, device: Any = "auto", dtype: Any = None,
+                     n_jobs: int | None = None) -> dict:
     """Bootstrap distribution and confidence interval of a comparison score.
 
     Parameters
@@ -182,6 +208,13 @@ def bootstrap_metric(metric: str | Callable, X: Any, Y: Any, *, n_bootstrap: int
     random_state : None, int or Generator
     device, dtype :
         For the batched CKA path.
+    n_jobs : int or None
+        Workers scoring the resamples of a callable metric or of subject
+        resampling (joblib semantics, any ``joblib.parallel_config`` backend;
+        see :func:`neurodyn._parallel.parallel_map`). Every resample is drawn
+        here, in the caller, before the samples are scored in blocks, so the
+        result is identical for every ``n_jobs`` and backend. The batched CKA
+        path of conditions resampling is one batched computation and ignores it.
 
     Returns
     -------
@@ -198,6 +231,7 @@ def bootstrap_metric(metric: str | Callable, X: Any, Y: Any, *, n_bootstrap: int
     (2023). Statistical inference on representational geometries. eLife 12:e82566.
     """
     _check_metric(metric)
+    n_jobs = check_n_jobs(n_jobs)
     n_bootstrap = check_positive_int(n_bootstrap, "n_bootstrap")
     check_in(resample, "resample", ("conditions", "subjects", "both"))
     confidence = _check_confidence(confidence)
@@ -229,12 +263,11 @@ def bootstrap_metric(metric: str | Callable, X: Any, Y: Any, *, n_bootstrap: int
         idx = torch.as_tensor(cond_idx, device=Kx.device)
         samples = _cka_of_indexed(Kx, Ky, idx, idx, debiased).cpu().numpy()
     else:
-        vals = []
-        for b in range(n_bootstrap):
-            ci = cond_idx[b]
-            Yb = Y[subj_idx[b]].mean(0) if by_subject else Y
-            vals.append(np.asarray(_evaluate(metric, X[ci], Yb[ci], device, dtype), dtype=float))
-        samples = np.stack(vals)
+        blocks = [(cond_idx[s], None if subj_idx is None else subj_idx[s])
+                  for s in _index_blocks(n_bootstrap, n_jobs)]
+        scored = parallel_map(_bootstrap_block, blocks, args=(metric, X, Y, device, dtype),
+                              n_jobs=n_jobs, desc="bootstrap block")
+        samples = np.stack([v for block in scored for v in block])
     # a callable metric may return NaN for a degenerate resample: those samples are left out
     low, high, se = _interval(estimate, samples, confidence, allow_nan=True)
     if isinstance(metric, str):
@@ -252,7 +285,7 @@ def bootstrap_metric(metric: str | Callable, X: Any, Y: Any, *, n_bootstrap: int
 
 def permutation_test(metric: str | Callable, X: Any, Y: Any, *, n_permutations: int = 1000,
                      alternative: str = "greater", random_state: Any = None,
-                     device: Any = "auto", dtype: Any = None) -> dict:
+                     device: Any = "auto", dtype: Any = None, n_jobs: int | None = None) -> dict:
     """Permutation test of the correspondence between the conditions of X and Y.
 
     The rows of ``Y`` are permuted (breaking the condition labels) and the
@@ -269,6 +302,11 @@ def permutation_test(metric: str | Callable, X: Any, Y: Any, *, n_permutations: 
     alternative : {"greater", "less"}
     random_state : None, int or Generator
     device, dtype :
+    n_jobs : int or None
+        Workers scoring the permutations of a callable metric (joblib semantics,
+        any ``joblib.parallel_config`` backend). The permutations are drawn here,
+        in the caller, so the result is identical for every ``n_jobs`` and
+        backend; the batched CKA path is one batched computation and ignores it.
 
     Returns
     -------
@@ -282,6 +320,7 @@ def permutation_test(metric: str | Callable, X: Any, Y: Any, *, n_permutations: 
     Representational similarity analysis. Front. Syst. Neurosci. 2:4.
     """
     _check_metric(metric)
+    n_jobs = check_n_jobs(n_jobs)
     n_permutations = check_positive_int(n_permutations, "n_permutations")
     check_in(alternative, "alternative", ("greater", "less"))
     rng = check_random_state(random_state)
@@ -300,7 +339,9 @@ def permutation_test(metric: str | Callable, X: Any, Y: Any, *, n_permutations: 
         null = _cka_of_indexed(Kx, Ky, ident, torch.as_tensor(perms, device=Kx.device),
                                debiased).cpu().numpy()
     else:
-        null = np.stack([np.asarray(metric(X, Y[p]), dtype=float) for p in perms])
+        scored = parallel_map(_permutation_block, [perms[s] for s in _index_blocks(n_permutations, n_jobs)],
+                              args=(metric, X, Y), n_jobs=n_jobs, desc="permutation block")
+        null = np.stack([v for block in scored for v in block])
     obs = np.asarray(observed, dtype=float)
     # a small tolerance so that ties with the observed value count as "as extreme"
     tol = 1e-12 * np.maximum(1.0, np.abs(obs))

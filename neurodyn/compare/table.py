@@ -14,11 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from .._parallel import check_n_jobs, parallel_map
 from .._torch import check_random_state
 from .._validation import check_array, check_finite, check_in, check_positive_int, check_scalar
 from .cka import linear_cka
 from .encoding import cross_validated_encoding, r_ceiling
-from .inference import _interval
+from .inference import _index_blocks, _interval
 from .shape import cross_validated_shape_distance, shape_distance
 
 __all__ = ["compare_representations", "ComparisonTable", "METHODS", "method_range"]
@@ -322,6 +323,30 @@ class _Scorer:
                                         random_state=rng, device=o["device"])["score"]
 
 
+def _score_one(scorer: _Scorer, seed: int, ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
+    """One score, with the pair's seed (the same CV folds for the estimate and every resample)."""
+    return np.atleast_1d(np.asarray(scorer.score(ix, iy, np.random.default_rng(seed)), dtype=float))
+
+
+def _score_block(block: tuple, scorer: _Scorer, seed: int) -> list:
+    """Scores of a block ``(ix, iy)`` of resamples: bootstrap rows (``iy`` None: ``iy = ix``)
+    or permutations (``ix`` the identity, shared)."""
+    ix, iy = block
+    if iy is None:
+        return [_score_one(scorer, seed, b, b) for b in ix]
+    return [_score_one(scorer, seed, ix, p) for p in iy]
+
+
+def _score_blocks(scorer: _Scorer, seed: int, ix: np.ndarray, iy: np.ndarray | None,
+                  n_jobs: int | None, desc: str) -> np.ndarray:
+    """Scores of every resample (rows of ``ix``, or of ``iy`` with ``ix`` fixed) over
+    :func:`~neurodyn._parallel.parallel_map`, stacked in the order of the rows."""
+    rows = ix if iy is None else iy
+    blocks = [(ix[s], None) if iy is None else (ix, iy[s]) for s in _index_blocks(rows.shape[0], n_jobs)]
+    scored = parallel_map(_score_block, blocks, args=(scorer, seed), n_jobs=n_jobs, desc=desc)
+    return np.stack([v for block in scored for v in block])
+
+
 def compare_representations(model_activity: Any, brain_activity: Any,
                             methods: Sequence[str] = ("rsa", "cka", "procrustes", "encoding"), *,
                             conditions: Any = None, cv: int | None = 5, n_bootstrap: int = 0,
@@ -331,7 +356,7 @@ def compare_representations(model_activity: Any, brain_activity: Any,
                             cka_debiased: bool = False, shape_alpha: float = 1.0,
                             encoding_alphas: Any = "auto", noise_ceiling: Any = None,
                             random_state: Any = None, device: Any = "auto",
-                            verbose: bool = False) -> ComparisonTable:
+                            verbose: bool = False, n_jobs: int | None = None) -> ComparisonTable:
     """Compare model and brain representations by several methods in one tidy table.
 
     Parameters
@@ -378,6 +403,12 @@ def compare_representations(model_activity: Any, brain_activity: Any,
     device : {"auto", "cpu", "cuda"}
     verbose : bool
         Show a progress bar over (model, brain, method) pairs.
+    n_jobs : int or None
+        Workers scoring the bootstrap samples and permutations of each pair
+        (joblib semantics, any ``joblib.parallel_config`` backend; see
+        :func:`neurodyn._parallel.parallel_map`). All resamples are drawn here,
+        in the caller, in the serial order, and each is scored with the pair's
+        own CV seed, so the table is identical for every ``n_jobs`` and backend.
 
     Returns
     -------
@@ -399,6 +430,7 @@ def compare_representations(model_activity: Any, brain_activity: Any,
         check_in(m, "methods", METHODS)
     if not methods:
         raise ValueError("methods is empty")
+    n_jobs = check_n_jobs(n_jobs)
     n_bootstrap = check_positive_int(n_bootstrap, "n_bootstrap", minimum=0)
     n_permutations = check_positive_int(n_permutations, "n_permutations", minimum=0)
     check_scalar(confidence, "confidence", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
@@ -444,23 +476,17 @@ def compare_representations(model_activity: Any, brain_activity: Any,
                              f"{bY.shape[1]}; resample them to a common time base")
         scorer = _Scorer(meth, mX, bY, opts)
         seed = int(rng.integers(0, 2**31 - 1))
-
-        def run(ix, iy, _scorer=scorer, _seed=seed):
-            # the same CV folds for the estimate and every resample
-            return np.atleast_1d(np.asarray(_scorer.score(ix, iy, np.random.default_rng(_seed)),
-                                            dtype=float))
-
-        est = run(ident, ident)
+        est = _score_one(scorer, seed, ident, ident)
         n_t = est.size
         lo = hi = se = np.full(n_t, np.nan)
         if n_bootstrap:
-            samples = np.stack([run(b, b) for b in boot_idx])
+            samples = _score_blocks(scorer, seed, boot_idx, None, n_jobs, "bootstrap block")
             lo, hi, se = _interval(est, samples, confidence, allow_nan=True)
             bounds = method_range(meth, cv=cv, cka_debiased=bool(cka_debiased))
             lo, hi = np.clip(lo, *bounds), np.clip(hi, *bounds)
         pv = np.full(n_t, np.nan)
         if perms is not None:
-            null = np.stack([run(ident, p) for p in perms])
+            null = _score_blocks(scorer, seed, ident, perms, n_jobs, "permutation block")
             tol = 1e-12 * np.maximum(1.0, np.abs(est))
             extreme = null >= est - tol if _KIND[meth] == "similarity" else null <= est + tol
             pv = (1.0 + extreme.sum(0)) / (1.0 + n_permutations)

@@ -39,6 +39,7 @@ from .training import (
     TRAINING_PRESETS,
     evaluate,
     train_curriculum,
+    train_seeds,
     train_task,
     training_preset,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "PerceptualDecision",
     "train_curriculum",
     "train_task",
+    "train_seeds",
     "training_preset",
     "evaluate",
     "autocorrelation",

@@ -35,6 +35,7 @@ from .tasks import NParity, Task, TaskBatch
 __all__ = [
     "train_curriculum",
     "train_task",
+    "train_seeds",
     "evaluate",
     "task_loss",
     "make_optimizer",
@@ -471,3 +472,85 @@ def train_task(net: nn.Module, task: Task, n_steps: int = 1000, batch_size: int 
             break
     return TrainingHistory(torch.stack(losses).cpu().numpy(), torch.stack(accs).cpu().numpy(),
                            step + 1, converged)
+
+
+def _train_one_seed(seed: int, make_net: Any, task: Any, method: str, train_kwargs: dict) -> tuple:
+    """One seed of :func:`train_seeds`: a fresh network (and a private copy of the task,
+    so that no seed sees another's task state) trained with ``random_state=seed``."""
+    import copy
+
+    net = copy.deepcopy(make_net) if isinstance(make_net, nn.Module) else make_net(seed)
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"make_net(seed) must return a torch.nn.Module; got {type(net).__name__}")
+    trainer = train_task if method == "task" else train_curriculum
+    own_task = task if isinstance(task, type) else copy.deepcopy(task)
+    history = trainer(net, own_task, random_state=seed, **train_kwargs)
+    return net, history
+
+
+def train_seeds(make_net: Callable[[int], nn.Module] | nn.Module, task: Any, seeds: Sequence[int], *,
+                method: str = "task", n_jobs: int | None = None, **train_kwargs: Any) -> list[tuple]:
+    """Train one network per seed, over joblib workers, identical to a serial loop.
+
+    For each seed ``s`` (in order) this is ``net = make_net(s)`` followed by
+    ``train_task(net, task, random_state=s, **train_kwargs)`` (``method="task"``)
+    or ``train_curriculum(net, task, random_state=s, **train_kwargs)``
+    (``method="curriculum"``). Each seed gets its own copy of ``task``, so the
+    result of a seed depends only on the seed, not on ``n_jobs``, the joblib
+    backend or the other seeds.
+
+    Parameters
+    ----------
+    make_net : callable(seed) -> torch.nn.Module, or torch.nn.Module
+        Builds the seed's untrained network (e.g. ``lambda s: LeakyRNN(n_units=64,
+        random_state=s)``); it must be picklable for process backends
+        (cloudpickle handles lambdas defined in ``__main__``). A module is
+        copied for every seed (the same initial weights, seed-dependent data).
+    task : Task or callable
+        A :class:`~neurodyn.rnn.tasks.Task` for ``"task"``; a task class or
+        factory for ``"curriculum"``.
+    seeds : sequence of int
+        Non-negative integer seeds, one network each.
+    method : {"task", "curriculum"}
+        The training function: :func:`train_task` or :func:`train_curriculum`.
+    n_jobs : int or None
+        Workers (joblib semantics, any ``joblib.parallel_config`` backend; see
+        :func:`neurodyn._parallel.parallel_map`); each worker process gets its
+        share of the machine's torch and BLAS threads.
+    **train_kwargs
+        Passed to the training function (not ``random_state``: the seeds are the
+        random states).
+
+    Returns
+    -------
+    list of (torch.nn.Module, history)
+        The trained network and its :class:`TrainingHistory` or
+        :class:`CurriculumHistory`, in the order of ``seeds``.
+
+    Raises
+    ------
+    Exception
+        An error while training one seed is raised with its type and the seed's
+        position (``"seed 2: ..."``).
+    """
+    from .._parallel import check_n_jobs, parallel_map
+
+    check_in(method, "method", ("task", "curriculum"))
+    n_jobs = check_n_jobs(n_jobs)
+    if not callable(make_net):
+        raise TypeError(f"make_net must be a callable(seed) returning a torch.nn.Module, or a module; "
+                        f"got {type(make_net).__name__}")
+    if "random_state" in train_kwargs:
+        raise TypeError("train_seeds takes no random_state: each network is trained with its seed "
+                        "as random_state; pass the seeds as seeds")
+    if isinstance(seeds, (int, np.integer)) or not isinstance(seeds, (Sequence, np.ndarray)):
+        raise TypeError(f"seeds must be a sequence of non-negative integers; got {type(seeds).__name__}")
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds is empty; give at least one seed")
+    for i, s in enumerate(seeds):
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)) or s < 0:
+            raise ValueError(f"seeds must be non-negative integers; got seeds[{i}] = {s!r}")
+    seeds = [int(s) for s in seeds]
+    return parallel_map(_train_one_seed, seeds, args=(make_net, task, method, dict(train_kwargs)),
+                        n_jobs=n_jobs, desc="seed")

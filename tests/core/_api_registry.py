@@ -611,6 +611,9 @@ def _registry() -> dict[str, Entry | list[Entry]]:
     R["rnn.train_task"] = Entry(lambda: dict(net=net(), task=task(), n_steps=2, batch_size=4,
                                              random_state=0),
                                 bad=dict(n_steps=[0], lr=[0.0], batch_size=[0]))
+    R["rnn.train_seeds"] = Entry(lambda: dict(make_net=net(), task=task(), seeds=[0, 1], n_steps=2,
+                                              batch_size=4),
+                                 bad=dict(seeds=[[0, -1], []], method=["nope"], n_jobs=[0], batch_size=[0]))
     R["rnn.training_preset"] = Entry(lambda: dict(name="paper_a"), bad=dict(name=["nope"]))
     R["rnn.evaluate"] = Entry(lambda: dict(net=net(), task=task(), n_batches=1, batch_size=4),
                               check=in_unit, bad=dict(n_batches=[0], batch_size=[0]))
