@@ -84,7 +84,9 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _warn_layout(message: str) -> None:
     """Issue a :class:`LayoutWarning` attributed to the first caller outside neurodyn."""
     frame, level = sys._getframe(0), 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+    # skip neurodyn's frames and the contextlib frame of the thread-policy decorator on fit
+    while frame is not None and (os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR)
+                                 or frame.f_globals.get("__name__") == "contextlib"):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, LayoutWarning, stacklevel=level)
 

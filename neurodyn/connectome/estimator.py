@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .._torch import TorchEstimatorMixin
+from .._torch import TorchEstimatorMixin, thread_policy
 from .._validation import check_array, check_in, check_scalar
 from .affinity import (
     AFFINITIES,
@@ -241,6 +241,7 @@ class DynamicConnectome(TorchEstimatorMixin, BaseEstimator):
                     n_inner=self.n_inner, random_state=self.random_state, device=self.device,
                     dtype=self.dtype, verbose=self.verbose)
 
+    @thread_policy()  # the process's share of the cores (OMP_NUM_THREADS, joblib workers)
     def fit(self, X, y=None, mask=None, neuron_labels=None):
         """Build the affinity tensor, factorise it and find each component's communities.
 

@@ -39,7 +39,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from .._torch import TorchEstimatorMixin, random_uniform, to_numpy, to_tensor
+from .._torch import TorchEstimatorMixin, random_uniform, thread_policy, to_numpy, to_tensor
 from .._validation import (
     check_allocation,
     check_array,
@@ -957,6 +957,7 @@ class NonnegativeCP(TorchEstimatorMixin, BaseEstimator):
                          what=f"{self.n_restarts} batched restarts of a rank-{rank} model")
         return rank
 
+    @thread_policy()  # the process's share of the cores (OMP_NUM_THREADS, joblib workers)
     def fit(self, X, y=None, mask=None):
         """Fit the decomposition.
 

@@ -61,7 +61,9 @@ def _caller_stacklevel() -> int:
     """``stacklevel`` that points a warning issued by the caller at the first frame outside neurodyn."""
     frame = sys._getframe(1)
     level = 1
-    while frame is not None and frame.f_globals.get("__name__", "").startswith("neurodyn."):
+    # skip neurodyn's frames and the contextlib frame of the thread-policy decorator on fit
+    while frame is not None and (frame.f_globals.get("__name__", "").startswith("neurodyn.")
+                                 or frame.f_globals.get("__name__") == "contextlib"):
         frame = frame.f_back
         level += 1
     return level

@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
-from .._torch import TorchEstimatorMixin
+from .._torch import TorchEstimatorMixin, thread_policy
 from .._validation import check_in
 from ._common import (
     as_trial_list,
@@ -153,6 +153,7 @@ class PoissonGLM(TorchEstimatorMixin, BaseEstimator):
         w = torch.as_tensor(self.coupling_, device=self.device_, dtype=self.dtype_)
         return w.reshape(w.shape[0], -1)
 
+    @thread_policy()  # the process's share of the cores (OMP_NUM_THREADS, joblib workers)
     def fit(self, X, y=None):
         """Fit the GLM to spike counts.
 

@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
-from .._torch import TorchEstimatorMixin, random_normal, random_uniform
+from .._torch import TorchEstimatorMixin, random_normal, random_uniform, thread_policy
 from .._validation import (
     check_allocation,
     check_array,
@@ -796,6 +796,7 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
             n_iter = it + 1
         return params, losses, n_iter, converged
 
+    @thread_policy()  # the process's share of the cores (OMP_NUM_THREADS, joblib workers)
     def fit(self, X, y=None):
         """Fit by EM.
 
