@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._parallel import check_n_jobs, parallel_map
 from .._torch import (
     map_blas_workers,
     numpy_blas_single_thread,
@@ -686,6 +687,7 @@ def compute_rdm(
     remove_mean: bool = False,
     device: Any = "auto",
     dtype: Any = None,
+    n_jobs: int | None = None,
 ) -> np.ndarray:
     """Representational dissimilarity matrices, batched over subjects.
 
@@ -740,6 +742,15 @@ def compute_rdm(
         Default float64 on CPU, float32 on CUDA. float32 agrees with float64 within
         1e-5 of the RDM's largest entry (see Notes); float16/bfloat16 are accepted
         but only hold about 1e-3 / 1e-2 of it.
+    n_jobs : int or None
+        None (default): all subjects in one batched pass in this process. An
+        integer (joblib semantics, ``-1``: all workers) computes one subject per
+        task through :func:`neurodyn._parallel.parallel_map`, under the active
+        ``joblib.parallel_config`` backend (``"loky"``, ``"threading"``, or
+        ``"dask"`` on a cluster), each worker limited to its share of the threads.
+        The result equals ``n_jobs=None`` bit for bit (a batched
+        :class:`LowRankPrecision` within a few ulps). Only used for 3-D patterns
+        with more than one subject.
 
     Returns
     -------
@@ -748,8 +759,10 @@ def compute_rdm(
 
     Raises
     ------
+    TypeError
+        ``n_jobs`` not None or an integer.
     ValueError
-        Non-finite patterns; negative rates for the Poisson methods; a ``noise`` or
+        ``n_jobs=0``; non-finite patterns; negative rates for the Poisson methods; a ``noise`` or
         ``fold_noise`` that is not symmetric positive definite; an argument the
         chosen method does not use (``noise``, ``fold_noise``, ``folds``,
         ``prior_lambda``, ``prior_weight``, ``remove_mean``), instead of ignoring it.
@@ -782,6 +795,17 @@ def compute_rdm(
     Diedrichsen, J. & Kriegeskorte, N. (2017). Representational models. PLoS
     Comput. Biol. 13:e1005508.
     """
+    n_jobs = check_n_jobs(n_jobs)
+    return _compute_rdm(patterns, method, conditions, folds, noise, fold_noise, prior_lambda,
+                        prior_weight, remove_mean, device, dtype, n_jobs, None)
+
+
+def _compute_rdm(patterns: Any, method: str, conditions: Any, folds: Any, noise: Any, fold_noise: Any,
+                 prior_lambda: float, prior_weight: float, remove_mean: bool, device: Any, dtype: Any,
+                 n_jobs: int | None, scale: float | None) -> np.ndarray:
+    """:func:`compute_rdm`; ``scale`` (a power of two) replaces the patterns' own normalisation,
+    so that one subject computed alone is normalised like the batch it comes from (the Poisson
+    logarithms in float32 round differently at another power of two)."""
     check_in(method, "method", RDM_METHODS)
     x, x_min, x_max = _check_patterns(patterns)
     prior_lambda = check_scalar(prior_lambda, "prior_lambda", low=0.0, low_inclusive=False)
@@ -811,13 +835,29 @@ def compute_rdm(
     # distances are scaled back in float64 at the end. float64 needs it only at extreme
     # scales; float32 always (its squares leave its range beyond about 1e19).
     wide = dt == torch.float64
+    x_in = x
     max_abs = max(abs(x_min), abs(x_max))
     if not wide and method in ("sqeuclidean", "euclidean", "mahalanobis", "crossnobis"):
         # a per-channel shift common to all observations leaves these distances unchanged;
         # removing it in float64 keeps a large offset from eating float32's digits
         x = x - x.mean(axis=-2, keepdims=True)
         max_abs = float(np.max(np.abs(x)))
-    s = pow2_scale(max_abs) if (not wide or not 2.0**-200 < max_abs < 2.0**200) else 1.0
+    s = scale if scale is not None else pow2_scale(max_abs) if (not wide or not 2.0**-200 < max_abs < 2.0**200) else 1.0
+    if n_jobs is not None and not single and n_sub > 1:
+        if lam is not None and lam.ndim == 3:
+            if isinstance(lam, LowRankPrecision):
+                per_noise = [LowRankPrecision._trusted(lam.diag[i], lam.factor[i]) for i in range(n_sub)]
+            else:
+                per_noise = list(lam)
+        else:
+            per_noise = [lam] * n_sub
+        kw = dict(method=method, conditions=conditions, folds=folds, fold_noise=fold_noise,
+                  prior_lambda=prior_lambda, prior_weight=prior_weight, remove_mean=remove_mean,
+                  device=device, dtype=dtype)
+        # every subject is normalised by the batch's power of two: its row then equals the
+        # batched pass's bit for bit (tests/rsa/test_rdm_parallel.py)
+        return np.stack(parallel_map(_subject_rdm, zip(x_in, per_noise, strict=True), kwargs=dict(kw, scale=s),
+                                     n_jobs=n_jobs, desc="subject"))
     if s != 1.0:
         x = x / s
     t = 1.0
@@ -879,6 +919,15 @@ def compute_rdm(
         means = _condition_means(xt, ci, n_cond)
         out = _rdm_from_means(means, method, lam_t, remove_mean, prior_lambda, prior_weight)
     return _finish_rdm(to_numpy(out), factor, single)
+
+
+def _subject_rdm(item: tuple[np.ndarray, Any], **kw: Any) -> np.ndarray:
+    """One subject's RDM vector for the parallel path of :func:`compute_rdm`:
+    ``item = (patterns_i, noise_i)``."""
+    patterns_i, noise_i = item
+    return _compute_rdm(patterns_i, kw["method"], kw["conditions"], kw["folds"], noise_i, kw["fold_noise"],
+                        kw["prior_lambda"], kw["prior_weight"], kw["remove_mean"], kw["device"],
+                        kw["dtype"], None, kw["scale"])
 
 
 def _finish_rdm(res: np.ndarray, factor: float, single: bool) -> np.ndarray:

@@ -411,7 +411,7 @@ def _registry() -> dict[str, Entry | list[Entry]]:
     pat = lambda: dict(patterns=rng(0).standard_normal((12, 5)),  # noqa: E731
                        conditions=np.repeat(np.arange(6), 2))
     R["rsa.compute_rdm"] = [
-        Entry(pat, skip_arrays=("conditions",), bad=dict(method=["nope"])),
+        Entry(pat, skip_arrays=("conditions",), bad=dict(method=["nope"], n_jobs=[0])),
         Entry(lambda: dict(pat(), method="crossnobis", folds=np.tile([0, 1], 6), **CPU),
               skip_arrays=("conditions", "folds")),
         Entry(lambda: dict(pat(), method="mahalanobis", noise=np.eye(5), **CPU),

@@ -253,3 +253,17 @@ def test_bad_subject_raises_in_caller_naming_it_and_cluster_stays_usable(client)
     assert _idle(client)
     # the cluster still answers, with the right values
     assert _on_dask(parallel_map, _fails_at_three, [0, 1, 2, 4], n_jobs=-1) == [0, 10, 20, 40]
+
+
+def test_compute_rdm_n_jobs_on_the_cluster_equals_serial(client):
+    from neurodyn.rsa.rdm import compute_rdm, noise_precision
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 24, 6)) * np.array([1.0, 1e3, 1e-4, 2.0])[:, None, None]
+    kw = dict(conditions=np.tile(np.arange(6), 4), folds=np.repeat(np.arange(4), 6),
+              noise=noise_precision(rng.standard_normal((4, 30, 6))), method="crossnobis", device="cpu")
+    assert np.array_equal(_on_dask(compute_rdm, x, n_jobs=-1, **kw), compute_rdm(x, **kw))
+    rates = rng.poisson(3.0, (4, 24, 6)).astype(float)
+    assert np.array_equal(_on_dask(compute_rdm, rates, "poisson", conditions=kw["conditions"], device="cpu",
+                                   dtype="float32", n_jobs=-1),
+                          compute_rdm(rates, "poisson", conditions=kw["conditions"], device="cpu", dtype="float32"))
