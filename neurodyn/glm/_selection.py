@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
+from .._parallel import check_n_jobs, parallel_map
 from .._torch import resolve_device, resolve_dtype
 from .._validation import check_positive_int
 from ._common import (
@@ -18,7 +19,17 @@ from ._common import (
 __all__ = ["select_n_states"]
 
 
-def select_n_states(estimator, X_train, X_test, n_states=(1, 2, 3, 4)) -> dict:
+def _fit_n_states(k, estimator, trials, test_trials, n_bins):
+    """Fit one candidate number of states; its row of the table and the model."""
+    model = clone(estimator).set_params(n_states=k).fit(trials)
+    ll = model.log_likelihood_
+    n_par = model.n_parameters()
+    row = (model.score(test_trials), model.bits_per_spike(test_trials), ll, n_par,
+           -2.0 * ll + n_par * np.log(n_bins))
+    return row, model
+
+
+def select_n_states(estimator, X_train, X_test, n_states=(1, 2, 3, 4), *, n_jobs=None) -> dict:
     """Held-out log-likelihood and BIC of a switching GLM across numbers of states.
 
     Parameters
@@ -29,6 +40,10 @@ def select_n_states(estimator, X_train, X_test, n_states=(1, 2, 3, 4)) -> dict:
     n_states : sequence of int (or one int)
         Numbers of states to compare, each >= 1; the largest must be supported
         by ``X_train`` (see :meth:`StateSwitchingGLM.fit`), checked before any fit.
+    n_jobs : int or None
+        Fit the candidates in parallel through joblib (``-1``: all workers; honours
+        ``joblib.parallel_config(backend=...)``, e.g. a dask cluster). Each fit uses
+        the template's ``random_state``, so the results equal the serial run.
 
     Returns
     -------
@@ -66,16 +81,13 @@ def select_n_states(estimator, X_train, X_test, n_states=(1, 2, 3, 4)) -> dict:
     for name, data in (("X_train", trials), ("X_test", test_trials)):
         check_min_length(data, n_lags, name)
         check_count_range(data, dtype, name)
+    check_n_jobs(n_jobs)
     n_bins = sum(t.shape[0] for t in trials)
-    rows = []
-    models = []
-    for k in values:
-        model = clone(estimator).set_params(n_states=k).fit(trials)
-        ll = model.log_likelihood_
-        n_par = model.n_parameters()
-        rows.append((model.score(test_trials), model.bits_per_spike(test_trials), ll, n_par,
-                     -2.0 * ll + n_par * np.log(n_bins)))
-        models.append(model)
+    fits = parallel_map(_fit_n_states, values, kwargs=dict(estimator=estimator, trials=trials,
+                                                           test_trials=test_trials, n_bins=n_bins),
+                        n_jobs=n_jobs, desc="n_states candidate")
+    rows = [row for row, _ in fits]
+    models = [model for _, model in fits]
     arr = np.array(rows)
     return {
         "n_states": np.array(values),

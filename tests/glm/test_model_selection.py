@@ -49,3 +49,22 @@ def test_select_n_states_checks_its_arguments_before_fitting(monkeypatch):
         args.update(kwargs)
         with pytest.raises(exc, match=match):
             select_n_states(**args)
+
+
+def test_select_n_states_in_parallel_equals_serial():
+    import pytest
+    from joblib import parallel_config
+
+    d = hmm_glm(n_neurons=5, n_states=2, n_timepoints=300, n_trials=3, random_state=2)
+    template = StateSwitchingGLM(random_state=0, max_iter=4, n_init=1, device="cpu")
+    serial = select_n_states(template, d.counts[:2], d.counts[2:], n_states=(1, 2, 3))
+    runs = [select_n_states(template, d.counts[:2], d.counts[2:], n_states=(1, 2, 3), n_jobs=2)]
+    with parallel_config(backend="threading"):
+        runs.append(select_n_states(template, d.counts[:2], d.counts[2:], n_states=(1, 2, 3), n_jobs=2))
+    for res in runs:
+        for key in ("test_log_likelihood", "test_bits_per_spike", "train_log_likelihood", "bic"):
+            np.testing.assert_array_equal(res[key], serial[key])
+        for a, b in zip(res["models"], serial["models"], strict=True):
+            np.testing.assert_array_equal(a.coupling_, b.coupling_)
+    with pytest.raises(ValueError, match="n_jobs must be None, a positive integer"):
+        select_n_states(template, d.counts[:2], d.counts[2:], n_states=(1, 2), n_jobs=0)
