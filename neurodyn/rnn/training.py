@@ -18,6 +18,8 @@ performance in memory tasks. ICLR 2024.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._torch import make_generator
+from .._torch import make_generator, thread_policy
 from .._validation import check_in, check_positive_int, check_scalar
 from .tasks import NParity, Task, TaskBatch
 
@@ -248,6 +250,31 @@ def _next_ns(ns: list[int], curriculum: str, forget_heads: int) -> list[int]:
     return ns
 
 
+def _step_thread_policy(train):
+    """Run a training loop under the thread policy sized by one step's recurrent product.
+
+    A step of a small network (batch x units^2 multiply-adds below ``SMALL_WORK``) runs
+    on one thread: on two threads each of its many small operations pays a thread
+    hand-off, which beside busy processes turns into spin-waiting.
+    """
+    signature = inspect.signature(train)
+
+    @functools.wraps(train)
+    def wrapped(*args, **kwargs):
+        try:
+            bound = signature.bind_partial(*args, **kwargs).arguments
+        except TypeError:  # let the function itself report the bad call
+            bound = {}
+        batch = bound.get("batch_size", signature.parameters["batch_size"].default)
+        units = getattr(bound.get("net"), "n_units", 0)
+        units = units if isinstance(units, int) and not isinstance(units, bool) else 0
+        batch = batch if isinstance(batch, int) and not isinstance(batch, bool) else 0
+        with thread_policy(work=float(batch) * units * units if units and batch > 0 else None):
+            return train(*args, **kwargs)
+    return wrapped
+
+
+@_step_thread_policy
 def train_curriculum(net: nn.Module, task: Callable[..., Task] = NParity,
                      curriculum: str = "multi-head", n_start: int = 2, n_max: int | None = None,
                      threshold: float = 0.98, max_epochs: int = 1000, steps_per_epoch: int = 600,
@@ -408,6 +435,7 @@ def train_curriculum(net: nn.Module, task: Callable[..., Task] = NParity,
     return hist
 
 
+@_step_thread_policy
 def train_task(net: nn.Module, task: Task, n_steps: int = 1000, batch_size: int = 32,
                heads: Sequence[int] = (0,), optimizer: str = "sgd", lr: float = 0.003,
                momentum: float = 0.9, nesterov: bool = False, clip: float | None = None,
