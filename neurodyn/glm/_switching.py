@@ -547,7 +547,7 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
             # diverge (little data) the M-step never converges, and EM goes on improving
             W, b, steps, _ = solver.run(subsets, W, b, min(self.m_step_max_iter, _NEWTON_MAX_STEPS),
                                         tol=tol)
-            self._m_steps_.append(steps)
+            self.__dict__.setdefault("_m_steps_", []).append(steps)
             params["W"] = W
             params["b"] = b
             return
