@@ -182,7 +182,8 @@ def _gcv_errors(Xc: torch.Tensor, Yc: torch.Tensor, alphas: np.ndarray, fit_inte
     n_outside = n - kept.sum(-1) - (1 if fit_intercept else 0)  # (B,)
     outside = (n_outside > 0).to(Yc.dtype)
     # components outside the span of U (and of the constant when there is an intercept)
-    PY = (Yc - U @ UtY) * outside[:, None, None]
+    # (one more product of the data's size, skipped when no direction lies outside the span)
+    PY = (Yc - U @ UtY) * outside[:, None, None] if bool((n_outside > 0).any()) else None
     diagP = (1.0 - U2.sum(-1) - (1.0 / n if fit_intercept else 0.0)).clamp_min(0.0) * outside[:, None]
     lam_min = torch.where(kept, lam, torch.full_like(lam, float("inf"))).amin(-1, keepdim=True)
     lam_min = torch.where(torch.isfinite(lam_min), lam_min, torch.zeros_like(lam_min))
@@ -194,7 +195,9 @@ def _gcv_errors(Xc: torch.Tensor, Yc: torch.Tensor, alphas: np.ndarray, fit_inte
         ratio = (lam_min + a) / (lam + a)
         g = torch.where(outside[:, None] > 0, a / (lam + a), ratio)
         g = torch.where(kept, g, torch.zeros_like(g))
-        resid = U @ (g.unsqueeze(-1) * UtY) + PY
+        resid = U @ (g.unsqueeze(-1) * UtY)
+        if PY is not None:
+            resid += PY
         one_minus_h = U2 @ g.unsqueeze(-1) + diagP.unsqueeze(-1)
         errors.append(((resid / one_minus_h) ** 2).mean(dim=-2))
     return torch.stack(errors), (lam, XtU, UtY)
