@@ -110,3 +110,22 @@ def test_degree_triangles_labels_stay_inside_the_figure():
         box = label.get_window_extent(renderer)
         assert box.x0 >= fig_box.x0 - 1 and box.y0 >= fig_box.y0 - 1, label.get_text()
         assert box.x1 <= fig_box.x1 + 1 and box.y1 <= fig_box.y1 + 1, label.get_text()
+
+
+def test_glm_state_legend_does_not_cover_the_traces():
+    """The legend used to sit inside the axes, over the Viterbi and true-state traces."""
+    from neurodyn.glm.plotting import plot_states
+
+    rng = np.random.default_rng(0)
+    post = rng.dirichlet([1, 1], size=200)
+    states = post.argmax(1)
+    fig, ax = plt.subplots(figsize=(9, 2.6))
+    plot_states(post, true_states=states, decoded=states, ax=ax, dt=0.1)
+    fig.tight_layout()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend_box = ax.get_legend().get_window_extent(renderer)
+    axes_box = ax.get_window_extent(renderer)
+    assert legend_box.x0 >= axes_box.x1  # entirely to the right of the data area
+    assert legend_box.x1 <= fig.bbox.x1 + 1  # and still inside the figure
+    plt.close(fig)

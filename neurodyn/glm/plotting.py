@@ -58,7 +58,8 @@ def plot_states(posterior, true_states=None, decoded=None, ax=None, dt=None):
     ax.set_xlim(t[0], t[-1])
     ax.set_xlabel("time (s)" if dt else "bin")
     ax.set_ylabel("p(state | spikes)")
-    ax.legend(loc="upper right", fontsize=7, ncol=min(6, posterior.shape[1] + 2))
+    # outside the axes, to the right: inside, it covered the state traces drawn at the top
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=7)
     return ax
 
 
