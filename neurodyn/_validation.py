@@ -9,6 +9,7 @@ the caller's array: arrays are returned as (possibly new) numpy arrays.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -24,6 +25,7 @@ __all__ = [
     "check_positive_definite",
     "check_allocation",
     "warn_if_transposed",
+    "caller_stacklevel",
     "check_finite",
     "check_timeseries",
     "check_recordings",
@@ -159,7 +161,7 @@ def check_timeseries(x: Any, name: str = "X", *, ndim: int | Sequence[int] = 2,
         )
     if warn_transposed and arr.ndim >= 2:
         warn_if_transposed(arr, name, time_axis=time_axis,
-                           unit_axis=-1 if time_axis != arr.ndim - 1 else 0, stacklevel=4)
+                           unit_axis=-1 if time_axis != arr.ndim - 1 else 0)
     if allow_nan:
         if np.isinf(arr).any():
             raise ValueError(f"{name} must not contain Inf; got {int(np.isinf(arr).sum())} Inf values")
@@ -325,8 +327,24 @@ class LayoutWarning(UserWarning):
     """An array's shape suggests it may be in the wrong layout (e.g. transposed)."""
 
 
+def caller_stacklevel() -> int:
+    """``stacklevel`` that points a warning issued by the calling function at the user's line.
+
+    Counts the frames from the caller of this function up to the first one outside
+    neurodyn, skipping ``contextlib`` frames (the thread-policy decorator on ``fit``),
+    so that a warning names the line that called neurodyn however deep the check sits.
+    """
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and (frame.f_globals.get("__name__", "").startswith("neurodyn.")
+                                 or frame.f_globals.get("__name__") == "contextlib"):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
 def warn_if_transposed(arr: np.ndarray, name: str, *, time_axis: int = 0,
-                       unit_axis: int = 1, stacklevel: int = 3) -> None:
+                       unit_axis: int = 1, stacklevel: int | None = None) -> None:
     """Warn when a time series has fewer time points than units.
 
     neurodyn's layout is ``(n_timepoints, n_units)`` (one recording) and
@@ -338,7 +356,7 @@ def warn_if_transposed(arr: np.ndarray, name: str, *, time_axis: int = 0,
         warnings.warn(
             f"{name} has {n_time} timepoints and {n_units} units; neurodyn expects "
             f"(n_timepoints, n_units) -- is it transposed? (pass X.T if so)",
-            LayoutWarning, stacklevel=stacklevel)
+            LayoutWarning, stacklevel=caller_stacklevel() if stacklevel is None else stacklevel)
 
 
 def check_scalar(value: Any, name: str, *, low: float | None = None, high: float | None = None,

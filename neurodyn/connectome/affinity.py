@@ -38,8 +38,6 @@ same at any data scale (1e-15 ... 1e15) and in float32 within about 1e-6.
 from __future__ import annotations
 
 import math
-import os
-import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -52,6 +50,7 @@ from .._parallel import check_memory, check_n_jobs, n_workers, parallel_map
 from .._torch import resolve_device, resolve_dtype, to_numpy, to_tensor
 from .._validation import (
     LayoutWarning,
+    caller_stacklevel,
     check_allocation,
     check_array,
     check_positive_int,
@@ -78,17 +77,9 @@ _BLOCK_ELEMENTS = 2**25
 # with two samples it can only be -1 or +1.
 _MIN_CORR_WINDOW = 3
 
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
 def _warn_layout(message: str) -> None:
     """Issue a :class:`LayoutWarning` attributed to the first caller outside neurodyn."""
-    frame, level = sys._getframe(0), 1
-    # skip neurodyn's frames and the contextlib frame of the thread-policy decorator on fit
-    while frame is not None and (os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR)
-                                 or frame.f_globals.get("__name__") == "contextlib"):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(message, LayoutWarning, stacklevel=level)
+    warnings.warn(message, LayoutWarning, stacklevel=caller_stacklevel())
 
 
 def _check_finite_values(arr: np.ndarray, name: str) -> None:

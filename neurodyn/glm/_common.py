@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import warnings
 from dataclasses import dataclass
 
@@ -11,6 +10,7 @@ import torch
 
 from .._validation import (
     LayoutWarning,
+    caller_stacklevel,
     check_allocation,
     check_in,
     check_positive_int,
@@ -53,20 +53,8 @@ def as_trial_list(X, name: str = "X") -> list[np.ndarray]:
         where = "" if len(trials) == 1 else f" (trial {short[0]}, {len(short)} trial(s) in all)"
         warnings.warn(f"{name} has {t.shape[0]} time bins and {t.shape[1]} neurons{where}; "
                       f"neurodyn expects {dims} -- is it transposed?", LayoutWarning,
-                      stacklevel=_caller_stacklevel())
+                      stacklevel=caller_stacklevel())
     return [np.array(t, dtype=np.float64, copy=True) for t in trials]
-
-
-def _caller_stacklevel() -> int:
-    """``stacklevel`` that points a warning issued by the caller at the first frame outside neurodyn."""
-    frame = sys._getframe(1)
-    level = 1
-    # skip neurodyn's frames and the contextlib frame of the thread-policy decorator on fit
-    while frame is not None and (frame.f_globals.get("__name__", "").startswith("neurodyn.")
-                                 or frame.f_globals.get("__name__") == "contextlib"):
-        frame = frame.f_back
-        level += 1
-    return level
 
 
 def check_n_states_supported(n_states: int, trials: list[np.ndarray], name: str = "X") -> None:

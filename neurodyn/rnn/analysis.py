@@ -293,7 +293,7 @@ def _samples_by_units(x: Any, name: str = "x", warn_transposed: bool = False) ->
                       dims="(n_samples, n_units) or (n_trials, n_timepoints, n_units)")
     check_finite(arr, name)
     if warn_transposed:
-        warn_if_transposed(arr, name, time_axis=-2, unit_axis=-1, stacklevel=4)
+        warn_if_transposed(arr, name, time_axis=-2, unit_axis=-1)
     return arr.reshape(-1, arr.shape[-1]).astype(np.float64)
 
 

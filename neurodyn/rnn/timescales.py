@@ -58,7 +58,7 @@ def _as_trials(x: Any, name: str, allow_constant: bool, warn_transposed: bool = 
     if arr.shape[1] < 3:
         raise ValueError(f"{name} is too short: needs at least 3 timepoints; got {arr.shape[1]}")
     if warn_transposed:
-        warn_if_transposed(arr, name, time_axis=1, unit_axis=2, stacklevel=4)
+        warn_if_transposed(arr, name, time_axis=1, unit_axis=2)
     if not allow_constant:
         const = np.flatnonzero(np.all(arr == arr[:, :1], axis=1).all(axis=0))
         if const.size:

@@ -225,3 +225,31 @@ def test_transposed_timeseries_warns_only_when_asked():
 def test_check_labels_refuses_unusable_labels(labels, err, match):
     with pytest.raises(err, match=match):
         check_labels(labels, "regions")
+
+
+def test_layout_warnings_point_at_the_callers_line_whatever_the_depth():
+    """One mechanism (``caller_stacklevel``) for every LayoutWarning: the warning names the
+    user's line, also through fit's thread-policy decorator and nested checks."""
+    from neurodyn.connectome import DynamicConnectome
+    from neurodyn.glm import PoissonGLM
+    from neurodyn.rnn import autocorrelation
+
+    rng = np.random.default_rng(0)
+    wide = rng.poisson(0.5, size=(40, 60)).astype(float)
+    calls = [
+        lambda: check_timeseries(wide, "X", warn_transposed=True),
+        lambda: autocorrelation(rng.normal(size=(30, 40)), max_lag=5),
+        lambda: PoissonGLM(n_lags=2, max_iter=2, device="cpu").fit(wide),
+        lambda: DynamicConnectome(n_components=2, n_restarts=1, max_iter=2, window=10, step=10,
+                                  device="cpu").fit(rng.normal(size=(2, 30, 40)).cumsum(1)),
+    ]
+    for call in calls:
+        with _warnings.catch_warnings(record=True) as caught:
+            _warnings.simplefilter("always")
+            try:
+                call()
+            except ValueError:
+                pass  # tiny fits may refuse; the warning comes first
+        layout = [w for w in caught if issubclass(w.category, LayoutWarning)]
+        assert layout, "no LayoutWarning"
+        assert layout[0].filename == __file__, layout[0].filename
