@@ -26,6 +26,7 @@ __all__ = [
     "check_allocation",
     "warn_if_transposed",
     "caller_stacklevel",
+    "pow2_scale",
     "check_finite",
     "check_timeseries",
     "check_recordings",
@@ -477,3 +478,14 @@ def check_allocation(n_elements: float, name: str, *, itemsize: int = 8,
         raise MemoryError(
             f"{name} would need {need / 2**30:.3g} GiB for the {what}, more than the "
             f"{avail / 2**30:.3g} GiB of memory available; choose a smaller size")
+
+
+def pow2_scale(max_abs: float) -> float:
+    """A power of two ``s`` with ``max_abs / s`` in ``[0.5, 1)`` (1 for 0).
+
+    Dividing by a power of two is exact, so normalising by ``s`` changes no digit
+    of a float64 result unless it would have under- or overflowed.
+    """
+    if not np.isfinite(max_abs) or max_abs <= 0:
+        return 1.0
+    return float(np.ldexp(1.0, int(np.frexp(max_abs)[1])))

@@ -28,6 +28,7 @@ from .._validation import (
     check_finite,
     check_scalar,
     check_symmetric,
+    pow2_scale,
 )
 from .affinity import n_nodes_from_pairs, pairs_to_matrix
 
@@ -50,19 +51,15 @@ def as_affinity_matrix(weights: Any, name: str = "weights") -> np.ndarray:
 
 
 def _pow2_normalised(mat: np.ndarray) -> tuple[np.ndarray, float]:
-    """``mat`` divided by the power of two nearest its largest entry, and log of that factor.
+    """``mat`` divided by a power of two near its largest entry (:func:`pow2_scale`), and
+    the log of that factor.
 
     Division by a power of two is exact, so partitions (which are invariant to a
     common scale of the weights) are unchanged, while sums and squares of
     weights near 1e+-300 neither overflow nor underflow.
     """
-    top = float(mat.max()) if mat.size else 0.0
-    if top <= 0.0:
-        return mat, 0.0
-    exponent = int(np.frexp(top)[1]) - 1
-    if exponent == 0:
-        return mat, 0.0
-    return np.ldexp(mat, -exponent), exponent * float(np.log(2.0))
+    scale = pow2_scale(float(mat.max()) if mat.size else 0.0)
+    return (mat, 0.0) if scale == 1.0 else (mat / scale, float(np.log(scale)))
 
 
 def component_graph(weights: Any, threshold: float = 0.0) -> nx.Graph:

@@ -54,6 +54,7 @@ from .._validation import (
     check_positive_int,
     check_probability,
     check_scalar,
+    pow2_scale,
 )
 from .tasks import TaskBatch
 
@@ -135,16 +136,15 @@ def low_rank_matrix(w: Any, rank: int, keep_norm: bool = True) -> np.ndarray:
         raise ValueError(f"rank must be an integer in [1, {min(arr.shape)}]; got {rank!r}")
     # the truncation is linear in w: work on w divided by a power of two (exact) so that the
     # SVD and the norms neither overflow nor underflow for entries near 1e+-300
-    top = float(np.max(np.abs(arr)))
-    shift = int(np.frexp(top)[1]) if top > 0 else 0
-    arr = np.ldexp(arr, -shift)
+    scale = pow2_scale(float(np.max(np.abs(arr))))
+    arr = arr / scale
     u, s, vt = np.linalg.svd(arr, full_matrices=False)
     out = (u[:, :rank] * s[:rank]) @ vt[:rank]
     if keep_norm:
         norm_out = np.linalg.norm(out)
         if norm_out > 0:  # a zero matrix stays zero
             out *= np.linalg.norm(arr) / norm_out
-    out = np.ldexp(out, shift)
+    out = out * scale
     if not np.isfinite(out).all():
         raise ValueError("w is too large: its rank-reduced form overflows float64; rescale w")
     return out

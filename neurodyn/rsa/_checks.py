@@ -147,17 +147,6 @@ def restore_form(vectors: np.ndarray, form: RDMForm, diagonal: float = 0.0) -> n
     return out
 
 
-def pow2_scale(max_abs: float) -> float:
-    """A power of two ``s`` with ``max_abs / s`` in ``[0.5, 1)`` (1 for 0).
-
-    Dividing by a power of two is exact, so normalising by ``s`` changes no digit
-    of a float64 result unless it would have under- or overflowed.
-    """
-    if not np.isfinite(max_abs) or max_abs <= 0:
-        return 1.0
-    return float(np.ldexp(1.0, int(np.frexp(max_abs)[1])))
-
-
 def normalise_rows(v: np.ndarray, force: bool = False) -> np.ndarray:
     """Each row divided by a power of two near its largest ``|entry|`` (NaN ignored).
 

@@ -24,8 +24,9 @@ from .._validation import (
     check_in,
     check_positive_definite,
     check_positive_int,
+    pow2_scale,
 )
-from ._checks import as_rdm_vectors, check_bool, normalise_rows, pow2_scale
+from ._checks import as_rdm_vectors, check_bool, normalise_rows
 from .rdm import n_conditions_from_pairs
 from .transforms import _average_ranks, _average_ranks_torch
 

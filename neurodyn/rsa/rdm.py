@@ -36,6 +36,7 @@ from .._validation import (
     check_positive_definite,
     check_scalar,
     check_symmetric,
+    pow2_scale,
 )
 from ._checks import (
     RDMForm,
@@ -43,7 +44,6 @@ from ._checks import (
     check_bool,
     method_args,
     n_conditions,
-    pow2_scale,
     restore_form,
 )
 

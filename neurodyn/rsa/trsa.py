@@ -27,8 +27,9 @@ from .._validation import (
     check_labels,
     check_positive_int,
     check_scalar,
+    pow2_scale,
 )
-from ._checks import as_rdm_vectors, check_bool, pow2_scale, restore_form
+from ._checks import as_rdm_vectors, check_bool, restore_form
 from .rdm import n_conditions_from_pairs
 from .transforms import _graph_geodesic_vectors, _rank01
 
