@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neurodyn.datasets import load_fsa5_rest
 from neurodyn.graph import correlation_graph, node_features
 
 
@@ -37,12 +38,11 @@ def _data_home() -> Path:
 
 
 def _fsa5_series() -> np.ndarray:
-    import nibabel as nib
-
-    path = _data_home() / "brainspace_fsa5_rest" / "sub-010188_ses-02_task-rest_acq-AP_run-01.fsa5.lh.mgz"
-    if not path.is_file():
-        sys.exit(f"fsaverage5 run not found at {path}; set NEURODYN_DATA")
-    return np.asarray(nib.load(path).get_fdata(dtype=np.float32), dtype=np.float64).squeeze().T
+    """The fsaverage5 rest run, (time, vertices), through the package's loader."""
+    try:
+        return load_fsa5_rest(data_home=_data_home(), download_if_missing=False).timeseries
+    except (FileNotFoundError, OSError) as exc:
+        sys.exit(f"fsaverage5 run not usable under {_data_home()}: {exc}; set NEURODYN_DATA")
 
 
 def _timed(func, *args, **kwargs):
