@@ -196,42 +196,8 @@ def strength(weights, name: str = "weights") -> np.ndarray:
     -------
     ndarray of float64, shape (n,)
     """
-    if isinstance(weights, torch.Tensor):
-        weights = _from_torch(weights, name)
-    if sp.issparse(weights):
-        if weights.ndim != 2:
-            raise ValueError(f"{name} must be 2-D (n, n); got shape {weights.shape}")
-        kind = weights.dtype.kind
-        if kind == "c":
-            raise TypeError(f"{name} must be real-valued; got a complex sparse matrix")
-        if kind not in "biuf":
-            raise TypeError(f"{name} must hold numbers; got dtype {weights.dtype}")
-        W = sp.csr_array(weights, dtype=np.float64)
-        if W.shape[0] != W.shape[1]:
-            raise ValueError(f"{name} must be square (n, n); got shape {W.shape}")
-        if W.shape[0] == 0:
-            raise ValueError(f"{name} is empty; got shape {W.shape}")
-        if not np.isfinite(W.data).all():
-            bad = int((~np.isfinite(W.data)).sum())
-            raise ValueError(f"{name} must be finite; got {bad} NaN/Inf entries")
-        scale = float(np.abs(W.data).max()) if W.nnz else 0.0
-        worst = float(abs(W - W.T).max()) if W.nnz else 0.0
-        if worst > 1e-12 * scale:
-            raise ValueError(f"{name} must be symmetric (undirected); largest |w_ij - w_ji| is "
-                             f"{worst:.3g} (largest weight {scale:.3g})")
-        return np.asarray(W.sum(axis=1)).ravel() - W.diagonal()
-    W = check_array(weights, name, ndim=2, dims="(n, n)")
-    if W.shape[0] != W.shape[1]:
-        raise ValueError(f"{name} must be square (n, n); got shape {W.shape}")
-    if not np.isfinite(W).all():
-        bad = int((~np.isfinite(W)).sum())
-        raise ValueError(f"{name} must be finite; got {bad} NaN/Inf entries")
-    scale = float(np.abs(W).max())
-    worst = float(np.abs(W - W.T).max())
-    if worst > 1e-12 * scale:
-        raise ValueError(f"{name} must be symmetric (undirected); largest |w_ij - w_ji| is "
-                         f"{worst:.3g} (largest weight {scale:.3g})")
-    return W.sum(axis=1) - np.diag(W)
+    # the checks of check_weights (square, finite, symmetric, diagonal ignored)
+    return np.asarray(check_weights(weights, name).sum(axis=1), dtype=np.float64).ravel()
 
 
 def _packed_rows(A: sp.csr_array, block_size: int = 1024) -> np.ndarray:
