@@ -8,6 +8,7 @@
 - :func:`exp_basis`, :func:`raised_cosine_basis`, :func:`history_features` -- history bases.
 - :func:`align_states`, :func:`state_accuracy`, :func:`adjacency_classes` -- recovery scores.
 - :func:`select_n_states` -- held-out likelihood and BIC across numbers of states.
+- :func:`fit_sessions` -- one fit per recording session over joblib workers (cached, resumable).
 """
 
 from ._alignment import adjacency_classes, align_states, state_accuracy
@@ -16,6 +17,7 @@ from ._filtering import filtered_probabilities, predicted_probabilities
 from ._hmm import forward_backward, forward_backward_scan, log_marginal_likelihood, viterbi
 from ._poisson_glm import PoissonGLM
 from ._selection import select_n_states
+from ._sessions import fit_sessions
 from ._switching import StateSwitchingGLM
 
 __all__ = [
@@ -34,4 +36,5 @@ __all__ = [
     "state_accuracy",
     "adjacency_classes",
     "select_n_states",
+    "fit_sessions",
 ]
