@@ -27,6 +27,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from .._score import as_score
 from .._torch import TorchEstimatorMixin
 from .._validation import check_in, check_scalar
 from ._inputs import as_scaled_batch, check_pair, finish, resolve
@@ -421,11 +422,19 @@ class _CKABase(TorchEstimatorMixin, BaseEstimator):
         return self
 
     def score(self, X, Y):
-        """CKA similarity of ``X`` and ``Y`` (higher is more similar; no learned state)."""
+        """CKA similarity of ``X`` and ``Y`` (unitless, 1 = same up to rotation and scale).
+
+        Returns
+        -------
+        Score or numpy.ndarray
+            A float whose repr names the measure (higher is more similar); an
+            array for time-resolved inputs. No learned state is used.
+        """
         check_is_fitted(self, "similarity_")
         if Y is None:
             raise TypeError("Y must be an array (the second representation); got None")
-        return self._compute(X, Y)
+        return as_score(self._compute(X, Y), "CKA (unitless, <= 1)",
+                        f"{self._kernel} CKA similarity")
 
 
 class LinearCKA(_CKABase):

@@ -23,6 +23,7 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._score import Score
 from .._torch import TorchEstimatorMixin, check_random_state, to_tensor
 from .._validation import check_array, check_finite, check_positive_int
 from ._inputs import as_scaled_batch, refuse_sparse, resolve
@@ -554,15 +555,17 @@ class EncodingModel(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
 
         Returns
         -------
-        float
+        Score
             Median held-out Pearson r over targets (unitless, in [-1, 1]), or that
-            median as a fraction of the noise ceiling on r.
+            median as a fraction of the noise ceiling on r; a float whose repr
+            names which of the two it is.
         """
         r = self.score_targets(X, y)
         med = float(np.nanmedian(r)) if np.isfinite(r).any() else float("nan")
         if noise_ceiling is None:
-            return med
-        return med / r_ceiling(_ceiling_value(noise_ceiling, r.size))
+            return Score(med, "Pearson r", "median held-out r over targets")
+        return Score(med / r_ceiling(_ceiling_value(noise_ceiling, r.size)),
+                     "fraction of the noise ceiling on r", "median held-out r / sqrt(reliability)")
 
 
 def r_ceiling(reliability: Any) -> Any:

@@ -36,6 +36,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from .._score import as_score
 from .._torch import TorchEstimatorMixin, check_random_state
 from .._validation import check_array, check_in, check_positive_int, check_scalar
 from ._inputs import as_scaled_batch, check_pair, finish, resolve
@@ -412,7 +413,15 @@ class ShapeMetric(TorchEstimatorMixin, BaseEstimator):
         raise AttributeError(f"'{type(self).__name__}' object has no attribute {name!r}")
 
     def score(self, X: Any, Y: Any):
-        """Distance between ``X`` and ``Y`` after the training alignment (lower = more similar)."""
+        """Distance between ``X`` and ``Y`` after the training alignment (lower = more similar).
+
+        Returns
+        -------
+        Score or numpy.ndarray
+            The distance (radians for ``score_method="angular"``, else Euclidean
+            units of the data) as a float whose repr names its units; an array for
+            time-resolved inputs.
+        """
         Xa, Ya, xt, yt = self._aligned(X, Y)
         nx2 = (Xa.to(torch.float64) ** 2).sum(dim=(-1, -2))
         ny2 = (Ya.to(torch.float64) ** 2).sum(dim=(-1, -2))
@@ -422,7 +431,9 @@ class ShapeMetric(TorchEstimatorMixin, BaseEstimator):
                              "the angular distance is undefined")
         vals = _distance_from_parts(inner, nx2, ny2, Xa.shape[1], self.score_method,
                                     self._cx, self._cy)
-        return finish(vals, xt, yt, False)
+        units = "radians" if self.score_method == "angular" else "data units"
+        return as_score(finish(vals, xt, yt, False), units,
+                        f"{self.score_method} shape distance after alignment", higher_is_better=False)
 
     def fit_score(self, X: Any, Y: Any):
         """Fit on ``X``, ``Y`` and return the training distance."""

@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
+from .._score import Score
 from .._torch import TorchEstimatorMixin, thread_policy
 from .._validation import check_in
 from ._common import (
@@ -225,10 +226,16 @@ class PoissonGLM(TorchEstimatorMixin, BaseEstimator):
         return float(lp.sum())
 
     def score(self, X, y=None):
-        """Mean log-likelihood per bin per neuron (nats)."""
+        """Mean log-likelihood per bin per neuron, in nats.
+
+        Returns
+        -------
+        Score
+            A float (nats/bin/neuron, higher is better) whose repr names its units.
+        """
         check_is_fitted(self, "coupling_")
         _, lp = self._log_prob(self._batch(X))
-        return float(lp.mean())
+        return Score(float(lp.mean()), "nats/bin/neuron", "Poisson log-likelihood")
 
     def bits_per_spike(self, X):
         """Log-likelihood gain over a homogeneous Poisson model (training mean rates), in bits per spike."""

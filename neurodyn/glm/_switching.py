@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
+from .._score import Score
 from .._torch import TorchEstimatorMixin, random_normal, random_uniform, thread_policy
 from .._validation import (
     check_allocation,
@@ -1046,10 +1047,17 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
                                              self._params["logpi"], batch.mask).sum())
 
     def score(self, X, y=None):
-        """Held-out marginal log-likelihood per bin per neuron (nats)."""
+        """Marginal log-likelihood per bin per neuron, in nats (forward algorithm).
+
+        Returns
+        -------
+        Score
+            A float (nats/bin/neuron, higher is better) whose repr names its units.
+        """
         batch, log_em = self._hard_emission(X)
         ll = _log_marginal_likelihood(log_em, self._params["logA"], self._params["logpi"], batch.mask)
-        return float(ll.sum()) / (batch.n_bins * self.n_features_in_)
+        return Score(float(ll.sum()) / (batch.n_bins * self.n_features_in_), "nats/bin/neuron",
+                     "marginal log-likelihood")
 
     def bits_per_spike(self, X):
         """Marginal log-likelihood gain over a homogeneous Poisson model (training rates), bits/spike."""

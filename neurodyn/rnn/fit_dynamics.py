@@ -31,6 +31,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from .._score import Score
 from .._torch import (
     TorchEstimatorMixin,
     check_random_state,
@@ -406,6 +407,12 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
         """Mean squared one-step prediction error on ``X`` with full forcing (standardised units; lower is better).
 
         ``y`` is ignored; ``inputs`` (keyword-only) as in :meth:`fit`.
+
+        Returns
+        -------
+        Score
+            A float (squared training-standard-deviation units, lower is better)
+            whose repr names its units.
         """
         check_is_fitted(self, "model_")
         _refuse_sparse(X, "X")
@@ -423,7 +430,8 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
                 seg = to_tensor(z, device=self.device_, dtype=self.dtype_)[:, None]
                 useg = to_tensor(u, device=self.device_, dtype=self.dtype_)[:, None]
                 errs.append(float(self._forced_loss(seg, useg, 1.0)))
-        return float(np.mean(errs))
+        return Score(np.mean(errs), "squared training SDs",
+                     "one-step prediction MSE (full forcing)", higher_is_better=False)
 
 
 def fit_dynamics(X: Any, inputs: Any = None, **params: Any) -> DynamicsRNN:

@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .._parallel import check_n_jobs, n_workers, parallel_map
+from .._score import Score
 from .._torch import check_random_state
 from .._validation import (
     check_allocation,
@@ -507,10 +508,17 @@ class TopologicalRSA(BaseEstimator):
         return self.classes_[np.argmin(d2, axis=1)]
 
     def score(self, rdms: Any, regions: Any) -> float:
-        """Accuracy of :meth:`predict` on labelled RDMs."""
+        """Accuracy of :meth:`predict` on labelled RDMs (fraction of RDMs assigned their region).
+
+        Returns
+        -------
+        Score
+            A float in [0, 1] whose repr names its units (higher is better).
+        """
         x = self._check_new_rdms(rdms)
         reg = check_labels(regions, "regions", n_samples=x.shape[0])
-        return float(np.mean(self.predict(x) == reg))
+        return Score(np.mean(self.predict(x) == reg), "fraction correct",
+                     "region identification accuracy")
 
 
 def geotopological_grid(rdms: Any, regions: Any, subjects: Any, step: float = 0.05) -> dict:
