@@ -51,7 +51,7 @@ def evaluate(model, data, X_train, X_test, test_states):
     return out
 
 
-def run(seed, setting, models, adam_steps, temperature=0.2, prior_form="concrete", n_init=1,
+def run(seed, setting, models, adam_steps, temperature=0.2, prior_form="concrete", n_init="auto",
         onehot_update="laplace"):
     data = hmm_glm(n_neurons=20, n_states=5, n_timepoints=2000, n_trials=30 + N_TEST,
                    random_state=seed)
@@ -95,13 +95,16 @@ def main():
     parser.add_argument("--adam-steps", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--temperature", type=float, default=0.2)
-    parser.add_argument("--n-init", type=int, default=1)
+    parser.add_argument("--n-init", default="auto",
+                        help='starts per fit: "auto" (the estimator default) or an integer')
     parser.add_argument("--prior-form", default="concrete", choices=["concrete", "categorical"])
     parser.add_argument("--onehot-update", default="laplace", choices=["laplace", "gumbel"],
                         help="M-step of the one-hot model (gumbel = the paper's Adam scheme)")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.n_init != "auto":
+        args.n_init = int(args.n_init)
     results = {seed: run(seed, args.setting, args.models, args.adam_steps, args.temperature,
                          args.prior_form, args.n_init, args.onehot_update) for seed in args.seeds}
     keys = ["state_acc", "weight_mse", "adj_acc", "adj_bal", "test_ll", "bits_per_spike",
