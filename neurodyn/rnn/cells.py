@@ -7,7 +7,7 @@ curricula and training loops of :mod:`neurodyn.rnn` run unchanged on each:
 - ``"leaky"``: :class:`~neurodyn.rnn.LeakyRNN` (trainable per-unit time constants);
 - ``"gru"``, ``"lstm"``: :class:`~neurodyn.rnn.GatedRNN` (PyTorch's fused kernels);
 - ``"ssm"``: :class:`DiagonalSSM`, a diagonal linear state space with a nonlinear readout
-  (S4D/LRU-style), run as a parallel (associative) scan over time;
+  (S4D/LRU-style), run as a chunked parallel scan over time (:func:`diagonal_scan`);
 - ``"linear_attention"``: :class:`LinearAttentionRNN`, causal linear attention computed as a
   recurrence over a key-value memory (a cumulative sum, or a decaying scan).
 
@@ -51,57 +51,183 @@ _READOUTS = ("tanh", "relu", "gelu")
 
 
 def diagonal_scan(decay: torch.Tensor, inputs: torch.Tensor, h0: torch.Tensor | None = None,
-                  chunk: int = 32) -> torch.Tensor:
-    """All states of ``h_t = decay * h_{t-1} + inputs_t`` (time axis 0), without a time loop.
+                  chunk: int | None = None) -> torch.Tensor:
+    """All states of ``h_t = decay_t * h_{t-1} + inputs_t`` (time axis 0), as a chunked scan.
 
-    A time-invariant ``decay`` (a scalar or one value per coordinate of the last axis) runs
-    as a chunked scan: inside chunks of ``chunk`` steps the states are one batched product
-    with the lower-triangular matrix ``L[t, s] = decay^(t - s)`` (powers by cumulative
-    products, no logarithms), and the chunk-end states are carried across chunks by the
-    doubling scan below (``ceil(log2(T / chunk))`` passes). A time-varying ``decay`` (the
-    shape of ``inputs``) runs the Hillis-Steele doubling of the associative operator
-    ``(a1, b1) o (a2, b2) = (a2 a1, a2 b1 + b2)`` over the whole sequence. Only products of
-    decays and sums of the inputs' terms occur (no division, no growing powers), so both are
-    as accurate as the sequential recursion for decays in ``[0, 1]``.
+    The sequence is cut into chunks of ``chunk`` steps (about ``sqrt(T)``). One vectorised
+    pass over the chunk positions runs the recursion inside every chunk at once from a zero
+    start (``chunk`` operations, each over all chunks), the chunk-end states are carried
+    across chunks by a Hillis-Steele doubling of the associative operator
+    ``(a1, b1) o (a2, b2) = (a2 a1, a2 b1 + b2)`` (``ceil(log2(T / chunk))`` passes over the
+    chunk ends), and one vectorised update adds each chunk's start state times the
+    cumulative decay ``decay^(j + 1)`` (cumulative products, no logarithms, no division).
+    The ``T mod chunk`` trailing steps continue from the last chunk end. The Python loops run
+    ``O(sqrt(T))`` times over whole-sequence slices, never once per time step; the data is
+    read about twice, so the forward pass is bounded by memory bandwidth rather than by
+    per-step overhead. Only products of decays and sums of the inputs' terms occur (no
+    growing powers, no division), so the result is as accurate as the sequential recursion
+    for any ``|decay| <= 1``, including decays near 0 and near 1, in float32 and float64.
+
+    Gradients come from the adjoint recursion (a reverse scan of the same kind, through
+    :func:`diagonal_scan` itself, so higher derivatives work too):
+    ``r_t = g_t + decay_{t+1} r_{t+1}``, ``d/d inputs_t = r_t``, ``d/d decay_t = r_t h_{t-1}``,
+    ``d/d h0 = decay_0 r_0``.
 
     Parameters
     ----------
-    decay : tensor, shape (), (D,) or ``inputs.shape``
-        Per-coordinate decay ``lambda`` (``D = inputs.shape[-1]``).
+    decay : tensor, shape (), (D,), or broadcastable to ``inputs.shape`` with a time axis
+        Per-coordinate decay ``lambda`` (``D = inputs.shape[-1]``): time-invariant when its
+        shape is () or (D,), time-varying when it has as many axes as ``inputs``.
     inputs : tensor, shape (T, ..., D)
-    h0 : tensor, shape ``inputs.shape[1:]``, optional
+    h0 : tensor, broadcastable to ``inputs.shape[1:]``, optional
         State before the first step (zeros by default).
-    chunk : int
-        Chunk length of the time-invariant path.
+    chunk : int, optional
+        Chunk length (default: chosen near ``sqrt(T)`` to minimise the number of passes).
 
     Returns
     -------
     tensor, shape ``inputs.shape``
+
+    References
+    ----------
+    Blelloch, G. E. (1990). Prefix sums and their applications. CMU-CS-90-190.
     """
+    if inputs.ndim < 1:
+        raise ValueError(f"inputs must have a time axis (T, ..., D); got shape {tuple(inputs.shape)}")
     n_t = inputs.shape[0]
-    if decay.ndim == inputs.ndim:
-        return _doubling_scan(decay, inputs, h0)
-    d = inputs.shape[-1]
-    lam = decay.reshape(-1).expand(d) if decay.numel() == 1 else decay
-    if lam.shape != (d,):
+    dtype = torch.promote_types(decay.dtype, inputs.dtype)
+    if h0 is not None:
+        dtype = torch.promote_types(dtype, h0.dtype)
+    decay, inputs = decay.to(dtype), inputs.to(dtype)
+    d = inputs.shape[-1] if inputs.ndim > 1 else 1
+    if _is_varying(decay, inputs):
+        try:
+            torch.broadcast_shapes(decay.shape, inputs.shape)
+        except RuntimeError:
+            raise ValueError(f"a time-varying decay must broadcast to {tuple(inputs.shape)}; "
+                             f"got {tuple(decay.shape)}") from None
+        if torch.broadcast_shapes(decay.shape, inputs.shape) != inputs.shape:
+            raise ValueError(f"a time-varying decay must broadcast to {tuple(inputs.shape)}; "
+                             f"got {tuple(decay.shape)}")
+    elif decay.numel() != 1 and tuple(decay.shape) != (d,):
         raise ValueError(f"decay must have shape (), ({d},) or {tuple(inputs.shape)}; got {tuple(decay.shape)}")
-    c = max(1, min(int(chunk), n_t))
-    n_k = -(-n_t // c)
-    pad = n_k * c - n_t
-    u = inputs if pad == 0 else torch.cat([inputs, inputs.new_zeros((pad,) + tuple(inputs.shape[1:]))])
-    mid = tuple(inputs.shape[1:-1])
-    u = u.reshape((n_k, c, -1, d))                                # (chunks, c, batch, D)
-    pows = torch.cat([torch.ones_like(lam)[None], torch.cumprod(lam.expand(c, d), 0)])  # lam^0..lam^c
-    t_idx = torch.arange(c, device=inputs.device)
-    lag = t_idx[:, None] - t_idx[None, :]
-    low = (lag >= 0).to(inputs.dtype)
-    mat = pows[lag.clamp(min=0)] * low[..., None]                 # (c, c, D): lam^(t-s), s <= t
-    local = torch.einsum("tsd,ksbd->ktbd", mat, u)                # states from zero at each chunk start
-    carry = _doubling_scan(pows[c].expand(n_k, d).unsqueeze(1), local[:, -1],
-                           None if h0 is None else h0.reshape(-1, d))  # state at each chunk end
-    start = torch.cat([torch.zeros_like(carry[:1]) if h0 is None else h0.reshape(1, -1, d), carry[:-1]])
-    out = local + pows[1:, None, :].unsqueeze(0) * start.unsqueeze(1)
-    return out.reshape((n_k * c,) + mid + (d,))[:n_t]
+    if h0 is not None:
+        h0 = h0.to(dtype)
+        try:
+            ok = torch.broadcast_shapes(h0.shape, inputs.shape[1:]) == inputs.shape[1:]
+        except RuntimeError:
+            ok = False
+        if not ok:
+            raise ValueError(f"h0 must broadcast to {tuple(inputs.shape[1:])}; got {tuple(h0.shape)}")
+    if chunk is None:
+        chunk = _chunk_length(n_t)
+    chunk = max(1, min(check_positive_int(chunk, "chunk"), max(n_t, 1)))
+    if n_t == 0:
+        return inputs.clone()
+    tensors = (decay, inputs) if h0 is None else (decay, inputs, h0)
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        return _DiagonalScan.apply(decay, inputs, h0, chunk)
+    return _chunked_scan(decay, inputs, h0, chunk)
+
+
+def _is_varying(decay: torch.Tensor, inputs: torch.Tensor) -> bool:
+    """Whether ``decay`` has a time axis (as many axes as ``inputs``, not a single value)."""
+    return decay.ndim == inputs.ndim and (inputs.ndim > 1 or decay.numel() > 1)
+
+
+def _chunk_length(n_t: int) -> int:
+    """Chunk length near ``sqrt(T)`` with the fewest passes (loop + tail + doubling)."""
+    if n_t <= 2:
+        return max(n_t, 1)
+    root = math.isqrt(n_t)
+    best, best_cost = 1, math.inf
+    for c in range(max(1, root // 2), min(n_t, 2 * root + 1) + 1):
+        cost = c + n_t % c + 4 * math.ceil(math.log2(max(n_t // c, 1)))
+        if cost < best_cost:
+            best, best_cost = c, cost
+    return best
+
+
+def _chunked_scan(decay: torch.Tensor, inputs: torch.Tensor, h0: torch.Tensor | None, c: int) -> torch.Tensor:
+    """The forward pass of :func:`diagonal_scan` (no autograd: writes into one output)."""
+    shape = inputs.shape
+    n_t, d = shape[0], (shape[-1] if inputs.ndim > 1 else 1)
+    u = inputs.reshape(n_t, -1, d)
+    m = u.shape[1]
+    varying = _is_varying(decay, inputs)
+    if varying:
+        a = decay.expand(shape).reshape(n_t, m, d)
+    else:
+        lam = decay.reshape(-1).expand(d)
+    start0 = None if h0 is None else h0.expand(shape[1:]).reshape(m, d)
+    out = torch.empty_like(u)
+    n_k = n_t // c
+    main = n_k * c
+    h = start0
+    if n_k:
+        u3 = u[:main].reshape(n_k, c, m, d)
+        loc = out[:main].view(n_k, c, m, d)
+        loc[:, 0] = u3[:, 0]
+        if varying:
+            a3 = a[:main].reshape(n_k, c, m, d)
+            cum = torch.empty_like(loc)            # decay products inside each chunk
+            cum[:, 0] = a3[:, 0]
+        prev = loc[:, 0]
+        for j in range(1, c):  # chunk positions (O(sqrt T)), each step over all chunks at once
+            prev = torch.addcmul(u3[:, j], a3[:, j] if varying else lam, prev, out=loc[:, j])
+            if varying:
+                torch.mul(a3[:, j], cum[:, j - 1], out=cum[:, j])
+        if varying:
+            end_decay = cum[:, -1]
+        else:
+            cum = torch.cumprod(lam.expand(c, d), 0)[None, :, None, :]   # lam^1 .. lam^c
+            end_decay = cum[:, -1]                                        # (1, 1, D)
+        ends = _doubling_scan(end_decay, loc[:, -1], start0)   # state at each chunk end
+        if start0 is None:
+            if n_k > 1:
+                loc[1:].addcmul_(cum[1:] if varying else cum, ends[:-1, None])
+        else:
+            loc.addcmul_(cum, torch.cat([start0[None], ends[:-1]])[:, None])
+        h = ends[-1]
+    if h is None:
+        h = torch.zeros_like(u[0])
+    for t in range(main, n_t):  # the T mod c trailing steps (fewer than c)
+        h = torch.addcmul(u[t], a[t] if varying else lam, h, out=out[t])
+    return out.reshape(shape)
+
+
+class _DiagonalScan(torch.autograd.Function):
+    """:func:`diagonal_scan` with its adjoint (a reverse scan) as the backward pass."""
+
+    @staticmethod
+    def forward(ctx, decay, inputs, h0, chunk):
+        states = _chunked_scan(decay, inputs, h0, chunk)
+        ctx.chunk = chunk
+        ctx.save_for_backward(decay, states, h0)
+        return states
+
+    @staticmethod
+    def backward(ctx, grad):
+        decay, states, h0 = ctx.saved_tensors
+        varying = _is_varying(decay, states)
+        if varying:
+            a = decay.expand(states.shape)
+            a_next = torch.cat([a[1:], torch.zeros_like(a[:1])])
+            adj = diagonal_scan(a_next.flip(0), grad.flip(0), chunk=ctx.chunk).flip(0)
+        else:
+            adj = diagonal_scan(decay, grad.flip(0), chunk=ctx.chunk).flip(0)
+        g_decay = g_h0 = None
+        if ctx.needs_input_grad[0]:
+            first = torch.zeros_like(states[:1]) if h0 is None else h0.expand(states.shape[1:])[None]
+            g_a = adj * torch.cat([first, states[:-1]])
+            if varying:
+                g_decay = g_a.sum_to_size(decay.shape)
+            else:
+                g_decay = g_a.reshape(-1, g_a.shape[-1] if g_a.ndim > 1 else 1).sum(0).sum_to_size(decay.shape)
+        if h0 is not None and ctx.needs_input_grad[2]:
+            a0 = decay.expand(states.shape)[0] if varying else decay
+            g_h0 = (a0 * adj[0]).sum_to_size(h0.shape)
+        return g_decay, adj if ctx.needs_input_grad[1] else None, g_h0, None
 
 
 def _doubling_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None) -> torch.Tensor:
@@ -175,7 +301,8 @@ class DiagonalSSM(_RecurrentBase):
     ``lambda = exp(-1 / tau)`` in (0, 1)), and the recorded states are
     ``h_t = phi(C s_t + D x_t + b)``. The input scale ``sqrt(1 - lambda^2)`` keeps the state's
     variance independent of ``tau`` (Orvieto et al. 2023). The linear recurrence runs as a
-    parallel scan (:func:`diagonal_scan`), no Python loop over time.
+    chunked parallel scan (:func:`diagonal_scan`: ``O(sqrt(T))`` vectorised passes, no
+    Python loop over time steps).
 
     Parameters
     ----------
@@ -393,14 +520,12 @@ class LinearAttentionRNN(_RecurrentBase):
         memory_last : tensor, shape (batch, state_size)
         """
         x, m0, q, inc = self._prepare(x, h0)
-        if self.log_tau is None:
-            mem = torch.cumsum(inc, 0)
-            if m0 is not None:
-                mem = mem + m0
-        else:
-            flat = inc.reshape(inc.shape[0], inc.shape[1], -1)
-            mem = diagonal_scan(self._gamma(), flat, None if m0 is None else m0.reshape(x.shape[1], -1))
-            mem = mem.reshape(inc.shape)
+        flat = inc.reshape(inc.shape[0], inc.shape[1], -1)
+        # without decay the memory is a cumulative sum: the scan with decay 1 (faster than
+        # torch.cumsum over the time axis, the same sums)
+        gamma = inc.new_ones(()) if self.log_tau is None else self._gamma()
+        mem = diagonal_scan(gamma, flat, None if m0 is None else m0.reshape(x.shape[1], -1))
+        mem = mem.reshape(inc.shape)
         return self._finish(q, mem, x), mem[-1].reshape(x.shape[1], -1)
 
     def forward_loop(self, x: Any, h0: Any = None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -18,7 +18,7 @@ from neurodyn.rnn import (
     make_rnn,
     train_curriculum,
 )
-from neurodyn.rnn.cells import diagonal_scan
+from neurodyn.rnn.cells import _loop_scan, diagonal_scan
 
 F64 = torch.float64
 
@@ -216,3 +216,99 @@ def test_bad_inputs():
     la = make_rnn("linear_attention", n_units=4, n_features=2, device="cpu")
     with pytest.raises(ValueError, match=r"h0 must have shape \(2, 6\)"):
         la(torch.rand(5, 2, 1), h0=torch.zeros(2, 4))
+
+
+def _numpy_recursion(a, u, h0=None):
+    """h_t = a_t h_{t-1} + u_t one step at a time in numpy (a: (D,) or u's shape)."""
+    h = np.zeros_like(u[0]) if h0 is None else h0
+    out = np.empty_like(u)
+    for t in range(u.shape[0]):
+        h = (a[t] if a.ndim == u.ndim else a) * h + u[t]
+        out[t] = h
+    return out
+
+
+@pytest.mark.parametrize("t_len", [1, 2, 3, 5, 31, 100, 127, 1000, 1001, 1024, 1025])
+@pytest.mark.parametrize("varying", [False, True])
+def test_diagonal_scan_equals_recursion_for_any_length(t_len, varying):
+    rng = np.random.default_rng(t_len)
+    a = rng.uniform(0.0, 1.0, size=(t_len, 2, 4) if varying else 4)
+    u, h0 = rng.normal(size=(t_len, 2, 4)), rng.normal(size=(2, 4))
+    for start in (None, h0):
+        ref = _numpy_recursion(a, u, start)
+        got = diagonal_scan(torch.tensor(a), torch.tensor(u), None if start is None else torch.tensor(start))
+        np.testing.assert_allclose(got.numpy(), ref, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 7, 64, 999, 1000, 5000])
+def test_diagonal_scan_does_not_depend_on_the_chunk_length(chunk):
+    rng = np.random.default_rng(1)
+    lam, u = rng.uniform(0.5, 1.0, size=3), rng.normal(size=(1000, 3))
+    got = diagonal_scan(torch.tensor(lam), torch.tensor(u), chunk=chunk).numpy()
+    np.testing.assert_allclose(got, _numpy_recursion(lam, u), rtol=0, atol=1e-10)
+
+
+def test_diagonal_scan_scalar_and_one_dimensional_inputs():
+    rng = np.random.default_rng(2)
+    u = rng.normal(size=50)
+    np.testing.assert_allclose(diagonal_scan(torch.tensor(0.9, dtype=F64), torch.tensor(u)).numpy(),
+                               _numpy_recursion(np.float64(0.9), u), rtol=0, atol=1e-12)
+    a = rng.uniform(size=50)  # time-varying decay of a single series
+    np.testing.assert_allclose(diagonal_scan(torch.tensor(a), torch.tensor(u)).numpy(),
+                               _numpy_recursion(a, u), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("lam", [0.0, 1e-30, 1e-3, 0.5, 1 - 1e-3, 1 - 1e-6, 1.0])
+def test_diagonal_scan_float32_matches_float64_at_extreme_decays(lam):
+    # decays at 0 (no memory) and at 1 (an integrator): no overflow, no NaN, float32 within
+    # its rounding of the float64 recursion, relative to the states' scale
+    rng = np.random.default_rng(3)
+    u = rng.normal(size=(1000, 4, 3))
+    lam3 = np.array([lam, lam, 0.9])
+    ref = _numpy_recursion(lam3, u)
+    got = diagonal_scan(torch.tensor(lam3, dtype=torch.float32), torch.tensor(u, dtype=torch.float32)).numpy()
+    assert np.isfinite(got).all()
+    scale = np.abs(ref).max(axis=(0, 1))
+    np.testing.assert_array_less(np.abs(got - ref).max(axis=(0, 1)), 2e-5 * scale)
+    if lam == 0.0:
+        np.testing.assert_array_equal(got[..., 0], u[..., 0].astype(np.float32))
+
+
+def test_diagonal_scan_gradients():
+    g = torch.Generator().manual_seed(0)
+    u = torch.randn(11, 2, 4, dtype=F64, generator=g, requires_grad=True)
+    h0 = torch.randn(2, 4, dtype=F64, generator=g, requires_grad=True)
+    for decay in (torch.rand(4, dtype=F64, generator=g), torch.rand((), dtype=F64, generator=g),
+                  torch.rand(11, 2, 4, dtype=F64, generator=g), torch.rand(11, 1, 4, dtype=F64, generator=g)):
+        decay.requires_grad_(True)
+        assert torch.autograd.gradcheck(diagonal_scan, (decay, u, h0))
+    assert torch.autograd.gradgradcheck(diagonal_scan, (torch.rand(4, dtype=F64, requires_grad=True), u, h0))
+
+
+def test_diagonal_scan_gradients_equal_backprop_through_the_loop():
+    g = torch.Generator().manual_seed(1)
+    lam, u = torch.rand(8, dtype=F64, generator=g), torch.randn(1000, 3, 8, dtype=F64, generator=g)
+    h0, w = torch.randn(3, 8, dtype=F64, generator=g), torch.randn(1000, 3, 8, dtype=F64, generator=g)
+    grads = []
+    for scan in (diagonal_scan, _loop_scan):
+        leaves = [t.clone().requires_grad_(True) for t in (lam, u, h0)]
+        (scan(*leaves) * w).sum().backward()
+        grads.append([t.grad for t in leaves])
+    for fast, slow in zip(*grads, strict=True):
+        torch.testing.assert_close(fast, slow, rtol=1e-10, atol=1e-10)
+
+
+def test_diagonal_scan_leaves_its_inputs_and_rejects_bad_shapes():
+    u, lam, h0 = torch.randn(20, 2, 3, dtype=F64), torch.rand(3, dtype=F64), torch.randn(2, 3, dtype=F64)
+    copies = [t.clone() for t in (u, lam, h0)]
+    diagonal_scan(lam, u, h0)
+    for t, c in zip((u, lam, h0), copies, strict=True):
+        assert torch.equal(t, c)
+    with pytest.raises(ValueError, match=r"decay must have shape \(\), \(3,\) or \(20, 2, 3\); got \(2,\)"):
+        diagonal_scan(torch.rand(2), u)
+    with pytest.raises(ValueError, match=r"time-varying decay must broadcast to \(20, 2, 3\); got \(19, 2, 3\)"):
+        diagonal_scan(torch.rand(19, 2, 3), u)
+    with pytest.raises(ValueError, match=r"h0 must broadcast to \(2, 3\); got \(4, 3\)"):
+        diagonal_scan(lam, u, torch.zeros(4, 3))
+    with pytest.raises(ValueError, match="chunk must be"):
+        diagonal_scan(lam, u, chunk=0)
