@@ -516,8 +516,50 @@ def _train_one_seed(seed: int, make_net: Any, task: Any, method: str, train_kwar
     return net, history
 
 
+def _train_keyed_seed(seed: int, key: str, make_net: Any, task: Any, method: str,
+                      train_kwargs: dict) -> tuple:
+    """:func:`_train_one_seed`, cached on ``(seed, key)`` only (``key`` stands for the rest)."""
+    return _train_one_seed(seed, make_net, task, method, train_kwargs)
+
+
+def _train_one_seed_cached(seed: int, key: str, make_net: Any, task: Any, method: str,
+                           train_kwargs: dict, memory: Any) -> tuple:
+    """One seed of :func:`train_seeds` through ``memory``: a stored result is loaded, not retrained."""
+    cached = memory.cache(_train_keyed_seed, ignore=["make_net", "task", "method", "train_kwargs"])
+    return cached(seed, key, make_net, task, method, train_kwargs)
+
+
+def _content_digest(obj: Any) -> str:
+    """A digest of ``obj`` that is the same in every process: pickled by value (cloudpickle:
+    lambdas, closures, ``__main__`` functions, modules, tasks), every tensor by its contents
+    (a tensor's own pickle differs between processes)."""
+    import hashlib
+    import io
+
+    try:
+        import cloudpickle
+    except ImportError:  # pragma: no cover - joblib vendors a copy
+        from joblib.externals import cloudpickle
+
+    class _ByContents(cloudpickle.CloudPickler):
+        def persistent_id(self, value):
+            if not isinstance(value, torch.Tensor):
+                return None
+            t = value.detach().cpu()
+            if t.layout != torch.strided:
+                t = t.to_dense()
+            data = t.contiguous().view(torch.uint8).numpy().tobytes() if t.numel() else b""
+            return ("tensor", type(value).__name__, str(t.dtype), tuple(t.shape),
+                    bool(value.requires_grad), data)
+
+    buffer = io.BytesIO()
+    _ByContents(buffer, protocol=4).dump(obj)
+    return hashlib.sha256(buffer.getvalue()).hexdigest()
+
+
 def train_seeds(make_net: Callable[[int], nn.Module] | nn.Module, task: Any, seeds: Sequence[int], *,
-                method: str = "task", n_jobs: int | None = None, **train_kwargs: Any) -> list[tuple]:
+                method: str = "task", n_jobs: int | None = None, memory: Any = None,
+                **train_kwargs: Any) -> list[tuple]:
     """Train one network per seed, over joblib workers, identical to a serial loop.
 
     For each seed ``s`` (in order) this is ``net = make_net(s)`` followed by
@@ -545,6 +587,14 @@ def train_seeds(make_net: Callable[[int], nn.Module] | nn.Module, task: Any, see
         Workers (joblib semantics, any ``joblib.parallel_config`` backend; see
         :func:`neurodyn._parallel.parallel_map`); each worker process gets its
         share of the machine's torch and BLAS threads.
+    memory : None, str, path or joblib.Memory
+        Cache of the trained networks, one entry per seed: a run that was killed
+        halfway retrains only the seeds whose results are not on disk. An entry is
+        keyed on the seed and on a digest, computed in the caller, of ``make_net``,
+        ``task``, ``method`` and ``train_kwargs`` pickled by value (tensors by their
+        contents), so changing any of them, or a lambda's code, trains afresh.
+        Functions importable from a module are pickled by name: after editing one
+        (or neurodyn), clear the cache. On a cluster, a folder the workers share.
     **train_kwargs
         Passed to the training function (not ``random_state``: the seeds are the
         random states).
@@ -561,7 +611,7 @@ def train_seeds(make_net: Callable[[int], nn.Module] | nn.Module, task: Any, see
         An error while training one seed is raised with its type and the seed's
         position (``"seed 2: ..."``).
     """
-    from .._parallel import check_n_jobs, parallel_map
+    from .._parallel import check_memory, check_n_jobs, parallel_map
 
     check_in(method, "method", ("task", "curriculum"))
     n_jobs = check_n_jobs(n_jobs)
@@ -580,5 +630,18 @@ def train_seeds(make_net: Callable[[int], nn.Module] | nn.Module, task: Any, see
         if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)) or s < 0:
             raise ValueError(f"seeds must be non-negative integers; got seeds[{i}] = {s!r}")
     seeds = [int(s) for s in seeds]
-    return parallel_map(_train_one_seed, seeds, args=(make_net, task, method, dict(train_kwargs)),
+    memory = check_memory(memory)
+    train_kwargs = dict(train_kwargs)
+    if memory is None:
+        return parallel_map(_train_one_seed, seeds, args=(make_net, task, method, train_kwargs),
+                            n_jobs=n_jobs, desc="seed")
+    # joblib's own hash of a module or a lambda differs between processes (or fails), so the
+    # cache is keyed on a digest fixed here, and the objects travel beside it, unhashed
+    try:
+        key = _content_digest((make_net, task, method, train_kwargs))
+    except Exception as exc:
+        raise TypeError("memory: make_net, task and the training arguments must be picklable to key "
+                        f"the cache; {type(exc).__name__}: {exc}") from exc
+    return parallel_map(_train_one_seed_cached, seeds,
+                        args=(key, make_net, task, method, train_kwargs, memory),
                         n_jobs=n_jobs, desc="seed")
