@@ -12,31 +12,48 @@ import sys
 import threading
 import time
 import uuid
+import warnings
 
 import cloudpickle
+import dask
 import distributed
 import numpy as np
 import pytest
 from joblib import parallel_config
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 
 from neurodyn._parallel import item_seeds, parallel_map
+from neurodyn.compare import bootstrap_metric
 from neurodyn.connectome import DynamicConnectome
 from neurodyn.connectome.affinity import affinity_tensor
-from neurodyn.datasets.simulate import fmri_cohort
+from neurodyn.datasets.simulate import fmri_cohort, hmm_glm
+from neurodyn.glm import PoissonGLM, fit_sessions
 from neurodyn.graph import GraphFeatures
+from neurodyn.rnn import LeakyRNN, NParity, train_seeds, train_task
 from neurodyn.rsa.inference import evaluate_models
+from neurodyn.rsa.rdm import compute_rdm, noise_precision
 from neurodyn.rsa.trsa import TopologicalRSA
 
 # this file is not importable in the workers: its helpers travel by value
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
+# Workers start from a forkserver that has imported neurodyn (and torch) once: a worker killed
+# by a test comes back in about a second instead of re-importing torch (seconds on 2 busy cores).
+_PRELOAD = ["distributed", "numpy", "torch", "neurodyn", "neurodyn.compare", "neurodyn.connectome", "neurodyn.glm", "neurodyn.graph",
+            "neurodyn.rnn", "neurodyn.rsa"]
+
+
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
-            distributed.Client(cluster) as c:
-        yield c
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        # after distributed has set its own list (this one replaces it)
+        distributed.utils.get_mp_context().set_forkserver_preload(_PRELOAD)
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+                distributed.Client(cluster) as c:
+            yield c
 
 
 def _on_dask(fn, *args, **kwargs):
@@ -160,6 +177,20 @@ def test_every_parallel_api_equals_serial_on_the_cluster(client):
 
 # ------------------------------------------------------------------ a worker dies
 
+def _run_killing_a_worker(client, tmp_path, run):
+    """``run()`` under the dask backend while the worker that starts its first task is killed."""
+    client.wait_for_workers(2, timeout=60)  # the last victim's replacement is up
+    marker = str(tmp_path / f"killed-{uuid.uuid4().hex}")
+    name = f"kill-{uuid.uuid4().hex}"
+    client.register_plugin(_KillFirstExecution(marker), name=name)
+    try:
+        got = _on_dask(run)
+    finally:
+        client.unregister_worker_plugin(name)
+    assert os.path.exists(marker), "no worker was killed"
+    return got
+
+
 def test_worker_killed_mid_run_completes_equal_to_serial(client, tmp_path):
     pids_before = set(client.run(os.getpid).values())
     subjects = _cohort(n_subjects=10)
@@ -172,19 +203,59 @@ def test_worker_killed_mid_run_completes_equal_to_serial(client, tmp_path):
         (lambda: GraphFeatures(**gf, n_jobs=-1).fit_transform(subjects), ref),
         (lambda: affinity_tensor(x, window=30, step=15, device="cpu", n_jobs=-1), ref_aff),
     ]:
-        client.wait_for_workers(2, timeout=60)  # the last victim's replacement is up
-        marker = str(tmp_path / f"killed-{uuid.uuid4().hex}")
-        name = f"kill-{uuid.uuid4().hex}"
-        client.register_plugin(_KillFirstExecution(marker), name=name)
-        try:
-            got = _on_dask(run)
-        finally:
-            client.unregister_worker_plugin(name)
-        assert os.path.exists(marker), "no worker was killed"
-        assert np.array_equal(got, expected)
+        assert np.array_equal(_run_killing_a_worker(client, tmp_path, run), expected)
     client.wait_for_workers(2, timeout=60)
     pids_after = set(client.run(os.getpid).values())
     assert len(pids_before - pids_after) >= 1  # the killed workers were replaced
+
+
+def _make_net(seed):
+    return LeakyRNN(n_units=6, n_inputs=1, n_outputs=2, n_heads=2, random_state=seed, device="cpu")
+
+
+def _corr(X, Y):
+    return float(np.corrcoef(X.mean(1), Y.mean(1))[0, 1])
+
+
+def test_worker_killed_mid_run_rdm_compare_rnn_glm_equal_to_serial(client, tmp_path):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((6, 24, 6)) * np.array([1.0, 1e3, 1e-4, 2.0, 1.0, 3.0])[:, None, None]
+    kw = dict(conditions=np.tile(np.arange(6), 4), folds=np.repeat(np.arange(4), 6),
+              noise=noise_precision(rng.standard_normal((6, 30, 6))), method="crossnobis", device="cpu")
+    got = _run_killing_a_worker(client, tmp_path, lambda: compute_rdm(x, n_jobs=-1, **kw))
+    assert np.array_equal(got, compute_rdm(x, **kw))
+
+    latent = rng.standard_normal((12, 3))
+    X = latent @ rng.standard_normal((3, 6))
+    Ys = (latent @ rng.standard_normal((3, 5)))[None] + 0.5 * rng.standard_normal((4, 12, 5))
+    kw = dict(n_bootstrap=40, resample="both", random_state=3)
+    got = _run_killing_a_worker(client, tmp_path, lambda: bootstrap_metric(_corr, X, Ys, n_jobs=-1, **kw))
+    ref = bootstrap_metric(_corr, X, Ys, **kw)
+    assert np.isfinite(ref["samples"]).all()
+    for key in ("samples", "estimate", "ci_low", "ci_high"):
+        assert np.array_equal(got[key], ref[key])
+
+    kw = dict(n_steps=5, batch_size=8, optimizer="adam", lr=0.02)
+    seeds = [3, 0, 11, 4]
+    got = _run_killing_a_worker(client, tmp_path, lambda: train_seeds(_make_net, NParity(n=2, random_state=0),
+                                                                      seeds, n_jobs=-1, **kw))
+    for (net_g, hist_g), s in zip(got, seeds, strict=True):
+        net_r = _make_net(s)
+        hist_r = train_task(net_r, NParity(n=2, random_state=0), random_state=s, **kw)
+        assert np.array_equal(hist_g.loss_curve_, hist_r.loss_curve_)
+        for (k, a), b in zip(net_g.state_dict().items(), net_r.state_dict().values(), strict=True):
+            assert np.array_equal(a.numpy(), b.numpy()), k
+
+    sessions = [hmm_glm(n_neurons=4, n_states=1, n_timepoints=200, n_trials=2, random_state=s).counts
+                for s in range(4)]
+    template = PoissonGLM(n_lags=2, max_iter=60, device="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        got = _run_killing_a_worker(client, tmp_path, lambda: fit_sessions(template, sessions, n_jobs=-1))
+        ref = [clone(template).fit(s) for s in sessions]
+    for g, r in zip(got, ref, strict=True):
+        assert np.array_equal(g.coupling_, r.coupling_) and np.array_equal(g.intercept_, r.intercept_)
+        assert g.loss_curve_ == r.loss_curve_
 
 
 # ------------------------------------------------------------------ crash and resume
@@ -256,8 +327,6 @@ def test_bad_subject_raises_in_caller_naming_it_and_cluster_stays_usable(client)
 
 
 def test_compute_rdm_n_jobs_on_the_cluster_equals_serial(client):
-    from neurodyn.rsa.rdm import compute_rdm, noise_precision
-
     rng = np.random.default_rng(5)
     x = rng.standard_normal((4, 24, 6)) * np.array([1.0, 1e3, 1e-4, 2.0])[:, None, None]
     kw = dict(conditions=np.tile(np.arange(6), 4), folds=np.repeat(np.arange(4), 6),
