@@ -160,7 +160,7 @@ def _chunked_scan(decay: torch.Tensor, inputs: torch.Tensor, h0: torch.Tensor | 
     else:
         lam = decay.reshape(-1).expand(d)
     start0 = None if h0 is None else h0.expand(shape[1:]).reshape(m, d)
-    out = torch.empty_like(u)
+    out = torch.empty(u.shape, dtype=u.dtype, device=u.device)   # dense, whatever u's strides
     n_k = n_t // c
     main = n_k * c
     h = start0

@@ -312,3 +312,15 @@ def test_diagonal_scan_leaves_its_inputs_and_rejects_bad_shapes():
         diagonal_scan(lam, u, torch.zeros(4, 3))
     with pytest.raises(ValueError, match="chunk must be"):
         diagonal_scan(lam, u, chunk=0)
+
+
+def test_diagonal_scan_accepts_strided_and_broadcast_inputs():
+    rng = np.random.default_rng(4)
+    base, lam = rng.normal(size=(100, 5, 3)), rng.uniform(size=5)
+    strided = torch.tensor(base).transpose(1, 2)  # (100, 3, 5), not contiguous
+    np.testing.assert_allclose(diagonal_scan(torch.tensor(lam), strided).numpy(),
+                               _numpy_recursion(lam, strided.numpy()), rtol=0, atol=1e-12)
+    row, a = rng.normal(size=(100, 1, 5)), rng.uniform(size=(100, 1, 5))
+    wide = torch.tensor(row).expand(100, 4, 5)   # stride 0 over the batch axis
+    np.testing.assert_allclose(diagonal_scan(torch.tensor(a), wide).numpy(),
+                               _numpy_recursion(np.broadcast_to(a, (100, 4, 5)), wide.numpy()), rtol=0, atol=1e-12)
