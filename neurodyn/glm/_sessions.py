@@ -46,14 +46,16 @@ def _as_session_list(sessions) -> list:
             raise ValueError("sessions must be a list of sessions, or an array of shape "
                              "(n_sessions, n_timepoints, n_neurons) or (n_sessions, n_trials, "
                              f"n_timepoints, n_neurons); got an array of shape {sessions.shape}")
-        return list(sessions)
-    if isinstance(sessions, (list, tuple)):
-        if len(sessions) == 0:
-            raise ValueError("sessions is empty; give at least one session")
-        return list(sessions)
-    raise TypeError("sessions must be a list of per-session spike counts (each (n_timepoints, "
-                    "n_neurons), (n_trials, n_timepoints, n_neurons) or a list of trials); got "
-                    f"{type(sessions).__name__}")
+        items = list(sessions)
+    elif isinstance(sessions, (list, tuple)):
+        items = list(sessions)
+    else:
+        raise TypeError("sessions must be a list of per-session spike counts (each (n_timepoints, "
+                        "n_neurons), (n_trials, n_timepoints, n_neurons) or a list of trials); got "
+                        f"{type(sessions).__name__}")
+    if not items:
+        raise ValueError("sessions is empty; give at least one session")
+    return items
 
 
 def fit_sessions(estimator, sessions, *, n_jobs=None, memory=None, random_state=None,

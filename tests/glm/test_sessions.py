@@ -182,6 +182,7 @@ def test_arguments_are_checked_before_any_fit(monkeypatch):
     cases = [
         (dict(estimator=object()), TypeError, "estimator must be a scikit-learn estimator"),
         (dict(sessions=[]), ValueError, "sessions is empty"),
+        (dict(sessions=np.zeros((0, 40, 3))), ValueError, "sessions is empty"),
         (dict(sessions="abc"), TypeError, "sessions must be a list of per-session spike counts"),
         (dict(sessions=np.ones((40, 3))), ValueError, r"sessions must be a list .* got an array of shape \(40, 3\)"),
         (dict(sessions=nan), ValueError, r"sessions\[1\] must be finite"),
