@@ -119,6 +119,14 @@ def fit_sessions(estimator, sessions, *, n_jobs=None, memory=None, random_state=
         are re-emitted in the caller, same category, prefixed by ``"session <i>: "``,
         also when the fit ran in another process.
 
+    Notes
+    -----
+    Warnings are collected per fit with :func:`warnings.catch_warnings`, which is
+    process wide: where several fits share one process at the same time (the
+    ``"threading"`` backend, or dask workers with several threads) a warning may
+    be lost or named under another session. The fitted models are unaffected;
+    ``converged_`` and ``n_iter_`` on each model are exact.
+
     Examples
     --------
     >>> from neurodyn.datasets.simulate import hmm_glm
