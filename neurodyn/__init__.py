@@ -20,4 +20,6 @@ __version__ = "0.1.0"
 
 CAPABILITIES = ("connectome", "glm", "rsa", "graph", "rnn", "compare")
 
-__all__ = ["__version__", "CAPABILITIES"]
+from ._validation import DivergenceWarning, LayoutWarning  # noqa: E402  (after the thread policy)
+
+__all__ = ["__version__", "CAPABILITIES", "LayoutWarning", "DivergenceWarning"]

@@ -328,6 +328,14 @@ class LayoutWarning(UserWarning):
     """An array's shape suggests it may be in the wrong layout (e.g. transposed)."""
 
 
+class DivergenceWarning(RuntimeWarning):
+    """A maximum-likelihood estimate ran off to infinity (e.g. separation in a GLM).
+
+    The fit returned finite numbers, but some of them are artefacts of the
+    optimiser's stopping point rather than estimates; a penalty or prior fixes it.
+    """
+
+
 def caller_stacklevel() -> int:
     """``stacklevel`` that points a warning issued by the calling function at the user's line.
 

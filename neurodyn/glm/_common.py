@@ -262,3 +262,45 @@ def lbfgs_minimize(params: list[torch.Tensor], objective, max_iter: int, tol: fl
             converged = True
             break
     return losses, n_iter, converged
+
+
+_SATURATION = 30.0  # |weight x feature| that alone saturates any of the links
+
+
+def warn_if_diverged(weights: torch.Tensor, feats: torch.Tensor, alpha: float, who: str,
+                     remedy: str) -> int:
+    """Warn (:class:`~neurodyn._validation.DivergenceWarning`) when coupling weights ran off.
+
+    A weight whose product with the largest magnitude of its history feature
+    exceeds 30 saturates the link on its own (exp(30) ~ 1e13; the capped sigmoid
+    and softplus are flat there): maximum likelihood has no finite solution on
+    these data (separation: a neuron silent, or always at the cap, whenever a
+    feature is active), and the value is wherever the optimiser stopped.
+
+    Parameters
+    ----------
+    weights : tensor (..., n_features)
+        Fitted weights, last axis = the columns of ``feats``.
+    feats : tensor (n_bins, n_features)
+        The design (history features).
+    alpha, who, remedy :
+        The fit's L2 penalty, the estimator's name and the advice in the message.
+
+    Returns
+    -------
+    int
+        The number of diverged weights (0: no warning).
+    """
+    scale = feats.abs().amax(0)
+    lin = (weights.abs() * scale).reshape(-1, scale.shape[0])
+    n_bad = int((lin > _SATURATION).sum())
+    if n_bad:
+        from .._validation import DivergenceWarning, caller_stacklevel
+
+        warnings.warn(
+            f"{who}: {n_bad} coupling weight(s) ran off to |w| = {float(weights.abs().max()):.3g} "
+            f"(alpha={alpha:g}): maximum likelihood has no finite solution on these data "
+            f"(too few bins for the parameters, or a neuron silent whenever an input is active), "
+            f"so those weights and the fit built on them are unreliable. {remedy}",
+            DivergenceWarning, stacklevel=caller_stacklevel())
+    return n_bad

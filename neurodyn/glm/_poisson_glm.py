@@ -24,6 +24,7 @@ from ._common import (
     make_basis,
     make_batch,
     unpad_trials,
+    warn_if_diverged,
 )
 from ._emission import (
     LINKS,
@@ -192,6 +193,8 @@ class PoissonGLM(TorchEstimatorMixin, BaseEstimator):
         self.intercept_ = self._numpy(bias)
         self.mean_rate_ = self._numpy(mean_rate)
         self.n_features_in_ = n_neurons
+        warn_if_diverged(weights, feats, float(self.alpha), "PoissonGLM",
+                         "Set alpha > 0 (an L2 penalty per bin, e.g. 1e-4).")
         if not self.converged_:
             warnings.warn(f"PoissonGLM: L-BFGS stopped at max_iter={self.max_iter} before the "
                           f"objective's relative change fell below tol={self.tol:g}; raise max_iter",
