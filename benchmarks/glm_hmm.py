@@ -175,11 +175,13 @@ def adam_m_step(params, flat, gamma, n_bins, link, steps=50, lr=1e-2):
     params["W"], params["b"] = W, b
 
 
-def bench_dynamax(model, batch, log_em_true, data, t_e_neurodyn, t_em_neurodyn, t_em_adam=np.nan):
+def _dynamax_glm_hmm(n_states, n_neurons):
+    """dynamax 1.0.3 HMM with a Poisson-GLM emission class written here (capped-sigmoid
+    link, inputs = history features), M-step = 50 Adam steps (lr 1e-2); None when dynamax
+    is not installed."""
     try:
         import jax
         jax.config.update("jax_enable_x64", True)
-        import jax.numpy as jnp
         import optax
         import tensorflow_probability.substrates.jax.distributions as tfd
         from dynamax.hidden_markov_model.models.abstractions import HMM, HMMEmissions
@@ -188,12 +190,12 @@ def bench_dynamax(model, batch, log_em_true, data, t_e_neurodyn, t_em_neurodyn, 
         from dynamax.parameters import ParameterProperties
     except Exception as exc:  # pragma: no cover - optional anchor
         print(f"dynamax: not available ({type(exc).__name__}: {exc}); skipped")
-        return
+        return None
 
     from typing import NamedTuple
 
-    S = model.n_states
-    N = model.n_features_in_
+    S = n_states
+    N = n_neurons
 
     class EmissionParams(NamedTuple):
         weights: object
@@ -254,8 +256,18 @@ def bench_dynamax(model, batch, log_em_true, data, t_e_neurodyn, t_em_neurodyn, 
                 key, emission_weights=emission_weights, emission_bias=emission_bias)
             return GLMHMMParams(**params), GLMHMMParams(**props)
 
+    return PoissonGLMHMM(S, N)
+
+
+def bench_dynamax(model, batch, log_em_true, data, t_e_neurodyn, t_em_neurodyn, t_em_adam=np.nan):
+    hmm = _dynamax_glm_hmm(model.n_states, model.n_features_in_)
+    if hmm is None:
+        return
+    import jax
+    import jax.numpy as jnp
+
+    S = model.n_states
     try:
-        hmm = PoissonGLMHMM(S, N)
         params, props = hmm.initialize(
             initial_probs=jnp.full(S, 1.0 / S), transition_matrix=jnp.asarray(data.transition_matrix),
             emission_weights=jnp.asarray(data.coupling), emission_bias=jnp.asarray(data.bias))
@@ -290,6 +302,109 @@ def bench_dynamax(model, batch, log_em_true, data, t_e_neurodyn, t_em_neurodyn, 
         print(f"dynamax: failed ({type(exc).__name__}: {exc})")
 
 
+def _as_estimator(params, n_states, like):
+    """A StateSwitchingGLM holding given (W, b, A, pi), for held-out scoring."""
+    W = np.asarray(params["W"], dtype=float)
+    b = np.asarray(params["b"], dtype=float)
+    return StateSwitchingGLM(n_states=n_states, link="sigmoid", device="cpu").set_parameters(
+        W, b, np.asarray(params["A"], dtype=float), np.asarray(params["pi"], dtype=float),
+        mean_rate=like.mean_rate_)
+
+
+def _held_out(est, X_test, states_test, n_states):
+    from neurodyn.glm import align_states
+
+    pred = est.predict(X_test)
+    est.reorder_states(align_states(states_test, pred, n_states))
+    return float(est.score(X_test)), float(np.mean(est.predict(X_test) == states_test))
+
+
+def bench_full_fit(n_neurons, n_states, n_trials, seed=0, max_iter=100, tol=1e-6):
+    """Full fits to the same tolerance from the same start: neurodyn's EM (Newton M-step,
+    generalised EM) against dynamax's EM (50 Adam steps per M-step), then neurodyn's default
+    fit (its own screened starts). Convergence on both sides: relative change of the EM
+    objective per bin below ``tol`` (dynamax's trajectory is read from ``fit_em``'s log
+    probabilities, and its time to that iteration prorated from the whole run)."""
+    print(f"\n== full fit to tol {tol:g}: N={n_neurons} S={n_states} {n_trials} training trials x "
+          f"2000 bins (held-out: as many), at most {max_iter} EM iterations")
+    data = hmm_glm(n_neurons=n_neurons, n_states=n_states, n_timepoints=2000,
+                   n_trials=2 * n_trials, random_state=seed)
+    X, X_test, s_test = data.counts[:n_trials], data.counts[n_trials:], data.states[n_trials:]
+    truth = StateSwitchingGLM(n_states=n_states, link="sigmoid", device="cpu").set_parameters(
+        data.coupling, data.bias, data.transition_matrix,
+        mean_rate=X.reshape(-1, n_neurons).mean(0))
+    ll_truth, acc_truth = _held_out(truth, X_test, s_test, n_states)
+    print(f"generating parameters: held-out LL {ll_truth:.5f} nats/bin/neuron, state accuracy "
+          f"{acc_truth:.4f}")
+    fit = StateSwitchingGLM(n_states=n_states, link="sigmoid", device="cpu", tol=tol,
+                            max_iter=max_iter, random_state=seed)
+    fit._check_params()
+    fit._setup_torch()
+    fit.basis_ = truth.basis_
+    batch = truth._batch(X)
+    flat = batch.flat()
+    from neurodyn.glm._poisson_glm import fit_glm_parameters
+    W0, b0 = fit_glm_parameters(flat[0], flat[1], "sigmoid", max_iter=50)
+    start = fit._initial_params(W0, b0, n_neurons)
+    as_np = {"W": start["W"].numpy(), "b": start["b"].numpy()[0],
+             "A": np.exp(start["logA"].numpy()), "pi": np.exp(start["logpi"].numpy())}
+
+    params = {k: v.clone() for k, v in start.items()}
+    fit._newton = None
+    t0 = time.perf_counter()
+    params, losses, n_iter, converged = fit._run_em(batch, flat, params, batch.n_bins, max_iter)
+    t_nd = time.perf_counter() - t0
+    nd = _as_estimator({"W": params["W"].numpy(), "b": params["b"].numpy()[0],
+                        "A": np.exp(params["logA"].numpy()), "pi": np.exp(params["logpi"].numpy())},
+                       n_states, truth)
+    ll_nd, acc_nd = _held_out(nd, X_test, s_test, n_states)
+    print(f"neurodyn EM from the shared start: {t_nd:7.1f} s, {n_iter} iterations "
+          f"({'converged' if converged else 'NOT converged'}), train objective/bin/neuron "
+          f"{-losses[-1] / n_neurons:.6f}, held-out LL {ll_nd:.5f}, state accuracy {acc_nd:.4f}")
+
+    t0 = time.perf_counter()
+    default = StateSwitchingGLM(n_states=n_states, link="sigmoid", device="cpu",
+                                random_state=seed).fit(X)
+    t_def = time.perf_counter() - t0
+    ll_def, acc_def = _held_out(default, X_test, s_test, n_states)
+    print(f"neurodyn default fit (n_init='auto'): {t_def:7.1f} s, held-out LL {ll_def:.5f}, "
+          f"state accuracy {acc_def:.4f}")
+
+    hmm = _dynamax_glm_hmm(n_states, n_neurons)
+    if hmm is None:
+        return
+    import jax.numpy as jnp
+    dparams, props = hmm.initialize(
+        initial_probs=jnp.asarray(as_np["pi"]), transition_matrix=jnp.asarray(as_np["A"]),
+        emission_weights=jnp.asarray(as_np["W"]), emission_bias=jnp.asarray(as_np["b"]))
+    counts = jnp.asarray(batch.counts.numpy())
+    feats = jnp.asarray(batch.features.numpy())
+    t0 = time.perf_counter()
+    dfit, log_probs = hmm.fit_em(dparams, props, counts, inputs=feats, num_iters=max_iter,
+                                 verbose=False)
+    np.asarray(log_probs)
+    t_dx = time.perf_counter() - t0
+    per_bin = np.asarray(log_probs) / batch.n_bins
+    change = np.abs(np.diff(per_bin)) / np.maximum(1.0, np.abs(per_bin[1:]))
+    hit = np.flatnonzero(change < tol)
+    k = int(hit[0]) + 2 if hit.size else None
+    dx = _as_estimator({"W": np.asarray(dfit.emissions.weights), "b": np.asarray(dfit.emissions.bias),
+                        "A": np.asarray(dfit.transitions.transition_matrix),
+                        "pi": np.asarray(dfit.initial.probs)}, n_states, truth)
+    ll_dx, acc_dx = _held_out(dx, X_test, s_test, n_states)
+    t_dx_tol = t_dx * k / max_iter if k else np.nan
+    print(f"dynamax EM (50 Adam steps per M-step) from the shared start: {max_iter} iterations "
+          f"in {t_dx:7.1f} s (incl. JIT); reached tol at iteration "
+          f"{k if k else 'never'}; train objective/bin/neuron {per_bin[-1] / n_neurons:.6f}; "
+          f"held-out LL after {max_iter} iterations {ll_dx:.5f}, state accuracy {acc_dx:.4f}")
+    if k:
+        print(f"time to tol: neurodyn {t_nd:.1f} s | dynamax {t_dx_tol:.1f} s | "
+              f"ratio dynamax/neurodyn {t_dx_tol / t_nd:.2f}")
+    else:
+        print(f"time to tol: neurodyn {t_nd:.1f} s | dynamax did not reach it in {max_iter} "
+              f"iterations ({t_dx:.1f} s) | ratio > {t_dx / t_nd:.2f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="the spec's grid")
@@ -300,9 +415,14 @@ def main():
     parser.add_argument("--neurons", type=int, default=20)
     parser.add_argument("--states", type=int, default=5)
     parser.add_argument("--trials", type=int, default=30)
+    parser.add_argument("--fit", action="store_true",
+                        help="full fits to the same tolerance from the same start vs dynamax")
+    parser.add_argument("--max-iter", type=int, default=100)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    if args.full:
+    if args.fit:
+        bench_full_fit(args.neurons, args.states, args.trials, max_iter=args.max_iter)
+    elif args.full:
         for n in (20, 50, 100):
             for s in (2, 5, 8):
                 for b in (30, 150):
