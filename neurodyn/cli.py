@@ -2,11 +2,15 @@
 
 ``neurodyn info``
     Versions, device, threads and where data is found.
-``neurodyn demo [--out DIR] [--quick] [--only CAP ...]``
+``neurodyn demo [--out DIR] [--quick] [--only CAP ...] [--no-progress]``
     Runs every available capability on its embedded default (simulated data with
     known ground truth, plus real data from ``NEURODYN_DATA`` when present) and
     writes a folder of PNG figures with a ``summary.json`` of recovered
     quantities against the truth.
+
+Progress: a tqdm bar over the demo parts, and in the full demo a bar for every
+fit that takes more than a few seconds, are written to stderr; stdout carries
+only the ``[neurodyn demo]`` report lines (``--no-progress`` turns the bars off).
 
 Threads: the command loads torch through ``neurodyn._torch`` (idle OpenMP threads
 sleep instead of spinning unless ``OMP_WAIT_POLICY`` is set) and runs every part
@@ -18,13 +22,15 @@ A capability takes part in the demo by providing ``neurodyn/<capability>/_demo.p
 with ``run_demo(out_dir: pathlib.Path, quick: bool, data_home: pathlib.Path | None) -> dict``.
 It writes its figures under ``out_dir`` (a folder of its own) and returns a
 JSON-serialisable dict whose ``"figures"`` entry lists the PNG files it wrote,
-relative to ``out_dir``.
+relative to ``out_dir``. A part whose ``run_demo`` also takes ``verbose`` gets
+``verbose=True`` when progress is shown, and then passes it to its long fits.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import os
 import platform
@@ -85,8 +91,29 @@ def _print_info(info: dict) -> None:
 
 
 def run_demo(out: str | Path, quick: bool = False, only: list[str] | None = None,
-             data_home: str | Path | None = None) -> dict:
-    """Run the demo parts and write ``summary.json``; return the summary dict."""
+             data_home: str | Path | None = None, verbose: bool = True) -> dict:
+    """Run the demo parts and write ``summary.json``; return the summary dict.
+
+    Parameters
+    ----------
+    out : str or pathlib.Path
+        Output folder (created; one sub-folder per part).
+    quick : bool
+        Small problem sizes (seconds per part).
+    only : list of str, optional
+        Parts to run (default: all of ``datasets`` and the capabilities).
+    data_home : str or pathlib.Path, optional
+        Data folder (default: ``$NEURODYN_DATA``, then ``~/neurodyn_data``).
+    verbose : bool
+        Progress bars on stderr: one over the parts, and (full demo) one per long fit.
+
+    Returns
+    -------
+    dict
+        The summary also written to ``out/summary.json``.
+    """
+    from tqdm.auto import tqdm
+
     from ._torch import thread_policy
     from .datasets import get_data_home
 
@@ -111,7 +138,12 @@ def run_demo(out: str | Path, quick: bool = False, only: list[str] | None = None
         "data_home": str(home) if home.is_dir() else None,
         "parts": {},
     }
-    for part in parts:
+    # the bar lives on stderr; report lines go to stdout through tqdm.write, which
+    # clears and redraws the bar so the two never share a terminal line
+    bar = tqdm(parts, desc="neurodyn demo", unit="part", file=sys.stderr, disable=not verbose,
+               dynamic_ncols=True)
+    for part in bar:
+        bar.set_postfix_str(part)
         try:
             module = importlib.import_module(f"neurodyn.{part}._demo")
         except ModuleNotFoundError as exc:
@@ -122,10 +154,13 @@ def run_demo(out: str | Path, quick: bool = False, only: list[str] | None = None
         part_dir = out_dir / part
         part_dir.mkdir(exist_ok=True)
         t0 = time.perf_counter()
-        print(f"[neurodyn demo] {part} ...", flush=True)
+        _report(f"[neurodyn demo] {part} ...")
+        kwargs = {"verbose": True} if verbose and "verbose" in inspect.signature(module.run_demo).parameters \
+            else {}
         try:
             with thread_policy():
-                result = module.run_demo(part_dir, quick=quick, data_home=home if home.is_dir() else None)
+                result = module.run_demo(part_dir, quick=quick, data_home=home if home.is_dir() else None,
+                                         **kwargs)
             result = dict(result)
             result["status"] = "ok"
             result["figures"] = [f"{part}/{f}" for f in result.get("figures", [])]
@@ -134,10 +169,19 @@ def run_demo(out: str | Path, quick: bool = False, only: list[str] | None = None
                       "traceback": traceback.format_exc(limit=5)}
         result["seconds"] = round(time.perf_counter() - t0, 2)
         summary["parts"][part] = result
-        print(f"[neurodyn demo] {part}: {result['status']} ({result['seconds']} s)", flush=True)
+        _report(f"[neurodyn demo] {part}: {result['status']} ({result['seconds']} s)")
+    bar.close()
     with open(out_dir / "summary.json", "w") as fh:
         json.dump(summary, fh, indent=2, default=_json_default)
     return summary
+
+
+def _report(line: str) -> None:
+    """One report line on stdout, printed around (never inside) a progress bar on stderr."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(line, file=sys.stdout)
+    sys.stdout.flush()
 
 
 def _json_default(obj):
@@ -163,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     p_demo.add_argument("--quick", action="store_true", help="small problem sizes (seconds, for tests)")
     p_demo.add_argument("--only", nargs="+", metavar="PART", help=f"run only these parts of {list(_DEMO_PARTS)}")
     p_demo.add_argument("--data-home", default=None, help="data folder (default: $NEURODYN_DATA)")
+    p_demo.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
     args = parser.parse_args(argv)
     # before anything loads torch: the OpenMP runtime reads its wait policy once, when it loads
     from . import _torch  # noqa: F401
@@ -177,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    summary = run_demo(args.out, quick=args.quick, only=args.only, data_home=args.data_home)
+    summary = run_demo(args.out, quick=args.quick, only=args.only, data_home=args.data_home,
+                       verbose=not args.no_progress)
     failed = [k for k, v in summary["parts"].items() if v["status"] == "failed"]
     print(f"[neurodyn demo] report written to {Path(args.out) / 'summary.json'}")
     if failed:

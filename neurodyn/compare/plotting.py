@@ -217,16 +217,21 @@ def plot_encoding_scores(r: Any, noise_ceiling: Any = None, *, ax=None, bins: in
     r = np.asarray(r, dtype=float)
     ax = _axes(ax)
     counts, _, _ = ax.hist(r[np.isfinite(r)], bins=bins, color="0.6", label="targets")
-    ax.axvline(np.nanmedian(r), color="C0", label=f"median r = {np.nanmedian(r):.2f}")
+    # the data fill the lower 1/headroom of the axes and the legend the band above;
+    # the vertical lines stop at the top of the data so they never cross the legend
+    headroom = 1.6
+    top = 1.0 / headroom
+    ax.axvline(np.nanmedian(r), ymax=top, color="C0", label=f"median r = {np.nanmedian(r):.2f}")
     if noise_ceiling is not None:
         rel = float(np.nanmedian(np.asarray(noise_ceiling, dtype=float)))
         c = r_ceiling(rel)
-        ax.axvline(c, color="C3", ls="--",
+        ax.axvline(c, ymax=top, color="C3", ls="--",
                    label=f"noise ceiling on r = sqrt({rel:.2f}) = {c:.2f}")
         lo, hi = ax.get_xlim()
         ax.set_xlim(lo, max(hi, c + 0.05 * (hi - lo)))
     ax.set_xlabel("held-out Pearson r")
     ax.set_ylabel("targets")
-    ax.set_ylim(0, 1.5 * max(float(np.max(counts, initial=0.0)), 1.0))  # room for the legend
+    ax.yaxis.get_major_locator().set_params(integer=True)  # counts
+    ax.set_ylim(0, headroom * max(float(np.max(counts, initial=0.0)), 1.0))
     ax.legend(fontsize=8, loc="upper left")
     return ax

@@ -34,7 +34,7 @@ def _window_times(dc, fs: float | None) -> tuple[np.ndarray, str]:
 def plot_component(dc, component: int, *, schedule: Sequence[Sequence[float]] | None = None,
                    fs: float | None = None, animal_labels: Sequence[str] | None = None,
                    axes: Sequence[Any] | None = None, unit_label: str = "neuron",
-                   recording_label: str = "animal"):
+                   recording_label: str = "animal", schedule_label: str = "stimulus"):
     """One component: community-sorted motif matrix, time course, animal bars.
 
     Parameters
@@ -53,6 +53,8 @@ def plot_component(dc, component: int, *, schedule: Sequence[Sequence[float]] | 
         What a node is, for the motif axes ("neuron"; "region" for BOLD).
     recording_label : str
         What a recording is, for the loading axis ("animal"; "subject" for BOLD).
+    schedule_label : str
+        What the shaded intervals are (named in the time-course title).
 
     Returns
     -------
@@ -80,7 +82,8 @@ def plot_component(dc, component: int, *, schedule: Sequence[Sequence[float]] | 
     ax.plot(times, dc.time_factors_[:, component], color="k")
     ax.set_xlabel(label)
     ax.set_ylabel("time factor")
-    ax.set_title(f"weight {dc.weights_[component]:.3g}")
+    ax.set_title(f"component weight {dc.weights_[component]:.3g}"
+                 + (f"; shaded: {schedule_label}" if schedule else ""), fontsize=10)
     ax = axes[2]
     n_animals = dc.animal_factors_.shape[0]
     ax.bar(np.arange(n_animals), dc.animal_factors_[:, component], color="tab:blue")
@@ -126,7 +129,8 @@ def plot_rank_sweep(sweep: dict, axes: Sequence[Any] | None = None):
     ax = axes[0]
     jitter = np.linspace(-0.08, 0.08, errors.shape[1])
     for i, r in enumerate(ranks):
-        ax.scatter(r + jitter, errors[i], s=10, color="0.6", zorder=1)
+        ax.scatter(r + jitter, errors[i], s=10, color="0.6", zorder=1,
+                   label=f"each of {errors.shape[1]} restarts" if i == 0 else None)
     ax.plot(ranks, sweep["best_errors"], "o-", color="k", zorder=2, label="best restart")
     if sweep.get("elbow_rank") is not None:
         ax.axvline(sweep["elbow_rank"], color="tab:red", ls="--", label=f"elbow R={sweep['elbow_rank']}")
@@ -161,6 +165,7 @@ def plot_community_graph(dc, component: int, threshold: float = 0.3, ax=None, ra
     nx.draw_networkx_edges(graph, pos, ax=ax, width=widths, alpha=0.4)
     sizes = np.where(dc.motif_nodes_[component], 80, 25)
     nx.draw_networkx_nodes(graph, pos, ax=ax, node_color=labels, cmap="tab10", node_size=sizes)
-    ax.set_title(f"component {component}: communities")
+    ax.set_title(f"component {component}: communities\n(edges >= {threshold:.0%} of the strongest; "
+                 f"large nodes: motif)", fontsize=10)
     ax.set_axis_off()
     return fig

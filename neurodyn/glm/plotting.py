@@ -63,8 +63,25 @@ def plot_states(posterior, true_states=None, decoded=None, ax=None, dt=None):
     return ax
 
 
-def plot_coupling(coupling, titles=None, vmax=None, fig=None):
+def plot_coupling(coupling, titles=None, vmax=None, fig=None, label="coupling weight"):
     """One heat map per state of the coupling matrices ``[state, post, pre]``.
+
+    The colour map is diverging and centred at 0 with symmetric limits
+    (``-vmax`` to ``vmax``, default the largest absolute weight), so excitation
+    and inhibition read as red and blue; rows are the postsynaptic
+    (receiving) neurons, columns the presynaptic (sending) ones, and a labelled
+    colour bar gives the scale.
+
+    Parameters
+    ----------
+    coupling : ndarray (n_neurons, n_neurons) or (n_states, n_neurons, n_neurons)
+    titles : sequence of str, optional
+        One title per state.
+    vmax : float, optional
+        Colour limit (default: the largest absolute weight).
+    fig : matplotlib Figure, optional
+    label : str
+        Colour bar label (say the units where they are known).
 
     Returns
     -------
@@ -83,15 +100,17 @@ def plot_coupling(coupling, titles=None, vmax=None, fig=None):
     vmax = check_scalar(vmax, "vmax", low=0.0, low_inclusive=False, allow_none=True)
     vmax = vmax or float(np.abs(W).max()) or 1.0
     if fig is None:
-        fig = plt.figure(figsize=(2.4 * n + 0.8, 2.6))
+        fig = plt.figure(figsize=(2.3 * n + 1.2, 2.9), layout="constrained")
     axes = fig.subplots(1, n, squeeze=False)[0]
     for s, ax in enumerate(axes):
-        im = ax.imshow(W[s], cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+        im = ax.imshow(W[s], cmap="RdBu_r", vmin=-vmax, vmax=vmax, interpolation="nearest")
         ax.set_title(titles[s] if titles else f"state {s}", fontsize=9)
-        ax.set_xlabel("presynaptic")
+        ax.set_xlabel("presynaptic neuron")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.yaxis.get_major_locator().set_params(integer=True)
         if s == 0:
-            ax.set_ylabel("postsynaptic")
-    fig.colorbar(im, ax=list(axes), shrink=0.8, label="weight")
+            ax.set_ylabel("postsynaptic neuron")
+    fig.colorbar(im, ax=list(axes), shrink=0.8, label=label)
     return fig
 
 

@@ -20,7 +20,7 @@ FSA5_REFERENCE_TAU_05 = {"n_edges": 1_410_836, "n_triangles": 107_647_328, "max_
 FRONTAL2D_REFERENCE = {"edges_accuracy": 0.632, "edges_sd": 0.125, "majority": 0.521}
 
 
-def _planted(out_dir: Path, quick: bool) -> tuple[dict, list]:
+def _planted(out_dir: Path, quick: bool, verbose: bool = False) -> tuple[dict, list]:
     import matplotlib.pyplot as plt
 
     from ..datasets.simulate import fmri_cohort
@@ -38,21 +38,25 @@ def _planted(out_dir: Path, quick: bool) -> tuple[dict, list]:
                                                         "pca__n_components": [3, 5]}
     report = cross_validate_report(clf, X, data["y"], param_grid=grid, inner_splits=3,
                                    n_repeats=1 if quick else 2, n_permutations=0 if quick else 19,
-                                   random_state=0)
+                                   random_state=0, verbose=verbose and not quick)
     mask = FeatureMask(n_voxels=2 * n_signal).fit(X, data["y"])
     chosen = np.unique(np.flatnonzero(mask.get_support()) % n_nodes)
     truth = data["signal_nodes"]
     hits = np.isin(chosen, truth)
+    precision = float(hits.mean()) if chosen.size else 0.0
+    recall = float(np.isin(truth, chosen).mean())
     figures = []
     fig = plot_cv_report(report, title="planted cohort: nested CV of mask -> PCA -> LDA")
     fig.savefig(out_dir / "planted_cv_report.png", dpi=100)
     figures.append("planted_cv_report.png")
     fig = plot_mask_recovery(mask.scores_, n_nodes, data["signal_mask"], mask.get_support(),
-                             title="t-test mask (all subjects) vs planted nodes")
+                             title=f"t-test mask (all subjects) vs {truth.size} planted nodes:\n"
+                                   f"precision {precision:.2f}, recall {recall:.2f} "
+                                   f"(chance precision {truth.size / n_nodes:.2f})")
     fig.savefig(out_dir / "planted_mask.png", dpi=100)
     figures.append("planted_mask.png")
     maps = feats.feature_maps(X[int(np.flatnonzero(data["y"] == 1)[0])])
-    fig = plot_degree_triangles(maps, title="one class-1 subject")
+    fig = plot_degree_triangles(maps, title="one class-1 subject, 10 % density: triangles per node vs degree")
     fig.savefig(out_dir / "planted_degree_triangles.png", dpi=100)
     figures.append("planted_degree_triangles.png")
     plt.close("all")
@@ -61,14 +65,14 @@ def _planted(out_dir: Path, quick: bool) -> tuple[dict, list]:
         "nested_cv_accuracy": s["accuracy_mean"], "nested_cv_accuracy_sd": s["accuracy_sd"],
         "balanced_accuracy": s["balanced_accuracy_mean"], "chance": s["majority_baseline_mean"],
         "permutation_pvalue": s.get("permutation_pvalue"),
-        "mask_precision": float(hits.mean()) if chosen.size else 0.0,
-        "mask_recall": float(np.isin(truth, chosen).mean()),
+        "mask_precision": precision,
+        "mask_recall": recall,
         "truth_signal_nodes": truth.tolist(), "n_subjects": n_subjects, "n_nodes": n_nodes,
     }
     return result, figures
 
 
-def _frontal2d(out_dir: Path, data_home: Path, quick: bool) -> tuple[dict, list]:
+def _frontal2d(out_dir: Path, data_home: Path, quick: bool, verbose: bool = False) -> tuple[dict, list]:
     import matplotlib.pyplot as plt
 
     from ..datasets import load_frontal2d_adhd
@@ -79,8 +83,9 @@ def _frontal2d(out_dir: Path, data_home: Path, quick: bool) -> tuple[dict, list]
     clf = make_graph_classifier(mask=None, n_components=5)
     grid = {"pca__n_components": [2, 5, 10] if quick else [2, 5, 10, 20]}
     report = cross_validate_report(clf, data.X, data.y, param_grid=grid, n_repeats=1 if quick else 5,
-                                   random_state=0)
-    fig = plot_cv_report(report, title="frontal2D ADHD vs control: edges, nested CV PCA-LDA")
+                                   random_state=0, verbose=verbose and not quick)
+    fig = plot_cv_report(report, title="frontal2D ADHD vs control: edges, nested CV PCA-LDA",
+                         class_names=["control", "ADHD"])
     fig.savefig(out_dir / "frontal2d_cv_report.png", dpi=100)
     plt.close("all")
     s = report.summary()
@@ -88,7 +93,8 @@ def _frontal2d(out_dir: Path, data_home: Path, quick: bool) -> tuple[dict, list]
            "chance": s["majority_baseline_mean"], "reference": FRONTAL2D_REFERENCE}
     if not quick:
         # permutation test of the fixed PCA(5) pipeline: cheap enough for 100 permutations
-        perm = cross_validate_report(clf, data.X, data.y, n_permutations=100, random_state=0)
+        perm = cross_validate_report(clf, data.X, data.y, n_permutations=100, random_state=0,
+                                     verbose=verbose)
         out["permutation_pvalue_pca5"] = perm.permutation_pvalue
         out["permutation_score_pca5"] = perm.permutation_score
     return out, ["frontal2d_cv_report.png"]
@@ -110,8 +116,12 @@ def _fsa5(out_dir: Path, data_home: Path) -> tuple[dict, list]:
     measured = {"n_edges": g.n_edges, "n_triangles": int(f["triangles"].sum() // 3),
                 "max_degree": int(f["degree"].max()),
                 "mean_clustering": float(f["clustering"][varying].mean())}
-    fig = plot_surface_feature_map(np.log10(1 + f["triangles"]),
-                                   title="fsaverage5 lh: log10(1 + 3-cycles per vertex), r > 0.5")
+    same = measured["n_triangles"] == FSA5_REFERENCE_TAU_05["n_triangles"]
+    shown = np.where(data.constant_mask, np.nan, np.log10(1 + f["triangles"]))  # medial wall: not drawn
+    fig = plot_surface_feature_map(shown, colorbar_label="log10(1 + triangles)",
+                                   title=f"fsaverage5 lh, r > 0.5: 3-cycles per vertex (total "
+                                         f"{measured['n_triangles']:,}, {'=' if same else '!='} reference); "
+                                         f"medial wall grey")
     fig.savefig(out_dir / "fsa5_triangle_map.png", dpi=90)
     plt.close("all")
     return {"measured": measured, "truth": FSA5_REFERENCE_TAU_05, "seconds": seconds,
@@ -121,14 +131,18 @@ def _fsa5(out_dir: Path, data_home: Path) -> tuple[dict, list]:
         ["fsa5_triangle_map.png"]
 
 
-def run_demo(out_dir: Path, quick: bool = False, data_home: Path | None = None) -> dict:
-    """Run the graph demo; write PNG figures into ``out_dir`` and return the numbers."""
+def run_demo(out_dir: Path, quick: bool = False, data_home: Path | None = None,
+             verbose: bool = False) -> dict:
+    """Run the graph demo; write PNG figures into ``out_dir`` and return the numbers.
+
+    ``verbose`` shows the full run's cross-validation progress bars (on stderr).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    result, figures = _planted(out_dir, quick)
+    result, figures = _planted(out_dir, quick, verbose)
     summary = {"planted": result}
     if data_home is not None:
         from neurodyn.datasets import dataset_status
@@ -137,7 +151,7 @@ def run_demo(out_dir: Path, quick: bool = False, data_home: Path | None = None) 
         # complete data sets only: a partial folder must not turn the part into a failure
         found = {name for name, status in dataset_status(data_home).items() if status.startswith("found")}
         if "nbr_frontal2d_adhd" in found:
-            res, figs = _frontal2d(out_dir, data_home, quick)
+            res, figs = _frontal2d(out_dir, data_home, quick, verbose)
             summary["frontal2d"] = res
             figures += figs
         if not quick and "brainspace_fsa5_rest" in found:

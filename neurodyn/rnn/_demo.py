@@ -15,9 +15,11 @@ from .timescales import autocorrelation, fit_timescales, network_timescales
 from .training import train_curriculum
 
 
-def run_demo(out_dir: pathlib.Path, quick: bool = False, data_home: pathlib.Path | None = None) -> dict:
+def run_demo(out_dir: pathlib.Path, quick: bool = False, data_home: pathlib.Path | None = None,
+             verbose: bool = False) -> dict:
     """Train a leaky RNN with trainable tau on N-parity (multi-head) and fit timescales.
 
+    ``verbose`` shows the curriculum's progress bar (stderr) in the full run.
     Returns the largest N solved, epochs per N, the mean tau trend, network timescales at the
     first and last checkpoint, and the recovery of known OU time constants (ground truth).
     """
@@ -39,7 +41,9 @@ def run_demo(out_dir: pathlib.Path, quick: bool = False, data_home: pathlib.Path
     ac = autocorrelation(x, max_lag=100)
     fit = fit_timescales(ac, fit_lags=30, model="single")
     fig, ax = plot_autocorrelation(ac, fit, units=(0, 1, 2))
-    ax.set_title("OU units, true tau = 2, 5, 20")
+    err = float(np.max(np.abs(fit.tau / taus_true - 1)))
+    ax.set_title(f"OU units, true tau = {', '.join(f'{t:g}' for t in taus_true)} steps: "
+                 f"fitted within {err:.0%}", fontsize=10)
     fig.savefig(out_dir / "ou_autocorrelation.png", dpi=100, bbox_inches="tight")
     plt.close(fig)
     figures.append("ou_autocorrelation.png")
@@ -51,11 +55,14 @@ def run_demo(out_dir: pathlib.Path, quick: bool = False, data_home: pathlib.Path
     hist = train_curriculum(net, NParity, curriculum="multi-head", n_start=2, threshold=0.98,
                             steps_per_epoch=50 if quick else 100, batch_size=64 if quick else 128,
                             test_batches=4 if quick else 10, max_steps=budget, loss_reduction="sum",
-                            random_state=0)
+                            random_state=0, verbose=verbose and not quick)
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
     plot_curriculum({"multi-head": hist}, ax=axes[0])
     plot_tau_trend({"multi-head": hist}, ax=axes[1])
-    fig.suptitle(f"multi-head N-parity, {n_units} units, {hist.n_iter_} steps")
+    fig.suptitle(f"multi-head N-parity, {n_units} units, {hist.n_iter_} steps: largest N solved "
+                 f"{hist.max_n_} (threshold accuracy 0.98, chance 0.5); mean tau "
+                 f"{tau_start:.2f} -> {float(hist.tau_mean_[-1]) if hist.epochs else float('nan'):.2f} steps",
+                 fontsize=10)
     fig.tight_layout()
     fig.savefig(out_dir / "curriculum.png", dpi=100, bbox_inches="tight")
     plt.close(fig)
@@ -78,7 +85,7 @@ def run_demo(out_dir: pathlib.Path, quick: bool = False, data_home: pathlib.Path
     return {
         "figures": figures,
         "ou_timescales": {"truth": taus_true.tolist(), "recovered": np.round(fit.tau, 3).tolist(),
-                          "max_relative_error": float(np.max(np.abs(fit.tau / taus_true - 1)))},
+                          "max_relative_error": err},
         "curriculum": "multi-head",
         "n_units": n_units,
         "training_steps": int(hist.n_iter_),

@@ -97,8 +97,13 @@ def plot_model_comparison(evaluation, model_names: Sequence[str] | None = None, 
     return ax
 
 
-def plot_lu_heatmap(grid: Mapping[str, Any], ax=None, chance: float | None = None):
-    """Accuracy over the (l, u) grid from :func:`neurodyn.rsa.geotopological_grid`."""
+def plot_lu_heatmap(grid: Mapping[str, Any], ax=None, chance: float | None = None,
+                    label: str = "LOSO accuracy"):
+    """Accuracy over the (l, u) grid from :func:`neurodyn.rsa.geotopological_grid`.
+
+    ``label`` names the accuracy on the colour bar (say what is left out, e.g.
+    "leave-one-measurement-model-out accuracy"); ``chance`` is appended to it.
+    """
     fig, ax = _axes(ax)
     acc = np.asarray(grid["accuracy"])
     lo, up = np.asarray(grid["lower"]), np.asarray(grid["upper"])
@@ -106,12 +111,16 @@ def plot_lu_heatmap(grid: Mapping[str, Any], ax=None, chance: float | None = Non
                    extent=[up[0] - 0.025, up[-1] + 0.025, lo[0] - 0.025, lo[-1] + 0.025])
     best = grid.get("best")
     if best is not None:
-        ax.plot(best[1], best[0], marker="*", color="cyan", ms=12, label=f"best {best}")
+        ax.plot(best[1], best[0], marker="*", color="cyan", ms=12, ls="none",
+                label=f"best (l, u) = ({float(best[0]):.2f}, {float(best[1]):.2f})")
         ax.legend(loc="lower right", fontsize=8)
+    if np.isnan(acc).any():  # the u < l half of the grid has no transform
+        ax.text(0.03, 0.97, "u < l: not defined", transform=ax.transAxes, ha="left", va="top",
+                fontsize=8, color="0.4")
     ax.set_xlabel("upper threshold u (quantile)")
     ax.set_ylabel("lower threshold l (quantile)")
     cb = fig.colorbar(im, ax=ax)
-    cb.set_label("LOSO accuracy" + (f" (chance {chance:.2f})" if chance else ""))
+    cb.set_label(label + (f" (chance {chance:.2f})" if chance else ""))
     return ax
 
 
@@ -137,15 +146,23 @@ def plot_accuracy_vs_noise(levels: Sequence[float], accuracy: Mapping[str, Seque
     """Identification accuracy against noise level, one line per RDM family or transform.
 
     ``accuracy[label]`` holds one value per level; ``errors[label]`` (optional) the
-    error bars. ``chance`` draws a dashed reference line. Returns the Axes.
+    error bars (e.g. bootstrap SE; drawn clipped to [0, 1]). ``chance`` draws a
+    dashed reference line. The legend sits to the right of the axes. Returns the Axes.
     """
     fig, ax = _axes(ax)
     for label, acc in accuracy.items():
         err = None if errors is None else errors.get(label)
+        if err is not None:
+            # an accuracy lies in [0, 1]: the bars stop at the bounds instead of passing them
+            acc_arr, err_arr = np.asarray(acc, float), np.asarray(err, float)
+            err = np.vstack([np.minimum(err_arr, acc_arr), np.minimum(err_arr, 1.0 - acc_arr)])
         ax.errorbar(levels, acc, yerr=err, marker="o", label=label, capsize=2)
     if chance is not None:
         ax.axhline(chance, color="k", ls="--", lw=0.8, label="chance")
     ax.set_xlabel(xlabel)
+    ax.set_xticks(list(levels))  # the tested levels, not fractions between them
     ax.set_ylabel("LOSO accuracy")
-    ax.legend(fontsize=7)
+    ax.set_ylim(top=1.02)
+    # beside the axes: inside, it covered the chance line or the low-accuracy curves
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
     return ax

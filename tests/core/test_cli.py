@@ -6,6 +6,7 @@ result does not depend on what the user keeps in ``~/neurodyn_data``.
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,14 @@ def test_info_json_reports_versions_and_device(capsys):
     assert info["torch"] == torch.__version__
     assert info["device_auto"] == ("cuda" if torch.cuda.is_available() else "cpu")
     assert isinstance(info["datasets"], dict) and info["datasets"]
+
+
+def test_demo_no_progress_leaves_stderr_empty(tmp_path, capfd):
+    assert main(["demo", "--quick", "--no-progress", "--out", str(tmp_path / "out"),
+                 "--only", "datasets", "--data-home", str(tmp_path / "none")]) == 0
+    captured = capfd.readouterr()
+    assert "%|" not in captured.err and "%|" not in captured.out
+    assert "[neurodyn demo] datasets: ok" in captured.out
 
 
 def test_demo_unknown_part_is_rejected(tmp_path):
@@ -62,6 +71,14 @@ def test_demo_quick_writes_report_and_figures(tmp_path):
         capture_output=True, text=True, timeout=900, env=_hermetic_env(tmp_path),
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # long work is not silent: a tqdm bar over the parts on stderr, ending at all parts done
+    # and naming the part being run; stdout holds only the report lines
+    n_parts = 1 + len(CAPABILITIES)
+    assert re.search(rf"neurodyn demo:\s+100%\|.*\| {n_parts}/{n_parts} ", proc.stderr), proc.stderr[-2000:]
+    assert re.search(r"neurodyn demo:\s+\d+%\|.*rnn\]", proc.stderr), proc.stderr[-2000:]
+    assert "%|" not in proc.stdout
+    lines = proc.stdout.splitlines()
+    assert lines and all(line.startswith("[neurodyn demo] ") for line in lines), proc.stdout[-2000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["quick"] is True
     assert set(summary["parts"]) == {"datasets", *CAPABILITIES}
