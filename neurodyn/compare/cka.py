@@ -218,21 +218,59 @@ def _linear_cka_numpy(X: np.ndarray, Y: np.ndarray, debiased: bool) -> float:
             if norm <= np.finfo(float).tiny:
                 raise ValueError(f"{name} has no variance across conditions; CKA is undefined")
         return float(cross / (norms[0] * norms[1]))
-    grams = []
+    grams, norms = [], []
     for A, name in ((Xc, "X"), (Yc, "Y")):
         K = A @ A.T
         if debiased:
             np.fill_diagonal(K, 0.0)
             tot = K.sum() / ((n - 1) * (n - 2))
             rows = K.sum(1) / (n - 2)
-            K = K - rows[:, None] - rows[None, :] + tot
+            K -= rows[:, None]
+            K -= rows[None, :]
+            K += tot
             np.fill_diagonal(K, 0.0)
         norm = np.linalg.norm(K)
         if norm <= np.finfo(float).tiny:
             raise ValueError(f"{name} has no variance across conditions (its centered kernel is "
                              "zero); CKA is undefined")
-        grams.append(K / norm)
-    return float(np.sum(grams[0] * grams[1]))
+        grams.append(K.ravel())
+        norms.append(norm)
+    # <K, L> / (|K| |L|) as one dot product (no normalised copies)
+    return float(np.dot(grams[0], grams[1]) / norms[0] / norms[1])
+
+
+#: centred float64 data whose largest magnitude lies in this range needs no rescaling for linear
+#: CKA: Gram entries stay below p 2^256 and their squares (the Frobenius norms) above 2^-512
+_SAFE_SPREAD = (2.0 ** -128, 2.0 ** 128)
+
+
+def _centred_float64(X: Any, min_conditions: int) -> np.ndarray | None:
+    """Centred copy of a plain 2-D float64 numpy array for the numpy linear-CKA path, or None.
+
+    One pass for the mean, one for the centring and one for the extremes, which also
+    catch NaN/Inf (they propagate into the extremes); the data are divided by their
+    largest magnitude only outside :data:`_SAFE_SPREAD` (CKA is scale-free, so the
+    two give the same value up to rounding). Anything unusual (other types, NaN/Inf,
+    too few rows, no variance) returns None and goes through
+    :func:`~neurodyn.compare._inputs.as_scaled_batch`, which raises the error.
+    """
+    if not (type(X) is np.ndarray and X.dtype == np.float64 and X.ndim == 2
+            and X.shape[0] >= min_conditions and X.shape[1] > 0):
+        return None
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN/Inf are caught just below
+        mean = X.mean(axis=0)
+        Xc = X - mean
+    spread = max(float(Xc.max()), -float(Xc.min()))
+    if not np.isfinite(spread):
+        return None
+    # the same no-variance rule as as_scaled_batch: a centred spread at the level of
+    # rounding errors of the raw magnitude is noise
+    raw = spread + max(float(mean.max()), -float(mean.min()))
+    if spread == 0.0 or spread <= raw * (8.0 * X.shape[0] ** 0.5 * np.finfo(np.float64).eps):
+        return None
+    if not _SAFE_SPREAD[0] <= spread <= _SAFE_SPREAD[1]:
+        Xc /= spread
+    return Xc
 
 
 def linear_cka(X: Any, Y: Any, *, debiased: bool = False, pairwise: bool = False,
@@ -273,6 +311,12 @@ def linear_cka(X: Any, Y: Any, *, debiased: bool = False, pairwise: bool = False
     """
     dev, dt = resolve(device, dtype)
     m = 4 if debiased else 2
+    if dev.type == "cpu" and dt == torch.float64:
+        # plain float64 matrices: validated, centred and (only if needed) rescaled in numpy
+        Xc = _centred_float64(X, m)
+        Yc = _centred_float64(Y, m) if Xc is not None else None
+        if Yc is not None and Xc.shape[0] == Yc.shape[0]:
+            return _linear_cka_numpy(Xc, Yc, debiased)
     Xb, xt, _, _ = as_scaled_batch(X, "X", dev, dt, min_conditions=m, what="CKA")
     Yb, yt, _, _ = as_scaled_batch(Y, "Y", dev, dt, min_conditions=m, what="CKA")
     check_pair(Xb, Yb, pairwise=pairwise)

@@ -55,6 +55,19 @@ def _check_alphas(alphas: Any, name: str = "alphas") -> np.ndarray:
     return arr
 
 
+def _gram(A: torch.Tensor, outer: bool) -> torch.Tensor:
+    """``A A^T`` (``outer``) or ``A^T A`` of a batch ``(B, n, p)``.
+
+    On the CPU (no autograd) numpy computes each product as a symmetric rank-k
+    update, half the flops of torch's general product; the arrays are shared,
+    not copied.
+    """
+    if A.device.type == "cpu" and not A.requires_grad:
+        mats = A.numpy()
+        return torch.from_numpy(np.stack([m @ m.T if outer else m.T @ m for m in mats]))
+    return A @ A.transpose(-1, -2) if outer else A.transpose(-1, -2) @ A
+
+
 def _spectrum(Xc: torch.Tensor):
     """Eigen-decomposition of the smaller of ``X X^T`` and ``X^T X`` (batched).
 
@@ -65,10 +78,13 @@ def _spectrum(Xc: torch.Tensor):
     negligible eigenvalues are masked (their ridge weight is ~0 anyway).
     """
     n, p = Xc.shape[-2], Xc.shape[-1]
-    if n <= p:
-        lam, U = torch.linalg.eigh(Xc @ Xc.transpose(-1, -2))
+    G = _gram(Xc, outer=n <= p)
+    if G.device.type == "cpu" and not G.requires_grad:
+        # LAPACK through numpy: ~10-15% faster than torch's CPU eigh at k = 300..1000
+        lam, vecs = (torch.from_numpy(a) for a in np.linalg.eigh(G.numpy()))
     else:
-        lam, V = torch.linalg.eigh(Xc.transpose(-1, -2) @ Xc)
+        lam, vecs = torch.linalg.eigh(G)
+    U, V = (vecs, None) if n <= p else (None, vecs)
     tol = lam[..., -1:].clamp_min(0) * max(n, p) * torch.finfo(lam.dtype).eps
     keep = lam > tol
     lam = torch.where(keep, lam, torch.zeros_like(lam))
@@ -94,7 +110,8 @@ def _max_abs_columns(A: np.ndarray) -> np.ndarray:
 
 
 def _ridge_rescaled(Xa: np.ndarray, Ya: np.ndarray, alphas: np.ndarray, fit_intercept: bool,
-                    cv: int | None, rng: np.random.Generator, dev: torch.device, dt: torch.dtype):
+                    cv: int | None, rng: np.random.Generator, dev: torch.device, dt: torch.dtype,
+                    x_centred: bool = False):
     """Ridge for every target on ``X / c_x`` and ``Y / c_y``, exactly equivalent to the raw problem.
 
     The coefficients of ``(X, y, alpha)`` equal ``c_y / c_x`` times those of
@@ -102,28 +119,43 @@ def _ridge_rescaled(Xa: np.ndarray, Ya: np.ndarray, alphas: np.ndarray, fit_inte
     scaled by ``c_y^2`` (same minimiser). With ``c_x`` the largest absolute
     (centred) feature value and ``c_y`` each target's, every product in float32
     or float64 stays in range whatever the data's scale; centring runs in
-    float64 before the cast. Returns float64 numpy ``coef``, ``intercept``,
-    ``best`` (alpha indices) and ``errors`` (n_alphas, n_targets).
+    float64 before the cast, once (``x_centred``: ``Xa`` is a private, already
+    centred copy, as EncodingModel's standardised features are). Returns
+    float64 numpy ``coef``, ``intercept``, ``best`` (alpha indices) and
+    ``errors`` (n_alphas, n_targets).
     """
-    if fit_intercept:
-        mx, my = Xa.mean(axis=0), Ya.mean(axis=0)
-        Xc, Yc = Xa - mx, Ya - my
+    # centring makes private copies, which are then divided in place
+    if fit_intercept and not x_centred:
+        mx = Xa.mean(axis=0)
+        Xc = Xa - mx
     else:
-        Xc, Yc = Xa, Ya
+        mx, Xc = None, Xa
+    if fit_intercept:
+        my = Ya.mean(axis=0)
+        Yc = Ya - my
+    else:
+        Yc = Ya
     cx = float(np.max(_max_abs_columns(Xc)))
     cy = _max_abs_columns(Yc)
-    Xt = to_tensor(Xc / cx, device=dev, dtype=dt).unsqueeze(0)
-    Yt = to_tensor(Yc / cy, device=dev, dtype=dt).unsqueeze(0)
+    Xc = np.divide(Xc, cx, out=Xc if (fit_intercept or x_centred) else None)
+    Yc = np.divide(Yc, cy, out=Yc if fit_intercept else None)
+    Xt = to_tensor(Xc, device=dev, dtype=dt).unsqueeze(0)
+    Yt = to_tensor(Yc, device=dev, dtype=dt).unsqueeze(0)
     with np.errstate(over="ignore", under="ignore"):
         alphas_scaled = alphas / cx / cx
     coef, _, best, errors, (lam, XtU) = _fit_ridge(Xt, Yt, alphas_scaled, fit_intercept, cv, rng,
-                                                   return_spectrum=True)
+                                                   return_spectrum=True, centred=True)
     if dt != torch.float64:
-        coef = _refine(to_tensor(Xc / cx, device=dev, dtype=torch.float64),
-                       to_tensor(Yc / cy, device=dev, dtype=torch.float64), coef[0], lam[0], XtU[0],
+        coef = _refine(to_tensor(Xc, device=dev, dtype=torch.float64),
+                       to_tensor(Yc, device=dev, dtype=torch.float64), coef[0], lam[0], XtU[0],
                        torch.as_tensor(alphas_scaled, device=dev, dtype=torch.float64)[best[0]])[None]
-    coef = coef[0].cpu().numpy().astype(np.float64) * (cy / cx)
-    intercept = my - mx @ coef if fit_intercept else np.zeros(Ya.shape[1])
+    del Xt, Yt
+    coef = np.asarray(coef[0].cpu().numpy(), dtype=np.float64)
+    coef *= cy / cx  # a private array (the solver's output)
+    if fit_intercept:
+        intercept = my - mx @ coef if mx is not None else my.copy()
+    else:
+        intercept = np.zeros(Ya.shape[1])
     with np.errstate(over="ignore", under="ignore"):
         errors = errors[:, 0].cpu().numpy().astype(np.float64) * cy ** 2
     if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(errors))):
@@ -188,20 +220,26 @@ def _gcv_errors(Xc: torch.Tensor, Yc: torch.Tensor, alphas: np.ndarray, fit_inte
     diagP = (1.0 - U2.sum(-1) - (1.0 / n if fit_intercept else 0.0)).clamp_min(0.0) * outside[:, None]
     lam_min = torch.where(kept, lam, torch.full_like(lam, float("inf"))).amin(-1, keepdim=True)
     lam_min = torch.where(torch.isfinite(lam_min), lam_min, torch.zeros_like(lam_min))
-    errors = []
-    for a in alphas:
+    # one (B, n, m) buffer for every alpha: the residuals, already divided by 1 - h, are
+    # (U diag(g) / (1 - h)) U^T y, so the shrinkage and the division act on the (B, n, k)
+    # factor and the data-sized work per alpha is one product and one squared mean
+    resid = torch.empty(Yc.shape, dtype=Yc.dtype, device=Yc.device)
+    errors = torch.empty((len(alphas),) + Yc.shape[:-2] + Yc.shape[-1:], dtype=Yc.dtype,
+                         device=Yc.device)
+    outside_b = outside[:, None] > 0
+    for i, a in enumerate(alphas):
         a = float(a)
         # g / g_max = (lam_min + alpha) / (lam + alpha) where nothing lies outside the span
         # (the ratio of residual to 1 - h is unchanged); g itself where something does
         ratio = (lam_min + a) / (lam + a)
-        g = torch.where(outside[:, None] > 0, a / (lam + a), ratio)
+        g = torch.where(outside_b, a / (lam + a), ratio)
         g = torch.where(kept, g, torch.zeros_like(g))
-        resid = U @ (g.unsqueeze(-1) * UtY)
+        inv_one_minus_h = 1.0 / (U2 @ g.unsqueeze(-1) + diagP.unsqueeze(-1))  # (B, n, 1)
+        torch.matmul(U * g.unsqueeze(-2) * inv_one_minus_h, UtY, out=resid)
         if PY is not None:
-            resid += PY
-        one_minus_h = U2 @ g.unsqueeze(-1) + diagP.unsqueeze(-1)
-        errors.append(((resid / one_minus_h) ** 2).mean(dim=-2))
-    return torch.stack(errors), (lam, XtU, UtY)
+            resid.addcmul_(PY, inv_one_minus_h)
+        torch.mean(resid.mul_(resid), dim=-2, out=errors[i])
+    return errors, (lam, XtU, UtY)
 
 
 def _kfold_errors(X: torch.Tensor, Y: torch.Tensor, alphas: np.ndarray, fit_intercept: bool,
@@ -237,18 +275,24 @@ def _coefficients(lam: torch.Tensor, XtU: torch.Tensor, UtY: torch.Tensor, alpha
                   best: torch.Tensor) -> torch.Tensor:
     """Ridge coefficients ``X^T U diag(1 / (lambda + alpha_j)) U^T y_j``, each target with its alpha."""
     alpha_t = torch.as_tensor(alphas, dtype=lam.dtype, device=lam.device)[best]  # (B, m)
-    shrink = _safe_ratio(torch.ones_like(lam).unsqueeze(-1),
-                         lam.unsqueeze(-1) + alpha_t.unsqueeze(-2))  # (B, k, m)
-    return XtU @ (shrink * UtY)
+    den = lam.unsqueeze(-1) + alpha_t.unsqueeze(-2)  # (B, k, m)
+    if bool((alpha_t > 0).all()):
+        shrunk = torch.div(UtY, den, out=den)
+    else:
+        # a penalty that underflowed to 0 on a null direction (lambda = 0): weight 0
+        shrunk = _safe_ratio(torch.ones_like(den), den).mul_(UtY)
+    return XtU @ shrunk
 
 
 def _fit_ridge(X: torch.Tensor, Y: torch.Tensor, alphas: np.ndarray, fit_intercept: bool,
-               cv: int | None, rng: np.random.Generator | None, return_spectrum: bool = False):
-    if fit_intercept:
+               cv: int | None, rng: np.random.Generator | None, return_spectrum: bool = False,
+               centred: bool = False):
+    """Ridge for every target of a batch; ``centred``: X and Y are already centred (intercept 0)."""
+    if fit_intercept and not centred:
         mx, my = X.mean(-2, keepdim=True), Y.mean(-2, keepdim=True)
     else:
         mx, my = torch.zeros_like(X[..., :1, :]), torch.zeros_like(Y[..., :1, :])
-    Xc, Yc = X - mx, Y - my
+    Xc, Yc = (X, Y) if centred else (X - mx, Y - my)
     if cv is None:
         errors, (lam, XtU, UtY) = _gcv_errors(Xc, Yc, alphas, fit_intercept)
     else:
@@ -508,13 +552,16 @@ class EncodingModel(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
             scale = peak * (centred / peak).std(axis=0)
             level = np.maximum(np.abs(mean), peak) * (8.0 * np.sqrt(Xa.shape[0]) * np.finfo(float).eps)
             scale = np.where(scale > level, scale, 1.0)
+            features = np.divide(centred, scale, out=centred)  # a private copy, centred once
         else:
             mean = np.zeros(Xa.shape[1])
             scale = np.ones(Xa.shape[1])
+            features = Xa
         self.x_mean_, self.x_scale_ = mean, scale
         coef, intercept, best, errors = _ridge_rescaled(
-            (Xa - mean) / scale, Ya, alphas, bool(self.fit_intercept), self.cv,
-            check_random_state(self.random_state), self.device_, self.dtype_)
+            features, Ya, alphas, bool(self.fit_intercept), self.cv,
+            check_random_state(self.random_state), self.device_, self.dtype_,
+            x_centred=bool(self.standardize))
         self.coef_ = coef
         self.intercept_ = intercept
         self.alpha_ = alphas[best]

@@ -255,3 +255,37 @@ def test_pearson_r_columns_warns_for_constant_columns():
     assert np.isnan(r[1])
     for j in (0, 2):
         assert r[j] == pytest.approx(np.corrcoef(a[:, j], b[:, j])[0, 1], abs=1e-12)
+
+
+def test_standardized_features_without_intercept_equal_ridgecv_and_inputs_stay_unchanged():
+    """EncodingModel hands its centred, standardised copy to the solver without a second centring;
+    without an intercept nothing is centred and the caller's arrays must not be divided in place."""
+    rng = np.random.default_rng(11)
+    X, Y = _problem(rng, 40, 6, 5, noise=0.5)
+    X_before, Y_before = X.copy(), Y.copy()
+    Xz = StandardScaler().fit_transform(X)
+    for fit_intercept in (True, False):
+        est = EncodingModel(alphas=GRID, fit_intercept=fit_intercept, device="cpu").fit(X, Y)
+        ref = RidgeCV(alphas=GRID, alpha_per_target=True, fit_intercept=fit_intercept).fit(Xz, Y)
+        np.testing.assert_array_equal(est.alpha_, ref.alpha_)
+        np.testing.assert_allclose(est.coef_, ref.coef_.T, rtol=1e-7, atol=1e-10)
+        np.testing.assert_allclose(est.intercept_, np.broadcast_to(ref.intercept_, (5,)), atol=1e-9)
+        raw = ridge_cv(X, Y, alphas=GRID, fit_intercept=fit_intercept, device="cpu")
+        EncodingModel(alphas=GRID, fit_intercept=fit_intercept, standardize=False, device="cpu").fit(X, Y)
+        ref_raw = RidgeCV(alphas=GRID, alpha_per_target=True, fit_intercept=fit_intercept).fit(X, Y)
+        np.testing.assert_allclose(raw["coef"], ref_raw.coef_.T, rtol=1e-7, atol=1e-10)
+        np.testing.assert_array_equal(X, X_before)
+        np.testing.assert_array_equal(Y, Y_before)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_penalty_underflowing_to_zero_gives_the_minimum_norm_fit(dtype):
+    """X at 1e200 turns alpha = 1e-3 into 1e-3 / 1e400 = 0 on the rescaled problem; the null
+    directions of a wide design then get weight 0 (no 0 / 0), as numpy's pseudo-inverse does."""
+    rng = np.random.default_rng(12)
+    X, Y = rng.standard_normal((20, 40)), rng.standard_normal((20, 3))
+    out = ridge_cv(X * 1e200, Y, alphas=[1e-3], device="cpu", dtype=dtype)
+    exact = np.linalg.pinv(X - X.mean(0)) @ (Y - Y.mean(0)) / 1e200
+    assert np.all(np.isfinite(out["coef"])) and np.all(np.isfinite(out["cv_errors"]))
+    np.testing.assert_allclose(out["coef"], exact, rtol=0,
+                               atol=(1e-12 if dtype == "float64" else 1e-6) * np.abs(exact).max())

@@ -8,6 +8,7 @@ float64 within 1e-9 of the reference; float32 within 1e-4 (CKA) and 1e-3 rad
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.distance import pdist, squareform
@@ -302,3 +303,49 @@ def test_pearson_and_noise_ceiling_at_extreme_scales():
     c32 = split_half_noise_ceiling(reps * 1e30 + 1e31, n_splits=20, random_state=0, device="cpu",
                                    dtype="float32")
     np.testing.assert_allclose(c32, c64, atol=1e-4)
+
+
+@FAST
+@given(pairs, st.sampled_from([1e-300, 1e-45, 1e-30, 1.0, 1e30, 1e45, 1e300]), st.booleans())
+def test_linear_cka_numpy_path_equals_the_rescaled_paths(shape, s, debiased):
+    """Plain float64 arrays are centred in numpy and divided by their spread only outside
+    2^-128..2^128 (both branches are drawn); the value equals the always-rescaled paths
+    (torch input, time-resolved torch, float32) and the float64 formula on unscaled data."""
+    from neurodyn.compare.cka import _SAFE_SPREAD, _centred_float64
+
+    X, Y = _pair(*shape)
+    if debiased and X.shape[0] < 4:
+        return
+    Xs, Ys = X * s, Y * s
+    Xs_before = Xs.copy()
+    centred = _centred_float64(Xs, 2)
+    spread = np.abs(Xs - Xs.mean(0)).max()
+    in_range = _SAFE_SPREAD[0] <= spread <= _SAFE_SPREAD[1]
+    # the branch taken: unscaled inside the safe range, largest magnitude 1 outside it
+    assert np.abs(centred).max() == pytest.approx(spread if in_range else 1.0, rel=1e-12)
+    fast = linear_cka(Xs, Ys, debiased=debiased, device="cpu")
+    np.testing.assert_array_equal(Xs, Xs_before)
+    rescaled = linear_cka(torch.from_numpy(Xs), torch.from_numpy(Ys), debiased=debiased, device="cpu")
+    in_torch = linear_cka(Xs[:, None, :], Ys, debiased=debiased, device="cpu")[0]
+    single = linear_cka(Xs, Ys, debiased=debiased, device="cpu", dtype="float32")
+    assert fast == pytest.approx(rescaled, abs=1e-12)
+    assert fast == pytest.approx(in_torch, abs=1e-12)
+    assert single == pytest.approx(fast, abs=TOL["float32"])
+    if not debiased:
+        assert fast == pytest.approx(ref_linear_cka(X, Y), abs=TOL["float64"])
+
+
+def test_linear_cka_numpy_path_refuses_bad_input_with_the_general_messages():
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((12, 5))
+    for bad, what in ((np.nan, "1 NaN and 0 Inf"), (np.inf, "0 NaN and 1 Inf")):
+        Xb = X.copy()
+        Xb[3, 2] = bad
+        with pytest.raises(ValueError, match=f"X must be finite; got {what}"):
+            linear_cka(Xb, X, device="cpu")
+        with pytest.raises(ValueError, match=f"Y must be finite; got {what}"):
+            linear_cka(X, Xb, debiased=True, device="cpu")
+    with pytest.raises(ValueError, match="Y has no variance across conditions.*rounding"):
+        linear_cka(X, 1e8 + 1e-9 * X, device="cpu")
+    with pytest.raises(ValueError, match="X needs at least 4 conditions"):
+        linear_cka(X[:3], X[:3], debiased=True, device="cpu")
