@@ -322,11 +322,15 @@ def test_permutation_panel_names_its_line_and_the_p_value_floor():
         accuracy=acc, balanced_accuracy=acc, sensitivity=acc, specificity=acc,
         majority_baseline=np.full(3, 0.5), confusion=np.array([[3, 0], [0, 3]]), classes=np.array([0, 1]),
         permutation_scores=np.linspace(0.3, 0.6, 19), permutation_score=1.0, permutation_pvalue=1 / 20)
-    ax = plot_cv_report(report).axes[2]
-    assert ax.get_title() == "permutation null, 19 shuffles: p = 0.050 (the floor)"
+    fig = plot_cv_report(report, title="frontal2D edges: PCA(5) + LDA, permutation test")
+    ax = fig.axes[2]
+    assert ax.get_title() == "permutation null (19 shuffles)\np = 0.050, the smallest possible"
     assert sorted(ax.get_legend_handles_labels()[1]) == ["observed", "shuffled labels"]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert _inside(fig, ax.title, renderer) and _inside(fig, ax.get_legend(), renderer)
     report.permutation_pvalue = 3 / 20
-    assert plot_cv_report(report).axes[2].get_title() == "permutation null, 19 shuffles: p = 0.150"
+    assert plot_cv_report(report).axes[2].get_title() == "permutation null (19 shuffles)\np = 0.150"
 
 
 def test_tau_trend_joins_one_point_per_n():

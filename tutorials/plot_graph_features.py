@@ -89,8 +89,9 @@ if fsa5_dir.is_dir():
     print(f"  triangles {maps['triangles'].sum() // 3:,}; max degree {maps['degree'].max()}; "
           f"mean clustering {maps['clustering'][varying].mean():.4f}")
 
-    fig = plot_surface_feature_map(np.log10(1 + maps["triangles"]),
-                                   title="3-cycles per vertex (log10(1 + t)), top 2 % of correlations")
+    shown = np.where(run.constant_mask, np.nan, np.log10(1 + maps["triangles"]))  # medial wall: not drawn
+    fig = plot_surface_feature_map(shown, colorbar_label="log10(1 + triangles)",
+                                   title="3-cycles per vertex, top 2 % of correlations (medial wall grey)")
     fig.savefig(OUT / "graph_fsa5_triangles.png", dpi=100)
     fig = plot_degree_triangles(maps, title="fsaverage5 lh, 2 % density")
     fig.savefig(OUT / "graph_fsa5_degree_triangles.png", dpi=100)
@@ -115,7 +116,7 @@ else:
 # What to look for: the claims table says whether the counts at r > 0.5 equal
 # the reference values. Triangle participation is patchy: contiguous cortical patches
 # close 10^4 or more triangles per vertex next to patches with a few dozen,
-# and the medial wall (constant vertices) has none. Triangles grow roughly
+# and the medial wall (constant vertices, drawn grey) has none. Triangles grow roughly
 # with the square of the degree but stay below the clique bound d(d-1)/2,
 # consistent with a mean clustering of about 0.53.
 
@@ -158,9 +159,10 @@ if (DATA / "nbr_frontal2d_adhd").is_dir():
     print(f"permutation test (edges, PCA(5) + LDA, {n_perm} permutations): score "
           f"{perm.permutation_score:.3f}, p = {perm.permutation_pvalue:.3f}, "
           f"null mean {perm.permutation_scores.mean():.3f}")
-    fig = plot_cv_report(perm, title="frontal2D edges: PCA(5) + LDA, permutation test")
+    fig = plot_cv_report(perm, title="frontal2D edges: PCA(5) + LDA, permutation test",
+                         class_names=["control", "ADHD"])
     fig.savefig(OUT / "graph_frontal2d_permutation.png", dpi=100)
-    fig = plot_cv_report(reports["edges"], title="frontal2D edges: nested CV")
+    fig = plot_cv_report(reports["edges"], title="frontal2D edges: nested CV", class_names=["control", "ADHD"])
     fig.savefig(OUT / "graph_frontal2d_nested_cv.png", dpi=100)
     plt.close("all")
     for name, rep in reports.items():

@@ -67,7 +67,7 @@ print(f"{len(series)} subjects x {series[0].shape} (TR {bold.tr} s); fit on 3, c
 # Fit the network with generalised teacher forcing
 # ------------------------------------------------
 model = DynamicsRNN(n_units=100, n_epochs=60 if QUICK else 300, seq_len=20, batch_size=32,
-                    lr=5e-3, forcing=0.5, forcing_end=0.2, random_state=0).fit(train)
+                    lr=5e-3, forcing=0.5, forcing_end=0.2, random_state=0, verbose=True).fit(train)
 untrained = DynamicsRNN(n_units=100, n_epochs=0, seq_len=20, random_state=0).fit(train)
 print(f"forced one-step error (z units^2): fitted {model.score(held_out):.3f}, "
       f"untrained {untrained.score(held_out):.3f} (predicting the mean scores 1.0)")
@@ -102,8 +102,9 @@ for name, m in fcs.items():
 # Regions are the "conditions"; each region is described by its FC profile.
 # RSA compares the regions' dissimilarity structure, CKA the profiles'
 # linear geometry; p-values permute region labels.
+N_PERM = 50 if QUICK else 200
 table = compare_representations(fcs, {"held-out brains": fc_brain}, methods=("rsa", "cka"),
-                                cv=None, n_permutations=50 if QUICK else 200, random_state=0)
+                                cv=None, n_permutations=N_PERM, random_state=0)
 print(table)
 
 # %%
@@ -136,7 +137,7 @@ traces = np.stack(held_out + runs + runs_shuffled)  # (recordings, volumes, regi
 n_keep = 300 if QUICK else 1200
 dc = DynamicConnectome(n_components=4, affinity="corr", window=60, step=30, smooth_sigma=0.0,
                        n_restarts=2 if QUICK else 4, max_iter=100 if QUICK else 300,
-                       random_state=0).fit(traces[:, :n_keep])
+                       random_state=0, verbose=True).fit(traces[:, :n_keep])
 loadings = dc.animal_factors_
 mean_load = {g: loadings[np.array(groups) == g].mean(0) for g in ("brain", "model", "shuffled")}
 
@@ -165,15 +166,22 @@ print(f"cosine(brain, model) = {c_model:.3f} (permutation null 95th percentile {
 # %%
 # Figures
 # -------
-fig, axes = plt.subplots(1, 4, figsize=(17, 4))
-for ax, (title, m) in zip(axes, [("held-out brains", fc_brain), ("fitted model", fcs["model"]),
-                                 ("shuffled model", fcs["shuffled model"]),
-                                 ("untrained model", fcs["untrained model"])], strict=True):
+fig, axes = plt.subplots(1, 4, figsize=(17, 4.3), layout="constrained")
+r_fc = {name: np.corrcoef(m[iu], fc_brain[iu])[0, 1] for name, m in fcs.items()}
+for ax, (title, m) in zip(axes, [("held-out brains", fc_brain),
+                                 (f"fitted model: r = {r_fc['model']:.2f}", fcs["model"]),
+                                 (f"shuffled model: r = {r_fc['shuffled model']:.2f}", fcs["shuffled model"]),
+                                 (f"untrained model: r = {r_fc['untrained model']:.2f}",
+                                  fcs["untrained model"])], strict=True):
     im = ax.imshow(m, vmin=-1, vmax=1, cmap="RdBu_r")
     ax.set_title(title)
-    ax.set_xticks([])
-    ax.set_yticks([])
-fig.colorbar(im, ax=axes[-1], label="FC (Pearson r)")
+    ax.set_xlabel("AAL2 region")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+axes[0].set_ylabel("AAL2 region")
+fig.colorbar(im, ax=list(axes), shrink=0.85, label="FC (Pearson r)")
+fig.suptitle("group FC; r = Pearson r with the held-out brains' FC over region pairs "
+             f"(training subjects reach {r_fc['training subjects']:.2f})")
 fig.savefig(OUT / "fmri_fc_model_vs_brain.png", dpi=90, bbox_inches="tight")
 
 fig, axes = plt.subplots(1, 3, figsize=(15, 4))
@@ -183,13 +191,17 @@ for ax, method in zip(axes[:2], ("rsa", "cka"), strict=True):
     ax.bar(range(len(models)), M[:, 0], color=["C0", "C7", "C7", "C2"])
     ax.set_xticks(range(len(models)), models, rotation=30, ha="right")
     ax.set_ylabel(f"{method} with held-out brains")
+    p_model = table.select(method=method, model="model").rows[0]["p_value"]
+    ax.set_title(f"{method}: model p = {p_model:.3f} ({N_PERM} region permutations)\n"
+                 "grey: baselines; green: training subjects (human reference)", fontsize=9)
 ax = axes[2]
 im = ax.imshow(loadings.T, aspect="auto", cmap="viridis")
 ax.set_xticks(range(len(groups)), groups, rotation=90)
 ax.set_yticks(range(loadings.shape[1]))
 ax.set_ylabel("component")
 ax.set_xlabel("recording")
-ax.set_title("dynamic-connectome loadings")
+ax.set_title(f"dynamic-connectome loadings: cosine(brain, model) {c_model:.2f}\n"
+             f"(null 95th percentile {np.percentile(null, 95):.2f}, p = {p_cos:.3f})", fontsize=10)
 fig.colorbar(im, ax=ax, label="loading")
 fig.tight_layout()
 fig.savefig(OUT / "fmri_scores_and_components.png", dpi=90)

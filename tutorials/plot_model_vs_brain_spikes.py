@@ -69,7 +69,7 @@ train, test = rates[:2], rates[2]
 # Fit and simulate
 # ----------------
 model = DynamicsRNN(n_units=48, n_epochs=50 if QUICK else 200, seq_len=20, batch_size=32, lr=5e-3,
-                    forcing=0.5, forcing_end=0.2, random_state=0).fit(train)
+                    forcing=0.5, forcing_end=0.2, random_state=0, verbose=True).fit(train)
 print(f"forced one-step error on run 3 (z units^2): {model.score(test):.3f}")
 n_bins = counts[0].shape[0]
 sim_rates = [np.clip(model.simulate(n_bins, x0=r[0], noise_std=0.3, random_state=i), 0, None)
@@ -83,7 +83,8 @@ print("mean spikes/bin: data %.3f, model %.3f" % (np.mean(counts), np.mean(model
 # State-switching GLM couplings
 # -----------------------------
 def fit_glm(runs):
-    return StateSwitchingGLM(n_states=2, n_lags=3, max_iter=15 if QUICK else 40, random_state=0).fit(
+    return StateSwitchingGLM(n_states=2, n_lags=3, max_iter=15 if QUICK else 40, random_state=0,
+                             verbose=True).fit(
         [r.astype(np.int64) for r in runs])
 
 
@@ -130,29 +131,34 @@ print(table)
 # %%
 # Figures
 # -------
-fig, axes = plt.subplots(2, 3, figsize=(12, 7))
-for ax, (name, m) in zip(axes[0], [("data", W["data"]), ("model", W["model"]), ("shuffled", W["shuffled"])],
-                         strict=True):
-    lim = np.abs(m[0]).max()
-    im = ax.imshow(m[0], cmap="RdBu_r", vmin=-lim, vmax=lim)
-    ax.set_title(f"GLM coupling, state 0: {name}")
+fig, axes = plt.subplots(2, 3, figsize=(12.5, 7.4), layout="constrained")
+# one symmetric scale for the three coupling panels, so that their colours compare
+lim = max(np.abs(W[name][0]).max() for name in W)
+coupling_titles = {"data": "data (runs 1-3)", "model": f"model: r = {sim_model:.2f} with data",
+                   "shuffled": f"shuffled model: r = {sim_shuffled:.2f}"}
+for ax, name in zip(axes[0], ("data", "model", "shuffled"), strict=True):
+    im = ax.imshow(W[name][0], cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+    ax.set_title(f"GLM coupling, state 0, {coupling_titles[name]}", fontsize=9)
     ax.set_xlabel("presynaptic neuron")
     ax.set_ylabel("postsynaptic neuron")
-    fig.colorbar(im, ax=ax, shrink=0.8, label="summed coupling weight")
+fig.colorbar(im, ax=list(axes[0]), shrink=0.8, label="summed coupling weight")
 t = np.arange(n_bins) * 0.2
-axes[1, 0].imshow(counts[2].T, aspect="auto", cmap="Greys", extent=(0, t[-1], 24, 0))
-axes[1, 0].set_title("run 3 (data)")
-axes[1, 1].imshow(model_counts[2].T, aspect="auto", cmap="Greys", extent=(0, t[-1], 24, 0))
-axes[1, 1].set_title("free-running model")
-for ax in axes[1, :2]:
+vmax_counts = max(counts[2].max(), model_counts[2].max())
+for ax, c, title in ((axes[1, 0], counts[2], "run 3 (data, held out)"),
+                     (axes[1, 1], model_counts[2], "free-running model")):
+    raster = ax.imshow(c.T, aspect="auto", cmap="Greys", extent=(0, t[-1], 24, 0), vmin=0, vmax=vmax_counts,
+                       interpolation="nearest")
+    ax.set_title(title)
     ax.set_xlabel("time (s)")
-    ax.set_ylabel("neuron")
+    ax.set_ylabel("neuron (by activity)")
+fig.colorbar(raster, ax=list(axes[1, :2]), shrink=0.8, label="spikes per 0.2 s bin")
 M, names, _ = table.matrix("rsa")
 axes[1, 2].bar(range(len(names)), M[:, 0], color=["C0", "C7", "C2"])
 axes[1, 2].set_xticks(range(len(names)), names, rotation=20)
 axes[1, 2].set_ylabel("RSA with run 3 (Spearman r)")
-axes[1, 2].set_title("geometry of correlation profiles")
-fig.tight_layout()
+p_rsa = table.select(method="rsa", model="model").rows[0]["p_value"]
+axes[1, 2].set_title(f"correlation-profile geometry: model p = {p_rsa:.3f}\n"
+                     "grey: shuffled baseline; green: the data's own runs", fontsize=9)
 fig.savefig(OUT / "spikes_model_vs_data.png", dpi=90)
 
 # %%

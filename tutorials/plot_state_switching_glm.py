@@ -68,7 +68,7 @@ print(f"single GLM: held-out {glm.score(test):.4f} nats/bin/neuron, "
 # Held-out likelihood against the number of states
 # ------------------------------------------------
 template = StateSwitchingGLM(prior="gaussian", link="softplus", n_lags=5, random_state=0,
-                             max_iter=15 if QUICK else 40)
+                             max_iter=15 if QUICK else 40, verbose=True)  # EM progress on stderr
 n_states = (1, 2, 3) if QUICK else (1, 2, 3, 4)
 selection = select_n_states(template, train, test, n_states=n_states)
 for k, ll, bps, bic in zip(selection["n_states"], selection["test_log_likelihood"],
@@ -84,6 +84,8 @@ claims.add("BIC prefers more than one state", selection["best_by_bic"], 1, ">",
            measured_label="S chosen by BIC", baseline_label="one state")
 ax = plot_model_selection(selection)
 ax.axhline(glm.score(test), color="tab:orange", ls=":", label="single GLM (L2)")
+ax.set_title(f"best S: {selection['best_by_test']} by held-out LL, {selection['best_by_bic']} by BIC",
+             fontsize=10)
 ax.legend(fontsize=7, loc="lower right")
 ax.figure.tight_layout()
 ax.figure.savefig(OUT / "glm_aplysia_model_selection.png", dpi=110)
@@ -110,7 +112,9 @@ fig.tight_layout()
 fig.savefig(OUT / "glm_aplysia_states.png", dpi=110)
 plt.close(fig)
 
-fig = plot_coupling(model.coupling_)
+fig = plot_coupling(model.coupling_, titles=["state 0 (spontaneous)", "state 1"])
+fig.suptitle(f"two-state Gaussian-prior GLM: mean |W_1 - W_0| = "
+             f"{np.abs(model.coupling_[1] - model.coupling_[0]).mean():.3f}", fontsize=10)
 fig.savefig(OUT / "glm_aplysia_coupling.png", dpi=110)
 plt.close(fig)
 
@@ -134,7 +138,7 @@ claims.add("the spontaneous first 20 s of the held-out run stay in one state",
 # Its default update integrates each magnitude out, so that weak, noisy
 # couplings are called absent instead of being kept at a small value.
 onehot = StateSwitchingGLM(n_states=2, prior="onehot", link="softplus", n_lags=5,
-                           random_state=0, max_iter=15 if QUICK else 40).fit(train)
+                           random_state=0, max_iter=15 if QUICK else 40, verbose=True).fit(train)
 first_state = int(np.bincount(onehot.predict(test)[:200], minlength=2).argmax())
 onehot.reorder_states([first_state, 1 - first_state])
 adj = onehot.adjacency_
@@ -155,15 +159,23 @@ claims.add("the one-hot model decodes the Gaussian-prior model's state paths",
 claims.add("the one-hot prior predicts the held-out run as well as the Gaussian prior",
            onehot.score(test), model.score(test), ">=", measured_label="one-hot nats/bin/neuron",
            baseline_label="Gaussian prior")
-fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
+fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.6), layout="constrained")
 panels = [adj[0], adj[1], onehot.global_adjacency_prior_.argmax(-1) - 1]
+# three discrete classes: three colours, not a continuous scale
+class_cmap = matplotlib.colors.ListedColormap(["tab:blue", "white", "tab:red"])
+class_norm = matplotlib.colors.BoundaryNorm([-1.5, -0.5, 0.5, 1.5], 3)
 for ax, mat, title in zip(axes, panels, ("state 0 (spontaneous)", "state 1", "shared connectome (mode of p_bar)"),
                           strict=True):
-    im = ax.imshow(mat, cmap="bwr", vmin=-1, vmax=1)
+    im = ax.imshow(mat, cmap=class_cmap, norm=class_norm, interpolation="nearest")
     ax.set_title(title, fontsize=9)
-    ax.set_xlabel("presynaptic")
-axes[0].set_ylabel("postsynaptic")
-fig.colorbar(im, ax=axes, ticks=[-1, 0, 1], shrink=0.8, label="class")
+    ax.set_xlabel("presynaptic neuron")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+axes[0].set_ylabel("postsynaptic neuron")
+bar = fig.colorbar(im, ax=axes, ticks=[-1, 0, 1], shrink=0.8, label="connection class")
+bar.ax.set_yticklabels(["inhibitory", "absent", "excitatory"])
+fig.suptitle(f"one-hot prior: {np.mean(adj[0][off] != adj[1][off]):.0%} of the connections change class "
+             "between the states", fontsize=10)
 fig.savefig(OUT / "glm_aplysia_onehot_classes.png", dpi=110)
 plt.close(fig)
 

@@ -40,6 +40,7 @@ from neurodyn._claims import ClaimTable
 from neurodyn.compare import compare_representations, linear_cka
 from neurodyn.rnn import LeakyRNN, PerceptualDecision, train_task
 from neurodyn.rsa import TopologicalRSA, compute_rdm
+from neurodyn.rsa.plotting import plot_accuracy_vs_noise
 
 OUT = Path(os.environ.get("NEURODYN_TUTORIAL_OUT", "tutorial_out"))
 OUT.mkdir(parents=True, exist_ok=True)
@@ -121,15 +122,13 @@ perm_acc = TopologicalRSA(family="rdm", n_bootstrap=0, random_state=0).fit(
     rdms, rng.permutation(labels), subjects).accuracy_
 print(f"label-permutation control (rdm): {perm_acc:.2f} (chance {1 / len(time_points):.2f})")
 
-fig, ax = plt.subplots(figsize=(5, 3.5))
-for fam in families:
-    ax.errorbar(noise_levels, acc[fam], yerr=np.nan_to_num(se[fam]), marker="o", label=fam, capsize=2)
-ax.axhline(1 / len(time_points), color="k", ls=":", label="chance")
-ax.set_xlabel("RDM noise (k / 10 of the RDM SD)")
+fig, ax = plt.subplots(figsize=(6.4, 3.8))
+plot_accuracy_vs_noise(noise_levels, acc, ax=ax, errors=None if QUICK else se, chance=1 / len(time_points),
+                       xlabel="RDM noise (k / 10 of the RDM SD)")
 ax.set_ylabel("LOSO identification accuracy")
-ax.set_title("which time point? (8 RNN instances)")
-ax.xaxis.get_major_locator().set_params(integer=True)
-ax.legend(fontsize=8)
+k4_topo, k4_rdm = max(acc["topology"][-1], acc["rgdm"][-1]), acc["rdm"][-1]
+ax.set_title(f"which time point? 8 RNN instances; at k = 4 topology-sensitive\n"
+             f"{k4_topo:.2f} vs RDM {k4_rdm:.2f} (chance {1 / len(time_points):.2f})", fontsize=10)
 fig.tight_layout()
 fig.savefig(OUT / "task_rnn_trsa_accuracy.png", dpi=100)
 
@@ -149,7 +148,8 @@ fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
 im = axes[0].imshow(gen, vmin=gen.min(), vmax=gen.max(), extent=(0.5, T + 0.5, T + 0.5, 0.5))
 axes[0].set_xlabel("time step, instance 1")
 axes[0].set_ylabel("time step, instance 0")
-axes[0].set_title(f"linear CKA, time x time (range {gen.min():.2f}-{gen.max():.2f})", fontsize=9)
+axes[0].set_title(f"linear CKA, time x time (range {gen.min():.2f}-{gen.max():.2f})\n"
+                  f"mean diagonal - mean off-diagonal = {diag_minus_off:.3f}", fontsize=9)
 axes[0].xaxis.get_major_locator().set_params(integer=True)
 axes[0].yaxis.get_major_locator().set_params(integer=True)
 fig.colorbar(im, ax=axes[0], label="linear CKA")
@@ -159,6 +159,7 @@ for method in ("rsa", "cka"):
 axes[1].set_xlabel("time step")
 axes[1].xaxis.get_major_locator().set_params(integer=True)
 axes[1].set_ylabel("instance 0 vs 1 (RSA: Spearman r; CKA)")
+axes[1].set_title("the same time step in both instances", fontsize=9)
 axes[1].legend()
 fig.tight_layout()
 fig.savefig(OUT / "task_rnn_cka_time.png", dpi=100)

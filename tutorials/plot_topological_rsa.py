@@ -96,8 +96,11 @@ print(f"tau-a noise ceiling: [{tau_ceiling[0]:.3f}, {tau_ceiling[1]:.3f}]")
 subjects = brain.reshape(2, 4, -1).mean(0)
 result = evaluate_models(models, subjects, method="corr", n_bootstrap=N_BOOT, random_state=0)
 fig, ax = plt.subplots(figsize=(6.5, 4.5), layout="constrained")
-plot_model_comparison(result, names, ax=ax)
-ax.set_title("hIT vs models, Pearson r\n(bootstrap over subjects x images)", fontsize=10)
+plot_model_comparison(result, names, ax=ax, ylabel="RDM similarity with hIT (Pearson r)")
+best_i = int(np.argmax(result.mean))
+ax.set_title(f"hIT vs models; error bars: bootstrap SE over subjects x images\n"
+             f"best {names[best_i]} r = {result.mean[best_i]:.2f}, noise ceiling "
+             f"[{result.noise_ceiling[0]:.2f}, {result.noise_ceiling[1]:.2f}]", fontsize=10)
 fig.savefig(OUT / "rsa_hit_model_comparison.png", dpi=110, bbox_inches="tight")
 plt.close(fig)
 order = np.argsort(-result.mean)
@@ -159,9 +162,13 @@ for i, level in enumerate(levels):
 print("noise  " + "  ".join(f"{lab:>18}" for lab in settings))
 for level in levels:
     print(f"{level:>5}  " + "  ".join(f"{table[(level, lab)]:>18.3f}" for lab in settings))
-fig, ax = plt.subplots(figsize=(5.5, 3.5))
+fig, ax = plt.subplots(figsize=(6.5, 3.8))
 plot_accuracy_vs_noise(levels, {label: [table[(level, label)] for level in levels] for label in settings},
                        ax=ax, chance=0.2, xlabel="noise SD (x SD of the rank-normalised entries)")
+ax.set_ylabel("leave-one-measurement-model-out\naccuracy", fontsize=9)
+ax.set_title(f"at 4 SD: rank RDM {table[(4.0, 'RDM (rank)')]:.2f}, topology "
+             f"{table[(4.0, 'topology (.45,.55)')]:.2f}, RGDM {table[(4.0, 'RGDM (.2,.8)')]:.2f} (chance 0.20)",
+             fontsize=9)
 fig.tight_layout()
 fig.savefig(OUT / "rsa_alexnet_accuracy_vs_noise.png", dpi=110)
 plt.close(fig)
@@ -175,7 +182,7 @@ print(f"topology RGTM accuracy {topo.accuracy_:.3f}, bootstrap 95% interval "
 print("sensitivity per layer:", np.round(topo.sensitivity_, 3), "specificity:", np.round(topo.specificity_, 3))
 fig, ax = plt.subplots(figsize=(4, 4))
 plot_confusion(topo.confusion_, topo.classes_, ax=ax)
-ax.set_title("topology RGTM (.45, .55)")
+ax.set_title(f"topology RGTM (.45, .55): accuracy {topo.accuracy_:.2f}\n(chance 0.20)", fontsize=10)
 fig.tight_layout()
 fig.savefig(OUT / "rsa_alexnet_confusion.png", dpi=110)
 plt.close(fig)
@@ -184,8 +191,8 @@ plt.close(fig)
 # The full (l, u) accuracy map.
 grid = geotopological_grid(alex, layers, instances, step=0.1 if QUICK else 0.05)
 fig, ax = plt.subplots(figsize=(5.5, 4.5))
-plot_lu_heatmap(grid, ax=ax, chance=0.2)
-ax.set_title("AlexNet conv-layer identification")
+plot_lu_heatmap(grid, ax=ax, chance=0.2, label="leave-one-measurement-model-out accuracy")
+ax.set_title(f"AlexNet conv-layer identification: best {grid['best_accuracy']:.2f}", fontsize=10)
 fig.tight_layout()
 fig.savefig(OUT / "rsa_alexnet_lu_heatmap.png", dpi=110)
 plt.close(fig)

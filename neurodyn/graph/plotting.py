@@ -213,8 +213,9 @@ def plot_cv_report(report, title=None, class_names=None):
         ax.legend(frameon=False, fontsize=8, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.25))
         # with n permutations the smallest attainable p is 1 / (n + 1): say so when it is reached
         floor = 1.0 / (n_perm + 1)
-        ax.set_title(f"permutation null, {n_perm} shuffles: p = {report.permutation_pvalue:.3f}"
-                     + (" (the floor)" if report.permutation_pvalue <= floor + 1e-12 else ""), fontsize=10)
+        ax.set_title(f"permutation null ({n_perm} shuffles)\np = {report.permutation_pvalue:.3f}"
+                     + (", the smallest possible" if report.permutation_pvalue <= floor + 1e-12 else ""),
+                     fontsize=10)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
