@@ -81,7 +81,7 @@ for i, seed in enumerate(SEEDS):
             a0 = net(fixed.inputs)[0][-1].numpy()
         k0 = tangent_kernel(net, ntk_x)
         hist = train_task(net, task, n_steps=STEPS, batch_size=schedule["batch_size"], lr=schedule["lr"],
-                          momentum=schedule["momentum"], random_state=seed)
+                          momentum=schedule["momentum"], random_state=seed, verbose=True)
         with torch.no_grad():
             at = net(fixed.inputs)[0][-1].numpy()
         kt = tangent_kernel(net, ntk_x)

@@ -60,7 +60,7 @@ nets = []
 for seed in range(n_instances):
     net = LeakyRNN(n_units=64, n_inputs=3, n_outputs=3, nonlinearity="relu", random_state=seed)
     hist = train_task(net, task, n_steps=n_steps, batch_size=64, optimizer="adam", lr=3e-3,
-                      random_state=seed)
+                      random_state=seed, verbose=True)
     nets.append(net)
     print(f"instance {seed}: final loss {np.mean(hist.loss_curve_[-20:]):.3f}, accuracy {np.mean(hist.accuracy_curve_[-20:]):.2f}")
 

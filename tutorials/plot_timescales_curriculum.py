@@ -82,7 +82,7 @@ for seed in SEEDS:
         net = make_net(seed)
         t0 = time.perf_counter()
         hist = train_curriculum(net, NParity, curriculum=curriculum, max_steps=BUDGET,
-                                random_state=seed, **schedule)
+                                random_state=seed, verbose=True, **schedule)  # a bar per curriculum on stderr
         runs[(curriculum, seed)] = (net, hist)
         print(f"seed {seed} {curriculum:>11}: N_max = {hist.max_n_} after {hist.n_iter_} steps, "
               f"{len(hist.epochs)} epochs, {time.perf_counter() - t0:.0f} s; epochs per N "
