@@ -6,8 +6,9 @@ Sections (run all by default, or pick with ``--only``):
   vs the sequential loop at T = 1000, 64 units, batch 1 and 32: the kernel forward-only and
   forward+backward in float64 and float32, and the whole DiagonalSSM cell (float64 equality
   to 1e-10 is checked first); median of ``--repeats`` runs, one thread. On the shared 2-core
-  CPU (load average ~4): kernel forward 13x (B=1) and 2.3x (B=32, float64; 3.3x float32);
-  forward+backward 35-47x; whole cell forward 4.1x (B=1) and ~1x (B=32), fwd+bwd 12-16x.
+  CPU (two runs, load average 2.4-4.5): kernel forward 13-14x (B=1, float64 and float32),
+  1.8-2.3x (B=32, float64) and 3.3-5.4x (B=32, float32); kernel forward+backward 35-62x;
+  whole SSM cell forward 4.1-4.5x (B=1) and 0.8-1.5x (B=32), forward+backward 12-16x.
   At batch 32 the loop's per-step overhead is amortised over 2048 numbers per step and the
   scan is bound by memory bandwidth (it reads and writes the 16 MB sequence about twice),
   so forward-only stays under 5x there; the whole cell's forward at B=32 is dominated by
