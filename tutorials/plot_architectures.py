@@ -35,6 +35,7 @@ Data: the ``aplysia_pedal_bruno2017`` folder of the data home (``$NEURODYN_DATA`
 # %%
 # Setup
 # -----
+import itertools
 import os
 import time
 from pathlib import Path
@@ -117,9 +118,14 @@ for cell, net in nets.items():
     tau_meas[cell] = float(np.mean([autocorrelation_time(states[:, b]) for b in range(states.shape[1])]))
     print(f"{cell:16s} median timescales_() {tau_def[cell]:6.2f} steps; measured autocorrelation time "
           f"{tau_meas[cell]:6.2f} steps")
+# Five cells give a coarse rank correlation: the baseline is the 95th percentile of rho over
+# all 120 orderings of the measured timescales (what chance ordering reaches).
 rho = float(spearmanr([tau_def[c] for c in CELLS], [tau_meas[c] for c in CELLS])[0])
+null = [spearmanr([tau_def[c] for c in CELLS], perm)[0]
+        for perm in itertools.permutations([tau_meas[c] for c in CELLS])]
+rho_95 = float(np.percentile(null, 95))
 claims.add("cells with longer timescales_() have slower states (Spearman rho over the 5 cells)",
-           rho, 0.0, ">", 0.0, "rho", "no relation")
+           rho, rho_95, ">", 0.0, "rho", "95th percentile over orderings")
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
 axes[0].bar(range(len(CELLS)), [acc[c] for c in CELLS], color="0.4")
@@ -133,7 +139,7 @@ for c in CELLS:
 axes[1].set_xscale("log")
 axes[1].set_xlabel("median timescales_() (steps)")
 axes[1].set_ylabel("measured autocorrelation time (steps)")
-axes[1].set_title(f"Spearman rho {rho:.2f}", fontsize=9)
+axes[1].set_title(f"Spearman rho {rho:.2f} (chance orderings' 95th percentile {rho_95:.2f})", fontsize=9)
 fig.tight_layout()
 fig.savefig(OUT / "accuracy_timescales.png", dpi=110)
 plt.close(fig)
