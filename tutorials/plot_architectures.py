@@ -75,7 +75,7 @@ for cell in CELLS:
     untrained[cell] = make_rnn(cell, n_units=UNITS, random_state=0, device="cpu")
     net = make_rnn(cell, n_units=UNITS, random_state=0, device="cpu")
     t0 = time.perf_counter()
-    train_task(net, task, n_steps=STEPS, random_state=0, **fit_kw)
+    train_task(net, task, n_steps=STEPS, random_state=0, verbose=True, **fit_kw)  # bar on stderr
     nets[cell] = net
     acc[cell] = float(evaluate(net, task, n_batches=8, batch_size=256, generator=test_gen())[0])
     print(f"{cell:16s} test accuracy on {N}-parity after {STEPS} steps: {acc[cell]:.3f} "
@@ -232,7 +232,7 @@ acc_aligned, curves = {}, {}
 for label, (target, weight) in targets.items():
     student = make_rnn(student_cell, n_units=UNITS, random_state=1, device="cpu")  # same init for all three
     hist = train_aligned(student, task, target, probe=align_probe, weight=weight, n_steps=STEPS,
-                         random_state=1, **fit_kw)
+                         random_state=1, verbose=True, **fit_kw)
     acc_aligned[label] = float(evaluate(student, task, n_batches=8, batch_size=256, generator=test_gen())[0])
     curves[label] = hist.loss_curve_
     print(f"{student_cell} student, teacher {teacher_cell} ({acc[teacher_cell]:.3f}), {label:27s}: "
