@@ -11,7 +11,8 @@ Workload: model activity (n_conditions x n_units) vs brain activity
   (netrep's ``LinearMetric`` procedure, written in numpy; netrep itself is used
   when it is installed).
 
-Outputs are checked to agree before any time is reported.
+Outputs are checked to agree before any time is reported. Each neurodyn call and
+its anchor are timed alternately, so load from other processes falls on both.
 
 Usage: ``python benchmarks/compare.py`` (default size, < 2 min on 2 cores) or
 ``python benchmarks/compare.py --full`` (1,000 conditions x 4,096 units vs
@@ -22,10 +23,12 @@ a 20,000 x 20,000 eigendecomposition).
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from neurodyn.compare import ShapeMetric, linear_cka, ridge_cv
 
@@ -39,6 +42,19 @@ def median_time(fn, repeats):
         out = fn()
         times.append(time.perf_counter() - t0)
     return float(np.median(times)), out
+
+
+def paired_times(fn_nd, fn_ref, repeats):
+    """Median wall times of neurodyn and its anchor, run alternately so that a change in the
+    machine's load during the run falls on both; returns each one's first output too."""
+    t_nd, t_ref, outs = [], [], {}
+    for _ in range(repeats):
+        for key, fn, times in (("nd", fn_nd, t_nd), ("ref", fn_ref, t_ref)):
+            t0 = time.perf_counter()
+            out = fn()
+            times.append(time.perf_counter() - t0)
+            outs.setdefault(key, out)
+    return float(np.median(t_nd)), outs["nd"], float(np.median(t_ref)), outs["ref"]
 
 
 def numpy_cka(X, Y):
@@ -80,9 +96,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="the spec size: 1000 x 4096 vs 1000 x 20000")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="torch and BLAS threads")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    # numpy's BLAS (the anchors, and neurodyn's numpy products) on the same number of threads
+    with threadpool_limits(limits=args.threads, user_api="blas"):
+        run(args)
+
+
+def run(args):
     n, p, q = (1000, 4096, 20000) if args.full else (300, 512, 1000)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n, p))
@@ -90,7 +112,8 @@ def main(argv=None):
     Y = X[:, : p // 4] @ W + rng.standard_normal((n, q))
     Xs = (X - X.mean(0)) / X.std(0)
     print(f"workload: {n} conditions x {p} units vs {q} voxels; torch threads {args.threads}; "
-          f"median of {args.repeats}")
+          f"median of {args.repeats}, neurodyn and anchor alternating; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     results = []
 
     def add(name, t_nd, t_ref):
@@ -100,21 +123,21 @@ def main(argv=None):
 
     # --- encoding ---------------------------------------------------------------
     from sklearn.linear_model import RidgeCV
-    t_ref, ref = median_time(lambda: RidgeCV(alphas=ALPHAS, alpha_per_target=True).fit(Xs, Y),
-                             args.repeats)
-    t_nd, ours = median_time(lambda: ridge_cv(Xs, Y, alphas=ALPHAS), args.repeats)
+    t_nd, ours, t_ref, ref = paired_times(
+        lambda: ridge_cv(Xs, Y, alphas=ALPHAS),
+        lambda: RidgeCV(alphas=ALPHAS, alpha_per_target=True).fit(Xs, Y), args.repeats)
     assert np.array_equal(ours["alpha"], ref.alpha_), "per-target alphas differ from RidgeCV"
     np.testing.assert_allclose(ours["coef"], ref.coef_.T, rtol=1e-6, atol=1e-9)
     add("ridge per-target alphas (vs sklearn RidgeCV)", t_nd, t_ref)
     del ref, ours
 
     # --- CKA -----------------------------------------------------------------------
-    t_ref, c_ref = median_time(lambda: numpy_cka(X, Y), args.repeats)
-    t_nd, c_nd = median_time(lambda: linear_cka(X, Y), args.repeats)
+    t_nd, c_nd, t_ref, c_ref = paired_times(lambda: linear_cka(X, Y), lambda: numpy_cka(X, Y),
+                                            args.repeats)
     assert abs(c_ref - c_nd) < 1e-10, (c_ref, c_nd)
     add("linear CKA (vs numpy Gram formula)", t_nd, t_ref)
-    t_ref, c_ref = median_time(lambda: numpy_debiased_cka(X, Y), args.repeats)
-    t_nd, c_nd = median_time(lambda: linear_cka(X, Y, debiased=True), args.repeats)
+    t_nd, c_nd, t_ref, c_ref = paired_times(lambda: linear_cka(X, Y, debiased=True),
+                                            lambda: numpy_debiased_cka(X, Y), args.repeats)
     assert abs(c_ref - c_nd) < 1e-10, (c_ref, c_nd)
     add("debiased linear CKA (vs numpy Song et al. formula)", t_nd, t_ref)
 
