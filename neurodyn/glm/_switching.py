@@ -877,7 +877,9 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
                                                              self.max_iter, progress)
             if best is None or losses[-1] < best[1][-1]:
                 best = (params, losses, n_iter, converged)
-        if bar is not None:
+        if bar is not None:  # EM that converged early ends the bar at the iterations it ran
+            bar.total = bar.n
+            bar.refresh()
             bar.close()
         params, losses, n_iter, converged = best
         self._params = params

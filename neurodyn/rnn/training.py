@@ -370,7 +370,9 @@ def train_curriculum(net: nn.Module, task: Callable[..., Task] = NParity,
     bar = None
     if verbose:
         from tqdm.auto import tqdm
-        bar = tqdm(total=max_epochs, desc=f"{curriculum} curriculum", unit="epoch")
+        # a run capped by max_steps ends after ceil(max_steps / steps_per_epoch) epochs
+        total = max_epochs if max_steps is None else min(max_epochs, -(-max_steps // steps_per_epoch))
+        bar = tqdm(total=total, desc=f"{curriculum} curriculum", unit="epoch")
     net.train()
     for epoch in range(1, max_epochs + 1):
         heads = list(range(len(ns))) if curriculum in ("multi-head", "sliding") else [0] * len(ns)
@@ -428,7 +430,9 @@ def train_curriculum(net: nn.Module, task: Callable[..., Task] = NParity,
             break
     else:
         hist.stop_reason_ = "max_epochs reached"
-    if bar is not None:
+    if bar is not None:  # solved early: the bar ends at the epochs that ran
+        bar.total = bar.n
+        bar.refresh()
         bar.close()
     hist.n_iter_ = steps
     hist.loss_curve_ = torch.stack(losses).cpu().numpy() if losses else np.zeros(0)

@@ -406,6 +406,11 @@ def _registry() -> dict[str, Entry | list[Entry]]:
                      X_train=counts(40, 3, trials=2), X_test=counts(40, 3, seed=1, trials=1),
                      n_states=(1, 2)),
         timeseries=("X_train", "X_test"), bad=dict(n_states=[(0, 1)]))
+    R["glm.fit_sessions"] = Entry(
+        lambda: dict(estimator=StateSwitchingGLM(n_states=2, n_lags=2, max_iter=2, m_step_max_iter=3,
+                                                 adam_steps=3, device="cpu", random_state=0),
+                     sessions=[counts(40, 3), counts(30, 3, seed=1, trials=2)]),
+        timeseries=("sessions",), bad=dict(sessions=[[]], n_jobs=[0], memory=[3], random_state=[-1]))
 
     # -- rsa ---------------------------------------------------------------------------------
     pat = lambda: dict(patterns=rng(0).standard_normal((12, 5)),  # noqa: E731

@@ -80,6 +80,8 @@ def _registry():
                               ("threshold", lambda v: glm.adjacency_classes(d.coupling, v), 0.2)],
         "select_n_states": [("X_test", lambda v: glm.select_n_states(
             glm.StateSwitchingGLM(max_iter=1, device="cpu"), X, v, n_states=(1,)), X)],
+        "fit_sessions": [("sessions", lambda v: glm.fit_sessions(
+            glm.PoissonGLM(max_iter=20, device="cpu"), v), X)],
     }
 
 
