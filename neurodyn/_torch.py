@@ -461,7 +461,11 @@ def map_blas_workers(fn, items: Sequence, n_workers: int | None = None, work: fl
     blocks) one BLAS call per core beats multi-threaded BLAS inside each call,
     which barely speeds up products that small (measured 1.5-1.7x on 2 cores).
     ``fn`` must release the GIL in its heavy part (numpy's ``matmul`` does).
-    With one worker or one item it is a plain loop with BLAS left as it is.
+    With one worker or one item it is a plain loop; BLAS is left as it is unless ``work``
+    is between SMALL_WORK and 5e8 multiply-adds per item (a few ms), where the loop runs on one BLAS
+    thread: an ``fn`` that alternates two BLAS libraries (scipy's ``dtrmm``, then numpy's
+    ``matmul``) otherwise makes each library's idle threads spin against the other's
+    (crossnobis whitening of 8 subjects x 240 x 400: 64 ms with two threads each, 8 ms on one).
     """
     items = list(items)
     n = min(int(n_workers or thread_budget()), len(items))
@@ -469,6 +473,11 @@ def map_blas_workers(fn, items: Sequence, n_workers: int | None = None, work: fl
         with thread_policy(n_threads=1):
             return [fn(item) for item in items]
     if n <= 1:
+        # (below SMALL_WORK OpenBLAS keeps small products on the calling thread by itself,
+        # and the thread policy's own cost would show: ~0.15 ms per call)
+        if work is not None and SMALL_WORK <= work < 5e8:
+            with thread_policy(n_threads=1):
+                return [fn(item) for item in items]
         return [fn(item) for item in items]
     from concurrent.futures import ThreadPoolExecutor
 
