@@ -25,6 +25,7 @@ from .._torch import (
     numpy_blas_single_thread,
     resolve_device,
     resolve_dtype,
+    thread_policy,
     to_numpy,
     to_tensor,
 )
@@ -1145,6 +1146,14 @@ def _crossnobis_balanced_blas(x, cond_idx, fold_idx, n_cond, n_folds, lam, chol,
         return _crossnobis_low_rank_blas(b, lam)
     iu = np.triu_indices(n_cond, 1)
     chol_c = None if lam is None else np.ascontiguousarray(chol)
+
+    if chol_c is not None and chol_c.ndim == 2 and n_sub > 1:
+        # one precision for every subject: whiten all fold means in one triangular product on
+        # the process's BLAS threads (OpenBLAS's threaded dtrmm is ~1.8x two single-threaded
+        # ones side by side here), then the Gram matrices per subject below
+        with thread_policy():
+            b = dtrmm(1.0, chol_c.T, b.reshape(-1, n_ch).T, side=0, lower=0, trans_a=0).T.reshape(b.shape)
+        chol_c = None
 
     def one(s):
         ws = b[s]
