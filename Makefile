@@ -45,7 +45,8 @@ calibrate: install-dev
 SPHINXOPTS ?=
 docs: install
 	@$(PY) -c "import sphinx, sphinx_gallery, numpydoc" 2>/dev/null || $(PIP) install --quiet -e ".[docs]"
-	MPLBACKEND=Agg $(PY) -m sphinx -b html -q $(SPHINXOPTS) docs docs/_build/html
+	rm -rf docs/generated  # autosummary pages of callables that no longer exist would linger
+	MPLBACKEND=Agg $(PY) -m sphinx -b html -q -W --keep-going $(SPHINXOPTS) docs docs/_build/html
 	@echo "docs written to docs/_build/html/index.html"
 
 lint: install-dev

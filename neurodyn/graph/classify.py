@@ -167,9 +167,9 @@ class FeatureMask(SelectorMixin, BaseEstimator):
     Attributes
     ----------
     n_features_in_ : int
-    scores_ : ndarray (n_features_in_,)
+    scores_ : ndarray of shape ``(n_features_in_,)``
         ``|t|`` or F per column (0 for constant columns).
-    pvalues_ : ndarray (n_features_in_,)
+    pvalues_ : ndarray of shape ``(n_features_in_,)``
     support_ : ndarray of bool
     classes_ : ndarray
 
@@ -268,7 +268,7 @@ class FeatureMask(SelectorMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        """Keep the selected columns of ``X`` (n_samples, n_features_in_)."""
+        """Keep the selected columns of ``X`` ``(n_samples, n_features_in_)``."""
         check_is_fitted(self, "support_")
         _check_numeric_dtype(X)
         if not sp.issparse(X):

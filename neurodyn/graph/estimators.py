@@ -72,7 +72,7 @@ class FunctionalGraph(BaseEstimator):
     ----------
     n_features_in_ : int
         Number of columns (nodes, constant ones included) of the ``X`` given to fit.
-    adjacency_ : scipy.sparse.csr_array of bool, shape (n_nodes_, n_nodes_)
+    adjacency_ : scipy.sparse.csr_array of bool, shape ``(n_nodes_, n_nodes_)``
     nodes_ : ndarray of int
         Column of ``X`` behind each node.
     constant_nodes_ : ndarray of int
@@ -160,7 +160,7 @@ class FunctionalGraph(BaseEstimator):
                              block_size=self.block_size, device=self.device)
 
     def to_networkx(self):
-        """The fitted graph as a ``networkx.Graph`` with nodes ``0 .. n_nodes_ - 1``."""
+        """The fitted graph as a ``networkx.Graph`` with nodes numbered 0 to ``n_nodes_ - 1``."""
         import networkx as nx
 
         check_is_fitted(self, "adjacency_")

@@ -111,9 +111,9 @@ class DynamicsRNN(TorchEstimatorMixin, BaseEstimator):
     ----------
     model_ : LeakyRNN
         The fitted network; head 0 is the linear read-out ``B h + c``.
-    loss_curve_ : ndarray (n_iter_,)
+    loss_curve_ : ndarray of shape ``(n_iter_,)``
         Forced one-step prediction error per gradient step (standardised units).
-    forcing_curve_ : ndarray (n_iter_,)
+    forcing_curve_ : ndarray of shape ``(n_iter_,)``
         The forcing strength ``gamma`` used at every gradient step.
     n_iter_ : int
     converged_ : bool
