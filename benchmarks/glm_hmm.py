@@ -351,32 +351,28 @@ def bench_full_fit(n_neurons, n_states, n_trials, seed=0, max_iter=100, tol=1e-6
     as_np = {"W": start["W"].numpy(), "b": start["b"].numpy()[0],
              "A": np.exp(start["logA"].numpy()), "pi": np.exp(start["logpi"].numpy())}
 
-    params = {k: v.clone() for k, v in start.items()}
-    fit._newton = None
-    t0 = time.perf_counter()
-    params, losses, n_iter, converged = fit._run_em(batch, flat, params, batch.n_bins, max_iter)
-    t_nd = time.perf_counter() - t0
-    nd = _as_estimator({"W": params["W"].numpy(), "b": params["b"].numpy()[0],
-                        "A": np.exp(params["logA"].numpy()), "pi": np.exp(params["logpi"].numpy())},
-                       n_states, truth)
+    def run_em(tol_):
+        """neurodyn's EM from the shared start to ``tol_``: time, the fit as an estimator, ..."""
+        fit.tol = tol_
+        params = {k: v.clone() for k, v in start.items()}
+        fit._newton = None
+        t0 = time.perf_counter()
+        params, losses, n_iter, converged = fit._run_em(batch, flat, params, batch.n_bins, max_iter)
+        elapsed = time.perf_counter() - t0
+        est = _as_estimator({"W": params["W"].numpy(), "b": params["b"].numpy()[0],
+                             "A": np.exp(params["logA"].numpy()),
+                             "pi": np.exp(params["logpi"].numpy())}, n_states, truth)
+        return elapsed, est, losses, n_iter, converged
+
+    t_nd, nd, losses, n_iter, converged = run_em(tol)
     ll_nd, acc_nd = _held_out(nd, X_test, s_test, n_states)
     print(f"neurodyn EM from the shared start: {t_nd:7.1f} s, {n_iter} iterations "
           f"({'converged' if converged else 'NOT converged'}), train objective/bin/neuron "
           f"{-losses[-1] / n_neurons:.6f}, held-out LL {ll_nd:.5f}, state accuracy {acc_nd:.4f}")
-
-    fit.tol = tol * 1e-2
-    params = {k: v.clone() for k, v in start.items()}
-    fit._newton = None
-    t0 = time.perf_counter()
-    params, losses, n_iter, converged = fit._run_em(batch, flat, params, batch.n_bins, max_iter)
-    t_tight = time.perf_counter() - t0
-    tight = _as_estimator({"W": params["W"].numpy(), "b": params["b"].numpy()[0],
-                           "A": np.exp(params["logA"].numpy()),
-                           "pi": np.exp(params["logpi"].numpy())}, n_states, truth)
-    print(f"neurodyn EM from the shared start to tol {fit.tol:g}: {t_tight:7.1f} s, {n_iter} "
+    t_tight, tight, _, n_tight, _ = run_em(tol * 1e-2)
+    print(f"neurodyn EM from the shared start to tol {tol * 1e-2:g}: {t_tight:7.1f} s, {n_tight} "
           f"iterations, train LL {float(tight.score(X)):.6f}, held-out LL "
           f"{_held_out(tight, X_test, s_test, n_states)[0]:.5f}")
-    fit.tol = tol
 
     t0 = time.perf_counter()
     default = StateSwitchingGLM(n_states=n_states, link="sigmoid", device="cpu",
