@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._score import Score
 from .._torch import TorchEstimatorMixin, check_random_state, to_tensor
-from .._validation import check_array, check_finite, check_positive_int
+from .._validation import caller_stacklevel, check_array, check_finite, check_positive_int
 from ._inputs import as_scaled_batch, refuse_sparse, resolve
 
 __all__ = [
@@ -415,7 +415,7 @@ def pearson_r_columns(A: Any, B: Any) -> np.ndarray:
         shown = ", ".join(str(int(c)) for c in cols[:10]) + (", ..." if cols.size > 10 else "")
         warnings.warn(f"pearson_r_columns: {cols.size} column(s) of A or B are constant "
                       f"(columns [{shown}]); their correlation is undefined and returned as NaN",
-                      ConstantColumnWarning, stacklevel=2)
+                      ConstantColumnWarning, stacklevel=caller_stacklevel())
     return r
 
 

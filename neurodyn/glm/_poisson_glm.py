@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._score import Score
 from .._torch import TorchEstimatorMixin, thread_policy
-from .._validation import check_in
+from .._validation import caller_stacklevel, check_in
 from ._common import (
     as_trial_list,
     check_basis_params,
@@ -198,7 +198,7 @@ class PoissonGLM(TorchEstimatorMixin, BaseEstimator):
         if not self.converged_:
             warnings.warn(f"PoissonGLM: L-BFGS stopped at max_iter={self.max_iter} before the "
                           f"objective's relative change fell below tol={self.tol:g}; raise max_iter",
-                          ConvergenceWarning, stacklevel=2)
+                          ConvergenceWarning, stacklevel=caller_stacklevel())
         return self
 
     def _log_prob(self, batch):

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._score import Score
 from .._torch import TorchEstimatorMixin, random_normal, random_uniform, thread_policy
 from .._validation import (
+    caller_stacklevel,
     check_allocation,
     check_array,
     check_finite,
@@ -898,7 +899,7 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
             warnings.warn(f"StateSwitchingGLM: EM stopped at max_iter={self.max_iter} before the "
                           f"relative change of its objective fell below tol={self.tol:g} (last "
                           f"change {_last_change(losses):.3g}); raise max_iter",
-                          ConvergenceWarning, stacklevel=2)
+                          ConvergenceWarning, stacklevel=caller_stacklevel())
         log_em = self._log_emission(batch, params, mode="hard")
         self.log_likelihood_ = float(_log_marginal_likelihood(
             log_em, params["logA"], params["logpi"], batch.mask).sum())

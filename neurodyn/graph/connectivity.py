@@ -52,6 +52,7 @@ import torch
 from .._torch import resolve_device
 from .._validation import (
     LayoutWarning,
+    caller_stacklevel,
     check_allocation,
     check_in,
     check_positive_int,
@@ -88,7 +89,7 @@ def _check_warn_transposed(warn_transposed) -> None:
 
 
 def _warn_layout(n_timepoints: int, n_nodes: int, name: str, warn_transposed,
-                 stacklevel: int = 3, what: str = "") -> None:
+                 what: str = "") -> None:
     """LayoutWarning when a series has fewer timepoints than nodes (see the module notes)."""
     _check_warn_transposed(warn_transposed)
     mode = warn_transposed if isinstance(warn_transposed, str) else bool(warn_transposed)
@@ -99,7 +100,7 @@ def _warn_layout(n_timepoints: int, n_nodes: int, name: str, warn_transposed,
     warnings.warn(
         f"{name}{what} has {n_timepoints} timepoints and {n_nodes} nodes; neurodyn expects "
         f"{_DIMS}: is it transposed? (pass X.T if so; if the nodes really outnumber the "
-        "timepoints, pass warn_transposed=False)", LayoutWarning, stacklevel=stacklevel)
+        "timepoints, pass warn_transposed=False)", LayoutWarning, stacklevel=caller_stacklevel())
 
 
 def _warn_ties(kept: int, wanted: int, tau: float, density: float) -> None:
@@ -109,11 +110,11 @@ def _warn_ties(kept: int, wanted: int, tau: float, density: float) -> None:
     """
     if wanted == 0:
         warnings.warn(f"density={density!r} keeps no edge: round(density * n_pairs) is 0", UserWarning,
-                      stacklevel=3)
+                      stacklevel=caller_stacklevel())
     elif wanted - kept > 0.01 * wanted:
         warnings.warn(f"density={density!r} asks for {wanted} edges but pairs tie at the cut value "
                       f"{tau:.6g}: ties are all left out, so {kept} edges are kept", UserWarning,
-                      stacklevel=3)
+                      stacklevel=caller_stacklevel())
 
 
 def _check_bool(value, name: str) -> bool:

@@ -399,7 +399,7 @@ class GraphFeatures(TransformerMixin, BaseEstimator):
             if short:
                 more = f" (and {len(short) - 1} other subjects)" if len(short) > 1 else ""
                 _warn_layout(subjects[short[0]].shape[0], subjects[short[0]].shape[1],
-                             f"X[{short[0]}]", self.warn_transposed, stacklevel=4, what=more)
+                             f"X[{short[0]}]", self.warn_transposed, what=more)
         lengths = {s.shape[0] for s in subjects}
         if same_length and len(lengths) > 1:
             raise ValueError(f"X holds series of different lengths {sorted(lengths)}; a fixed "

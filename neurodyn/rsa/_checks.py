@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._validation import LayoutWarning, check_array
+from .._validation import LayoutWarning, caller_stacklevel, check_array
 
 _RDM_DIMS = "(n_pairs,), (n_rdms, n_pairs), (K, K) or (n_rdms, K, K)"
 
@@ -127,7 +127,7 @@ def as_rdm_vectors(rdms: Any, name: str = "rdms", *, allow_nan: bool = True,
             warnings.warn(
                 f"{name} is a symmetric ({k}, {k}) array with a non-zero diagonal: read as {k} RDM "
                 f"vectors of {k} pairs. If it is one square RDM, set its diagonal to 0; if it is a "
-                f"similarity matrix, convert it to dissimilarities first", LayoutWarning, stacklevel=3)
+                f"similarity matrix, convert it to dissimilarities first", LayoutWarning, stacklevel=caller_stacklevel())
     n_conditions(v.shape[-1], name, v.shape)
     if v.ndim == 1:
         return v[None], RDMForm(square=False, single=True)

@@ -253,3 +253,37 @@ def test_layout_warnings_point_at_the_callers_line_whatever_the_depth():
         layout = [w for w in caught if issubclass(w.category, LayoutWarning)]
         assert layout, "no LayoutWarning"
         assert layout[0].filename == __file__, layout[0].filename
+
+
+def test_other_warnings_point_at_the_callers_line():
+    """ConvergenceWarning from decorated fits, constant-column, tie and RDM-layout warnings name
+    the user's line, not contextlib's or neurodyn's."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    from neurodyn.compare import pearson_r_columns
+    from neurodyn.compare.encoding import ConstantColumnWarning
+    from neurodyn.datasets.simulate import hmm_glm
+    from neurodyn.glm import PoissonGLM, StateSwitchingGLM
+    from neurodyn.graph import FunctionalGraph
+    from neurodyn.rsa import compare_rdms
+
+    rng = np.random.default_rng(0)
+    counts = hmm_glm(n_neurons=4, n_states=2, n_timepoints=300, n_trials=2, random_state=0).counts
+    const = np.column_stack([rng.normal(size=20), np.ones(20)])
+    sym = rng.random((6, 6))  # read as 6 RDM vectors of 6 pairs (4 conditions)
+    sym = sym + sym.T + 1.0
+    calls = [
+        (ConvergenceWarning, lambda: PoissonGLM(n_lags=2, max_iter=1, device="cpu").fit(counts)),
+        (ConvergenceWarning, lambda: StateSwitchingGLM(n_states=2, n_init=1, max_iter=1,
+                                                       device="cpu").fit(counts)),
+        (ConstantColumnWarning, lambda: pearson_r_columns(const, rng.normal(size=(20, 2)))),
+        (UserWarning, lambda: FunctionalGraph(density=1e-6).fit(rng.normal(size=(50, 6)))),
+        (LayoutWarning, lambda: compare_rdms(sym, sym)),
+    ]
+    for category, call in calls:
+        with _warnings.catch_warnings(record=True) as caught:
+            _warnings.simplefilter("always")
+            call()
+        hits = [w for w in caught if issubclass(w.category, category)]
+        assert hits, f"no {category.__name__}"
+        assert hits[0].filename == __file__, (category.__name__, hits[0].filename)
