@@ -83,7 +83,7 @@ print("mean spikes/bin: data %.3f, model %.3f" % (np.mean(counts), np.mean(model
 # State-switching GLM couplings
 # -----------------------------
 def fit_glm(runs):
-    return StateSwitchingGLM(n_states=2, n_lags=3, max_iter=15 if QUICK else 40, random_state=0,
+    return StateSwitchingGLM(n_states=2, n_lags=3, max_iter=15 if QUICK else 300, random_state=0,
                              verbose=True).fit(
         [r.astype(np.int64) for r in runs])
 
