@@ -180,7 +180,8 @@ def test_unequal_trial_lengths_are_masked():
 
 def test_scan_e_step_gives_the_same_fit():
     d = hmm_glm(n_neurons=5, n_states=2, n_timepoints=150, n_trials=2, random_state=7)
-    kw = dict(n_states=2, link="sigmoid", random_state=0, max_iter=2, device="cpu")
+    # alpha: 300 bins of 5 neurons are separable, and diverging ML weights compare poorly
+    kw = dict(n_states=2, link="sigmoid", random_state=0, max_iter=2, alpha=1e-3, device="cpu")
     a = StateSwitchingGLM(**kw).fit(d.counts)
     b = StateSwitchingGLM(scan=True, **kw).fit(d.counts)
     # identical first E-step; afterwards the L-BFGS stopping rule can turn 1e-13
