@@ -226,7 +226,7 @@ class PoissonGLM(TorchEstimatorMixin, BaseEstimator):
         """Total log-likelihood (nats) of spike counts ``X``."""
         check_is_fitted(self, "coupling_")
         _, lp = self._log_prob(self._batch(X))
-        return float(lp.sum())
+        return Score(float(lp.sum()), "nats", "Poisson log-likelihood, summed over bins and neurons")
 
     def score(self, X, y=None):
         """Mean log-likelihood per bin per neuron, in nats.
@@ -245,7 +245,8 @@ class PoissonGLM(TorchEstimatorMixin, BaseEstimator):
         check_is_fitted(self, "coupling_")
         batch = self._batch(X)
         counts, lp = self._log_prob(batch)
-        return bits_per_spike(float(lp.sum()), counts, self.mean_rate_)
+        return Score(bits_per_spike(float(lp.sum()), counts, self.mean_rate_), "bits/spike",
+                     "log-likelihood gain over a homogeneous Poisson model")
 
 
 def homogeneous_log_likelihood(counts: torch.Tensor, mean_rate) -> float:

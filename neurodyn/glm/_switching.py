@@ -1052,8 +1052,9 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
     def log_likelihood(self, X):
         """Marginal log-likelihood ``log p(x)`` (nats), summed over trials (forward algorithm)."""
         batch, log_em = self._hard_emission(X)
-        return float(_log_marginal_likelihood(log_em, self._params["logA"],
-                                             self._params["logpi"], batch.mask).sum())
+        return Score(float(_log_marginal_likelihood(log_em, self._params["logA"],
+                                                   self._params["logpi"], batch.mask).sum()),
+                     "nats", "marginal log-likelihood, summed over trials")
 
     def score(self, X, y=None):
         """Marginal log-likelihood per bin per neuron, in nats (forward algorithm).
@@ -1073,7 +1074,8 @@ class StateSwitchingGLM(TorchEstimatorMixin, BaseEstimator):
         batch, log_em = self._hard_emission(X)
         ll = float(_log_marginal_likelihood(log_em, self._params["logA"], self._params["logpi"],
                                            batch.mask).sum())
-        return bits_per_spike(ll, batch.flat()[0], self.mean_rate_)
+        return Score(bits_per_spike(ll, batch.flat()[0], self.mean_rate_), "bits/spike",
+                     "marginal log-likelihood gain over a homogeneous Poisson model")
 
     def n_parameters(self):
         """Number of free parameters (for BIC): couplings, biases, transitions, one-hot prior."""

@@ -9,6 +9,7 @@ import pickle
 
 import numpy as np
 import pytest
+from scipy.special import gammaln
 
 import neurodyn._score as score_mod
 from neurodyn._score import Score, as_score
@@ -56,6 +57,17 @@ def test_glm_scores_have_units_and_reference_values():
     s2 = hmm.score(X)
     assert isinstance(s2, Score) and s2.units == "nats/bin/neuron"
     assert s2 == pytest.approx(hmm.log_likelihood(X) / bins_neurons, rel=1e-12)
+    hmm.mean_rate_ = X.reshape(-1, X.shape[-1]).mean(0)
+    for est in (glm, hmm):
+        ll, bps = est.log_likelihood(X), est.bits_per_spike(X)
+        assert isinstance(ll, Score) and ll.units == "nats"
+        assert isinstance(bps, Score) and bps.units == "bits/spike"
+        # bits per spike = (LL - homogeneous Poisson LL) / (n_spikes ln 2), from scratch
+        flat = X.reshape(-1, X.shape[-1])
+        lam = est.mean_rate_
+        ll0 = float(np.sum(flat * np.log(lam) - lam - gammaln(flat + 1)))
+        expect = (ll - ll0) / (flat.sum() * np.log(2))
+        assert bps == pytest.approx(expect, rel=1e-9)
 
 
 def test_sklearn_model_selection_accepts_scores():
