@@ -1123,7 +1123,6 @@ def _crossnobis_balanced_blas(x, cond_idx, fold_idx, n_cond, n_folds, lam, chol,
     (half the work of a general product), then ``R + 1`` small Gram matrices per
     subject, one subject per thread. ``chol`` is the Cholesky factor of a dense ``Lambda``.
     """
-    from scipy.linalg.blas import dtrmm
 
     n_sub, n_obs, n_ch = x.shape
     counts = np.bincount(cond_idx[fold_idx == 0], minlength=n_cond)
@@ -1148,28 +1147,48 @@ def _crossnobis_balanced_blas(x, cond_idx, fold_idx, n_cond, n_folds, lam, chol,
     chol_c = None if lam is None else np.ascontiguousarray(chol)
 
     if chol_c is not None and chol_c.ndim == 2 and n_sub > 1:
-        # one precision for every subject: whiten all fold means in one triangular product on
-        # the process's BLAS threads (OpenBLAS's threaded dtrmm is ~1.8x two single-threaded
-        # ones side by side here), then the Gram matrices per subject below
-        with thread_policy():
-            b = dtrmm(1.0, chol_c.T, b.reshape(-1, n_ch).T, side=0, lower=0, trans_a=0).T.reshape(b.shape)
-        chol_c = None
+        # one precision for every subject: whiten a block of subjects in one triangular product
+        # on the process's BLAS threads (OpenBLAS's threaded dtrmm is ~1.8x two single-threaded
+        # ones side by side), at most _WHITEN_BLOCK_BYTES of fold means at a time, then each
+        # subject's Gram matrices on one BLAS thread per worker
+        step = max(1, int(_WHITEN_BLOCK_BYTES // b[0].nbytes))
+        rows = []
+        for lo in range(0, n_sub, step):
+            with thread_policy():
+                block = _whiten(b[lo:lo + step], chol_c)
+            rows += map_blas_workers(lambda ws: _pair_values(_fold_kernel(ws), iu), block,
+                                     work=n_folds * n_cond * n_ch * n_cond)
+        out = np.stack(rows)
+    else:
+        def one(s):
+            ws = b[s]
+            if chol_c is not None:
+                ws = _whiten(ws, chol_c if chol_c.ndim == 2 else chol_c[s])
+            return _pair_values(_fold_kernel(ws), iu)
 
-    def one(s):
-        ws = b[s]
-        if chol_c is not None:
-            # (b L)^T = L^T b^T on the Fortran views of the row-major patterns and of L (whose
-            # Fortran view is the upper triangle L^T); dtrmm writes a copy
-            ut = (chol_c if chol_c.ndim == 2 else chol_c[s]).T
-            ws = dtrmm(1.0, ut, ws.reshape(-1, n_ch).T, side=0, lower=0, trans_a=0).T.reshape(ws.shape)
-        return _pair_values(_fold_kernel(ws), iu)
-
-    # one subject per thread, whitening included, each on a single-threaded BLAS: no thread
-    # of one product waits for another (that wait cost 5-30x beside busy processes)
-    work = n_folds * n_cond * n_ch * (n_cond + (0 if chol_c is None else n_ch / 2))  # per subject
-    out = np.stack(map_blas_workers(one, range(n_sub), work=work))
+        # one subject per thread, whitening included, each on a single-threaded BLAS: no thread
+        # of one product waits for another (that wait cost 5-30x beside busy processes)
+        work = n_folds * n_cond * n_ch * (n_cond + (0 if chol_c is None else n_ch / 2))  # per subject
+        out = np.stack(map_blas_workers(one, range(n_sub), work=work))
     out /= n_folds * (n_folds - 1) * n_ch
     return out
+
+
+#: fold means whitened at once by the shared-precision crossnobis (bounds its extra memory)
+_WHITEN_BLOCK_BYTES = 256 * 2 ** 20
+
+
+def _whiten(w: np.ndarray, chol: np.ndarray) -> np.ndarray:
+    """``w @ L`` for patterns ``w`` (..., P) and a lower Cholesky factor ``L`` (P, P), C-ordered.
+
+    ``(w L)^T = L^T w^T`` on the Fortran views of the row-major patterns and of ``L`` (whose
+    Fortran view is the upper triangle ``L^T``): one triangular product, half the work of a
+    general one; dtrmm writes a copy.
+    """
+    from scipy.linalg.blas import dtrmm
+
+    n_ch = w.shape[-1]
+    return dtrmm(1.0, chol.T, w.reshape(-1, n_ch).T, side=0, lower=0, trans_a=0).T.reshape(w.shape)
 
 
 def _fold_kernel(w: np.ndarray) -> np.ndarray:

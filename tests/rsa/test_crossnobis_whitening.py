@@ -4,7 +4,9 @@ and a direct numpy computation."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+import neurodyn.rsa.rdm as rdm_module
 from neurodyn.rsa import compute_rdm, noise_precision
 
 
@@ -26,7 +28,8 @@ def _direct(x, cond, run, prec):
     return out
 
 
-def test_shared_precision_batch_equals_per_subject_and_definition():
+@pytest.mark.parametrize("block_subjects", [None, 3])  # whole batch at once / blocks of 3 and 1
+def test_shared_precision_batch_equals_per_subject_and_definition(monkeypatch, block_subjects):
     rng = np.random.default_rng(3)
     S, K, R, P = 4, 6, 4, 30
     x = rng.normal(size=(S, K * R, P))
@@ -34,10 +37,18 @@ def test_shared_precision_batch_equals_per_subject_and_definition():
     run = np.repeat(np.arange(R), K)
     prec = noise_precision(rng.normal(size=(80, P)), "shrinkage_diag")
     x0 = x.copy()
+    if block_subjects is not None:
+        monkeypatch.setattr(rdm_module, "_WHITEN_BLOCK_BYTES", block_subjects * R * K * P * 8)
+    whiten = rdm_module._whiten
+    blocks = []
+    monkeypatch.setattr(rdm_module, "_whiten", lambda w, c: blocks.append(w.shape) or whiten(w, c))
     batch = compute_rdm(x, "crossnobis", conditions=cond, folds=run, noise=prec, device="cpu",
                         dtype="float64")
     single = np.vstack([compute_rdm(x[s:s + 1], "crossnobis", conditions=cond, folds=run, noise=prec,
                                     device="cpu", dtype="float64") for s in range(S)])
+    # the shared-precision branch ran: blocks of subjects, then one subject at a time for `single`
+    expected = [(S, R, K, P)] if block_subjects is None else [(3, R, K, P), (1, R, K, P)]
+    assert blocks[:len(expected)] == expected and blocks[len(expected):] == [(R, K, P)] * S
     np.testing.assert_allclose(batch, single, rtol=1e-12, atol=1e-14)
     direct = np.stack([_direct(x[s], cond, run, prec) for s in range(S)])
     np.testing.assert_allclose(batch, direct, rtol=1e-10, atol=1e-12)
