@@ -291,7 +291,7 @@ def warn_if_diverged(weights: torch.Tensor, feats: torch.Tensor, alpha: float, w
     int
         The number of diverged weights (0: no warning).
     """
-    scale = feats.abs().amax(0)
+    scale = torch.maximum(feats.amax(0), -feats.amin(0))  # max |feature| without an |X| copy
     lin = (weights.abs() * scale).reshape(-1, scale.shape[0])
     n_bad = int((lin > _SATURATION).sum())
     if n_bad:
