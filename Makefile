@@ -30,7 +30,7 @@ test: install-dev
 
 bench: venv
 	$(PIP) install --quiet -e ".[bench,dev]"
-	@for f in benchmarks/*.py; do case $$f in *glm_calibration.py|*gpu_timings.py) continue;; esac; echo "== $$f"; $(PY) $$f || exit 1; done
+	@for f in benchmarks/*.py; do case $$f in *glm_calibration.py|*gpu_timings.py|*/_*.py) continue;; esac; echo "== $$f"; $(PY) $$f || exit 1; done
 
 # on a machine with a CUDA GPU: parity tests, CPU-vs-CUDA timings, GPU runs of the benchmarks
 bench-gpu:

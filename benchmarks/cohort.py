@@ -26,23 +26,15 @@ import argparse
 import logging
 import os
 import platform
-import time
 
 import numpy as np
+from _common import timed
 
 
 def _noop(x):
     return x
 
 
-def _timed(fn, repeat=1):
-    best = np.inf
-    out = None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def main() -> None:
@@ -72,11 +64,11 @@ def main() -> None:
     print(f"cohort: {args.subjects} subjects x ({args.timepoints} timepoints, {args.nodes} nodes), "
           f"GraphFeatures {params['features']} at density {params['density']}")
 
-    t_serial, ref = _timed(lambda: GraphFeatures(**params).fit_transform(subjects))
+    ref, t_serial = timed(lambda: GraphFeatures(**params).fit_transform(subjects))
     per_subject = t_serial / args.subjects
     with parallel_config(backend="loky"):
         GraphFeatures(**params, n_jobs=2).fit_transform(subjects[:4])  # start the workers
-        t_loky, got = _timed(lambda: GraphFeatures(**params, n_jobs=2).fit_transform(subjects))
+        got, t_loky = timed(lambda: GraphFeatures(**params, n_jobs=2).fit_transform(subjects))
     assert np.array_equal(got, ref), "loky result differs from serial"
 
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -84,17 +76,17 @@ def main() -> None:
             distributed.Client(cluster):
         with parallel_config(backend="dask"):
             GraphFeatures(**params, n_jobs=-1).fit_transform(subjects[:4])  # import in workers
-            t_dask, got = _timed(lambda: GraphFeatures(**params, n_jobs=-1).fit_transform(subjects))
+            got, t_dask = timed(lambda: GraphFeatures(**params, n_jobs=-1).fit_transform(subjects))
             assert np.array_equal(got, ref), "dask result differs from serial"
             items = list(range(args.overhead_tasks))
             parallel_map(_noop, items[:10], n_jobs=-1)
-            t_dask_noop, _ = _timed(lambda: parallel_map(_noop, items, n_jobs=-1), repeat=3)
-            t_dask_data, _ = _timed(lambda: parallel_map(_noop, subjects, n_jobs=-1), repeat=3)
+            _, t_dask_noop = timed(lambda: parallel_map(_noop, items, n_jobs=-1), repeat=3)
+            _, t_dask_data = timed(lambda: parallel_map(_noop, subjects, n_jobs=-1), repeat=3)
     with parallel_config(backend="loky"):
         parallel_map(_noop, [0, 1], n_jobs=2)
-        t_loky_noop, _ = _timed(lambda: parallel_map(_noop, items, n_jobs=2), repeat=3)
-        t_loky_data, _ = _timed(lambda: parallel_map(_noop, subjects, n_jobs=2), repeat=3)
-    t_serial_noop, _ = _timed(lambda: parallel_map(_noop, items), repeat=3)
+        _, t_loky_noop = timed(lambda: parallel_map(_noop, items, n_jobs=2), repeat=3)
+        _, t_loky_data = timed(lambda: parallel_map(_noop, subjects, n_jobs=2), repeat=3)
+    _, t_serial_noop = timed(lambda: parallel_map(_noop, items), repeat=3)
 
     print("\n| run | wall time (s) | speed-up vs serial | per subject (ms) |")
     print("|---|---|---|---|")

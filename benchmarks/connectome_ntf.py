@@ -25,11 +25,11 @@ import argparse
 import os
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 import tensorly as tl
 import torch
+from _common import data_home
 from tensorly.cp_tensor import CPTensor
 from tensorly.decomposition import non_negative_parafac_hals
 
@@ -39,13 +39,11 @@ SIZES = {"S": (60, 79, 6, 4), "M": (120, 159, 10, 10), "L": (190, 1000, 21, 20)}
 ORDERS = {"O2": ((4000, 300), 10), "O4": ((60, 40, 30, 12), 6), "O5": ((30, 20, 12, 10, 6), 5)}
 
 
-def _data_home() -> Path:
-    return Path(os.environ.get("NEURODYN_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 
 
 def make_tensor(size: str, dtype=np.float64) -> np.ndarray:
     n, k, w, r = SIZES[size]
-    fixture = _data_home() / "synthetic_dynamic_connectome" / "planted_default_seed0.npz"
+    fixture = data_home() / "synthetic_dynamic_connectome" / "planted_default_seed0.npz"
     if size == "S" and fixture.is_file():
         with np.load(fixture) as f:
             return f["affinity_tensor"].astype(dtype)

@@ -27,19 +27,10 @@ import time
 
 import numpy as np
 import torch
+from _common import timed
 
 from neurodyn.datasets.simulate import hmm_glm
 from neurodyn.glm import StateSwitchingGLM, forward_backward
-
-
-def timed(fn, repeat=1):
-    best = np.inf
-    out = None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return out, best
 
 
 def paper_scheme_e_step(model, trials, logA, logpi):

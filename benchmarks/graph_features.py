@@ -23,32 +23,12 @@ import argparse
 import multiprocessing as mp
 import os
 import resource
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from _common import fsa5_series, timed
 
-from neurodyn.datasets import load_fsa5_rest
 from neurodyn.graph import correlation_graph, node_features
-
-
-def _data_home() -> Path:
-    return Path(os.environ.get("NEURODYN_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
-
-
-def _fsa5_series() -> np.ndarray:
-    """The fsaverage5 rest run, (time, vertices), through the package's loader."""
-    try:
-        return load_fsa5_rest(data_home=_data_home(), download_if_missing=False).timeseries
-    except (FileNotFoundError, OSError) as exc:
-        sys.exit(f"fsaverage5 run not usable under {_data_home()}: {exc}; set NEURODYN_DATA")
-
-
-def _timed(func, *args, **kwargs):
-    t0 = time.perf_counter()
-    out = func(*args, **kwargs)
-    return out, time.perf_counter() - t0
 
 
 def _peak_rss_gib(who=resource.RUSAGE_SELF) -> float:
@@ -62,7 +42,7 @@ def _neurodyn(A, device):
 def _networkx(A):
     import networkx as nx
 
-    G, t_build = _timed(nx.from_scipy_sparse_array, A.astype(np.int8))
+    G, t_build = timed(nx.from_scipy_sparse_array, A.astype(np.int8))
     n = A.shape[0]
     t0 = time.perf_counter()
     deg = np.array([d for _, d in sorted(G.degree())], dtype=np.int64)
@@ -76,7 +56,7 @@ def _networkx(A):
 def _bctpy(A):
     import bct
 
-    dense, t_build = _timed(lambda: A.toarray().astype(np.float64))
+    dense, t_build = timed(lambda: A.toarray().astype(np.float64))
     t0 = time.perf_counter()
     deg = bct.degrees_und(dense)
     clu = bct.clustering_coef_bu(dense)
@@ -89,7 +69,7 @@ def _igraph(A):
     import scipy.sparse as sp
 
     upper = sp.triu(A, k=1, format="coo")
-    G, t_build = _timed(ig.Graph, n=A.shape[0], edges=np.column_stack([upper.row, upper.col]).tolist())
+    G, t_build = timed(ig.Graph, n=A.shape[0], edges=np.column_stack([upper.row, upper.col]).tolist())
     t0 = time.perf_counter()
     deg = np.array(G.degree(), dtype=np.int64)
     clu = np.array(G.transitivity_local_undirected(mode="zero"))
@@ -109,16 +89,16 @@ def _check(name, ours, theirs):
 
 
 def fsa5_benchmark(n_nodes, density, device, anchors):
-    X = _fsa5_series()
+    X = fsa5_series()
     varying = np.flatnonzero(X.std(axis=0) > 0)
     X = X[:, varying[:n_nodes]] if n_nodes else X[:, varying]
     # 652 timepoints for 4,000-9,354 vertices: more nodes than timepoints is expected here
-    g, t_corr = _timed(correlation_graph, X, density=density, device=device, warn_transposed=False)
+    g, t_corr = timed(correlation_graph, X, density=density, device=device, warn_transposed=False)
     A = g.adjacency
     print(f"fsaverage5 lh: {A.shape[0]:,} nodes, density {density:g} -> {g.n_edges:,} edges "
           f"(r > {g.threshold:.4f}); correlation + threshold {t_corr:.2f} s")
-    ours, t_ours = _timed(_neurodyn, A, device)
-    sq, t_sq = _timed(node_features, A, ("squares",), device=device)
+    ours, t_ours = timed(_neurodyn, A, device)
+    sq, t_sq = timed(node_features, A, ("squares",), device=device)
     print(f"  neurodyn degree + triangles + clustering: {t_ours:.2f} s; 4-cycles: {t_sq:.2f} s "
           f"(total triangles {ours['triangles'].sum() // 3:,}, 4-cycles {sq['squares'].sum() // 4:,})")
     rows = []
@@ -144,8 +124,8 @@ def _synthetic_job(n_nodes, n_time, density, device, queue):
     latent = rng.standard_normal((n_time, rank)).astype(np.float32)
     loadings = rng.standard_normal((rank, n_nodes)).astype(np.float32) * rng.uniform(0.2, 1.0, n_nodes).astype(np.float32)
     X = latent @ loadings + rng.standard_normal((n_time, n_nodes), dtype=np.float32)
-    g, t_corr = _timed(correlation_graph, X, density=density, device=device, block_size=1024)
-    f, t_feat = _timed(node_features, g.adjacency, ("degree", "triangles", "clustering", "squares"),
+    g, t_corr = timed(correlation_graph, X, density=density, device=device, block_size=1024)
+    f, t_feat = timed(node_features, g.adjacency, ("degree", "triangles", "clustering", "squares"),
                        device=device)
     queue.put(dict(n_edges=g.n_edges, threshold=g.threshold, t_corr=t_corr, t_feat=t_feat,
                    triangles=int(f["triangles"].sum() // 3), squares=int(f["squares"].sum() // 4),

@@ -27,33 +27,12 @@ import argparse
 import multiprocessing as mp
 import os
 import resource
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+from _common import fsa5_series, timed
 
-from neurodyn.datasets import load_fsa5_rest
 from neurodyn.graph import clustering, correlation_graph
-
-
-def _data_home() -> Path:
-    return Path(os.environ.get("NEURODYN_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
-
-
-def _fsa5_series() -> np.ndarray:
-    """The fsaverage5 rest run, (time, vertices), through the package's loader."""
-    try:
-        return load_fsa5_rest(data_home=_data_home(), download_if_missing=False).timeseries
-    except (FileNotFoundError, OSError) as exc:
-        sys.exit(f"fsaverage5 run not usable under {_data_home()}: {exc}; set NEURODYN_DATA")
-
-
-def _timed(func, *args, **kwargs):
-    t0 = time.perf_counter()
-    out = func(*args, **kwargs)
-    return out, time.perf_counter() - t0
 
 
 def _status_gib(field: str) -> float:
@@ -94,15 +73,15 @@ def random_benchmark(n_nodes: int, density: float):
         W = random_weights(n_nodes, density, signed)
         kind = "signed weights in [-1, 1]" if signed else "weights in (0, 1]"
         print(f"random graph: {n_nodes:,} nodes, density {density:g} ({W.nnz // 2:,} edges), {kind}")
-        dense, t_dense = _timed(lambda m: m.toarray() / np.abs(m.data).max(), W)
+        dense, t_dense = timed(lambda m: m.toarray() / np.abs(m.data).max(), W)
         if signed:
-            ours, t_ours = _timed(clustering, W, weighted=True, signed=True)
-            theirs, t_bct = _timed(bct.clustering_coef_wu_sign, dense)
+            ours, t_ours = timed(clustering, W, weighted=True, signed=True)
+            theirs, t_bct = timed(bct.clustering_coef_wu_sign, dense)
             err = max(float(np.abs(ours[0] - theirs[0]).max()), float(np.abs(ours[1] - theirs[1]).max()))
             name = "clustering_coef_wu_sign"
         else:
-            ours, t_ours = _timed(clustering, W, weighted=True)
-            theirs, t_bct = _timed(bct.clustering_coef_wu, dense)
+            ours, t_ours = timed(clustering, W, weighted=True)
+            theirs, t_bct = timed(bct.clustering_coef_wu, dense)
             err = float(np.abs(ours - theirs).max())
             name = "clustering_coef_wu"
         assert err <= 1e-10, f"neurodyn and bctpy {name} differ by {err:g}"
@@ -114,18 +93,18 @@ def random_benchmark(n_nodes: int, density: float):
 
 def _fsa5_child(weights, queue):
     rss_before = _rss_gib()
-    c, t_w = _timed(clustering, weights, weighted=True)
-    (pos, neg), t_s = _timed(clustering, weights, weighted=True, signed=True)
+    c, t_w = timed(clustering, weights, weighted=True)
+    (pos, neg), t_s = timed(clustering, weights, weighted=True, signed=True)
     queue.put(dict(t_weighted=t_w, t_signed=t_s, rss_before=rss_before, peak=_peak_rss_gib(),
                    mean_c=float(c.mean()), mean_pos=float(pos.mean()), mean_neg=float(neg.mean())))
 
 
 def fsa5_benchmark(density: float, with_bctpy: bool):
-    X = _fsa5_series()
+    X = fsa5_series()
     varying = np.flatnonzero(X.std(axis=0) > 0)
     X = X[:, varying]
     # 652 timepoints, 9,354 vertices: more nodes than timepoints is the norm here
-    g, t_corr = _timed(correlation_graph, X, density=density, absolute=True, weighted=True,
+    g, t_corr = timed(correlation_graph, X, density=density, absolute=True, weighted=True,
                        warn_transposed=False)
     W = g.weights
     print(f"fsaverage5 lh: {W.shape[0]:,} vertices x {X.shape[0]} timepoints, |r| density {density:g} "
@@ -146,8 +125,8 @@ def fsa5_benchmark(density: float, with_bctpy: bool):
         import bct
 
         dense = W.toarray() / np.abs(W.data).max()
-        theirs, t_bct = _timed(bct.clustering_coef_wu, dense)
-        ours, t_ours = _timed(clustering, W, weighted=True)
+        theirs, t_bct = timed(bct.clustering_coef_wu, dense)
+        ours, t_ours = timed(clustering, W, weighted=True)
         err = float(np.abs(ours - theirs).max())
         assert err <= 1e-10, f"neurodyn and bctpy differ by {err:g} on fsaverage5"
         print(f"  bctpy clustering_coef_wu {t_bct:.1f} s vs neurodyn {t_ours:.2f} s: {t_bct / t_ours:.1f}x "

@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 import torch
+from _common import timed
 
 
 def _sync(dev):
@@ -39,15 +40,6 @@ def _timeit(fn, repeats):
     return statistics.median(times), out
 
 
-def _best(fn, repeats):
-    fn()  # warm-up
-    times = []
-    out = None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
 
 
 def _row(name, t_nd, t_ref, note=""):
@@ -181,8 +173,8 @@ def main() -> None:
                 return np.vstack([calc_rdm(d, method="crossnobis", descriptor="cond", cv_descriptor="run",
                                            noise=noise).get_vectors() for d in datasets5])
 
-            t_nd, a = _best(ours5, 3)
-            t_ref, b = _best(theirs5, 3)
+            a, t_nd = timed(ours5, repeat=3, warmup=True)
+            b, t_ref = timed(theirs5, repeat=3, warmup=True)
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
             ratios[f"W5 {label}"] = _row(f"W5 crossnobis ({label})", t_nd, t_ref, "(best of 3)")
 
