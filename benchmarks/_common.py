@@ -26,14 +26,15 @@ def fsa5_series() -> np.ndarray:
         sys.exit(f"fsaverage5 run not usable under {data_home()}: {exc}; set NEURODYN_DATA")
 
 
-def timed(func, *args, repeat: int = 1, warmup: bool = False, **kwargs):
-    """``(func(*args, **kwargs), best wall time in s over `repeat` calls)``, optionally after
-    one untimed warm-up call; the output is the last call's."""
+def timed(func, *args, repeat: int = 1, warmup: bool = False, reduce=min, **kwargs):
+    """``(func(*args, **kwargs), reduce(wall times in s))`` over ``repeat`` calls (the best
+    by default; ``reduce=statistics.median`` for the median), optionally after one untimed
+    warm-up call; the output is the last call's."""
     if warmup:
         func(*args, **kwargs)
-    best, out = np.inf, None
+    times, out = [], None
     for _ in range(repeat):
         t0 = time.perf_counter()
         out = func(*args, **kwargs)
-        best = min(best, time.perf_counter() - t0)
-    return out, best
+        times.append(time.perf_counter() - t0)
+    return out, float(reduce(times))

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 import numpy as np
 import torch
@@ -30,14 +29,9 @@ def _sync(dev):
 
 
 def _timeit(fn, repeats):
-    fn()  # warm-up
-    times = []
-    out = None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
+    """(median of ``repeats`` timed calls after a warm-up, output)."""
+    out, t = timed(fn, repeat=repeats, warmup=True, reduce=statistics.median)
+    return t, out
 
 
 
@@ -103,6 +97,23 @@ def main() -> None:
     rng = np.random.default_rng(0)
     ratios = {}
 
+    def crossnobis_pair(x, cond, run, datasets, noise, time_ours, time_theirs):
+        """Crossnobis RDMs of every subject on both sides (checked equal); their two times."""
+        def ours():
+            out = compute_rdm(x, "crossnobis", conditions=cond, folds=run, noise=noise, device=dev,
+                              dtype="float64")
+            _sync(dev)
+            return out
+
+        def theirs():
+            return np.vstack([calc_rdm(d, method="crossnobis", descriptor="cond", cv_descriptor="run",
+                                       noise=noise).get_vectors() for d in datasets])
+
+        t_nd, a = time_ours(ours)
+        t_ref, b = time_theirs(theirs)
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+        return t_nd, t_ref
+
     # ---------------------------------------------------------------- W1
     if "W1" in args.only:
         s_, k_, r_, p_ = (20, 92, 8, 1000) if full else (4, 92, 8, 300)
@@ -115,21 +126,10 @@ def main() -> None:
         prec = noise_precision(resid, "shrinkage_diag")
         np.testing.assert_allclose(prec, prec_from_residuals(resid, method="shrinkage_diag"), rtol=1e-8)
         for label, noise in (("identity", None), ("shrinkage precision", prec)):
-            def ours(noise=noise):
-                out = compute_rdm(x, "crossnobis", conditions=cond, folds=run, noise=noise, device=dev,
-                                  dtype="float64")
-                _sync(dev)
-                return out
-
-            def theirs(noise=noise):
-                return np.vstack([calc_rdm(d, method="crossnobis", descriptor="cond", cv_descriptor="run",
-                                           noise=noise).get_vectors() for d in datasets])
-
-            t_nd, a = _timeit(ours, rep)
-            t_ref, b = _timeit(theirs, 1 if full else rep)
-            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
             # with a dense precision both sides are bound by one P x P product per pattern row:
             # a triangular (Cholesky) product here, a general one (twice the FLOPs) in rsatoolbox
+            t_nd, t_ref = crossnobis_pair(x, cond, run, datasets, noise,
+                                          lambda f: _timeit(f, rep), lambda f: _timeit(f, 1 if full else rep))
             note = "(dense P x P whitening of every fold mean dominates)" if noise is not None else ""
             ratios[f"W1 {label}"] = _row(f"W1 crossnobis ({label})", t_nd, t_ref, note)
 
@@ -163,19 +163,11 @@ def main() -> None:
         resid5 = rng.normal(size=(200, p_))
         prec5 = noise_precision(resid5, "shrinkage_diag")
         for label, noise in (("identity", None), ("shrinkage precision", prec5)):
-            def ours5(noise=noise):
-                out = compute_rdm(x5, "crossnobis", conditions=cond5, folds=run5, noise=noise, device=dev,
-                                  dtype="float64")
-                _sync(dev)
-                return out
+            def best3(f):
+                out, t = timed(f, repeat=3, warmup=True)
+                return t, out
 
-            def theirs5(noise=noise):
-                return np.vstack([calc_rdm(d, method="crossnobis", descriptor="cond", cv_descriptor="run",
-                                           noise=noise).get_vectors() for d in datasets5])
-
-            a, t_nd = timed(ours5, repeat=3, warmup=True)
-            b, t_ref = timed(theirs5, repeat=3, warmup=True)
-            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+            t_nd, t_ref = crossnobis_pair(x5, cond5, run5, datasets5, noise, best3, best3)
             ratios[f"W5 {label}"] = _row(f"W5 crossnobis ({label})", t_nd, t_ref, "(best of 3)")
 
     # ---------------------------------------------------------------- W2
