@@ -61,11 +61,16 @@ def _on_dask(fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
+def _n_executing(dask_worker):
+    return len(dask_worker.state.executing)
+
+
 def _idle(client, timeout=20.0):
-    """True once no task is processing on the cluster (nothing left hanging)."""
+    """True once no task is processing on the cluster and no worker is still executing one
+    (a task cancelled while it ran keeps running on its worker, outside the scheduler's view)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        if not any(client.processing().values()):
+        if not any(client.processing().values()) and not any(client.run(_n_executing).values()):
             return True
         time.sleep(0.05)
     return False
@@ -268,6 +273,9 @@ def test_cached_cohort_interrupted_and_resumed_equals_uninterrupted(client, tmp_
     with pytest.raises(RuntimeError, match="^subject 6: simulated crash"):
         _on_dask(parallel_map, _logged, range(12), kwargs=kwargs, n_jobs=-1,
                  memory=tmp_path / "cache", desc="subject", random_state=0)
+    # subjects in flight at the crash finish (and are cached) before the rerun, as a real
+    # resume would find them; otherwise the rerun races their cache writes
+    assert _idle(client)
     got = _on_dask(parallel_map, _logged, range(12), kwargs=kwargs, n_jobs=-1,
                    memory=tmp_path / "cache", desc="subject", random_state=0)
     done = [int(f.split("-")[1]) for f in os.listdir(log) if f.startswith("done-")]
